@@ -1,0 +1,139 @@
+//! Putting the parts together: sources → engine → schema → router → listener.
+//! `Application::build` binds first, so tests can use port 0 and ask `addr()`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::config::{AuthMode, Config, ConfigError};
+use crate::engine::{CursorKey, Engine, Limits};
+use crate::graphql::{SchemaLimits, build_schema};
+use crate::server::auth::Authenticator;
+use crate::server::{AppState, HttpSettings, router, serve};
+use crate::sources::AnalyticsSource;
+
+/// Everything the application needs besides its sources.
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub limits: Limits,
+    pub schema_limits: SchemaLimits,
+    pub http: HttpSettings,
+    pub cursor_secret: Vec<u8>,
+    pub auth: Option<Authenticator>,
+    pub graphiql: bool,
+}
+
+impl Settings {
+    /// Settings with defaults, for the demo and tests.
+    pub fn local(listen: SocketAddr, cursor_secret: &[u8]) -> Self {
+        Settings {
+            listen,
+            limits: Limits::default(),
+            schema_limits: SchemaLimits::default(),
+            http: HttpSettings::default(),
+            cursor_secret: cursor_secret.to_vec(),
+            auth: None,
+            graphiql: true,
+        }
+    }
+
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let auth = match config.auth.mode {
+            AuthMode::None => None,
+            AuthMode::Jwt => match &config.auth.hs256_secret {
+                Some(secret) => Some(Authenticator::hs256(
+                    secret.expose_secret().as_bytes(),
+                    config.auth.issuer.as_deref(),
+                    config.auth.audience.as_deref(),
+                )),
+                None => {
+                    return Err(ConfigError {
+                        key: "auth".into(),
+                        message: "JWKS keys are not supported yet; use hs256_secret".into(),
+                    });
+                }
+            },
+        };
+        Ok(Settings {
+            listen: config.listen_addr()?,
+            limits: Limits {
+                max_page_size: config.limits.max_page_size,
+                max_range_days: config.limits.max_range_days,
+                max_bots_per_query: config.limits.max_bots_per_query,
+                ..Limits::default()
+            },
+            schema_limits: SchemaLimits {
+                max_depth: config.limits.max_depth,
+                max_complexity: config.limits.max_complexity,
+            },
+            http: HttpSettings {
+                max_body_bytes: config.max_body_bytes()?,
+                cors_origins: config.server.cors_origins.clone(),
+            },
+            cursor_secret: config.cursor_secret.expose_secret().as_bytes().to_vec(),
+            auth,
+            graphiql: config.server.graphiql,
+        })
+    }
+}
+
+/// A bound, ready-to-serve gateway.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    addr: SocketAddr,
+    engine: Arc<Engine>,
+}
+
+impl Application {
+    pub async fn build(
+        sources: Vec<Arc<dyn AnalyticsSource>>,
+        settings: Settings,
+    ) -> std::io::Result<Self> {
+        let engine = Arc::new(Engine::new(
+            sources,
+            settings.limits.clone(),
+            CursorKey::new(&settings.cursor_secret),
+        ));
+        let schema = build_schema(engine.clone(), &settings.schema_limits);
+        let state = AppState {
+            schema,
+            auth: settings.auth.clone(),
+            graphiql: settings.graphiql,
+        };
+        let router = router(state, &settings.http);
+        let listener = TcpListener::bind(settings.listen).await?;
+        let addr = crate::server::local_addr(&listener);
+        Ok(Application {
+            listener,
+            router,
+            addr,
+            engine,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Serves until SIGTERM / Ctrl-C.
+    pub async fn run(self) -> std::io::Result<()> {
+        serve(self.listener, self.router).await
+    }
+
+    /// Serves in a background task (tests); returns the address.
+    pub fn spawn(self) -> SocketAddr {
+        let addr = self.addr;
+        tokio::spawn(async move {
+            let _ = axum::serve(self.listener, self.router).await;
+        });
+        addr
+    }
+}

@@ -1,0 +1,215 @@
+//! The `botscope` command line (DESIGN §2). Exit codes: 0 ok, 2 bad usage or config.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{Application, Settings};
+use crate::config::Config;
+use crate::demo::{DemoOptions, demo_dataset, demo_sources};
+use crate::server::auth::{Authenticator, mint_hs256};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "botscope",
+    version,
+    about = "One GraphQL API over the conversation analytics of Amazon Lex V2 and Kore.ai bots"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the gateway on the embedded demo: simulated Lex and Kore bots with synthetic data.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Seed of the synthetic dataset (same seed, same sessions).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Days of history up to now.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=92))]
+        days: u32,
+        /// Mean weekday sessions of the busiest demo bot.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        sessions_per_day: u32,
+        /// Turn on HS256 JWT auth with this secret (at least 32 bytes); a token is printed.
+        #[arg(long)]
+        auth_secret: Option<String>,
+    },
+    /// Run the gateway in production from a config file.
+    Serve {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Mint an HS256 gateway token for service-to-service use.
+    Token {
+        #[arg(long)]
+        secret: String,
+        #[arg(long)]
+        sub: String,
+        /// Comma-separated gateway bot ids, or `*` for all.
+        #[arg(long, default_value = "*")]
+        bots: String,
+        #[arg(long, default_value = "1h")]
+        ttl: humantime::Duration,
+    },
+    /// Validate a config file and print the resolved bots (secrets redacted).
+    CheckConfig { file: PathBuf },
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            ExitCode::SUCCESS
+        }
+        Command::Token {
+            secret,
+            sub,
+            bots,
+            ttl,
+        } => {
+            if secret.len() < 32 {
+                return fail("--secret must be at least 32 bytes");
+            }
+            let bots: Vec<String> = bots
+                .split(',')
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned)
+                .collect();
+            println!("{}", mint_hs256(secret.as_bytes(), &sub, &bots, ttl.into()));
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig { file } => match Config::load(&file) {
+            Ok(config) => {
+                print!("{}", config.describe());
+                println!("config OK");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Serve { config } => {
+            let Some(path) = config else {
+                return fail(
+                    "`botscope serve` needs --config FILE (see botscope.example.toml); \
+                     to try botscope without a config, run `botscope demo`",
+                );
+            };
+            let config = match Config::load(&path) {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            let settings = match Settings::from_config(&config) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            let sources = match crate::sources::build_from_config(&config).await {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            serve_app(sources, settings).await
+        }
+        Command::Demo {
+            listen,
+            seed,
+            days,
+            sessions_per_day,
+            auth_secret,
+        } => {
+            let opts = DemoOptions {
+                seed,
+                days,
+                sessions_per_day,
+            };
+            let mut settings = Settings::local(listen, b"botscope-demo-cursor-secret");
+            if let Some(secret) = &auth_secret {
+                if secret.len() < 32 {
+                    return fail("--auth-secret must be at least 32 bytes");
+                }
+                settings.auth = Some(Authenticator::hs256(secret.as_bytes(), None, None));
+            }
+            let (infos, dataset) = demo_dataset(&opts);
+            let sessions: usize = dataset.bots.iter().map(|(_, d)| d.sessions.len()).sum();
+            let start = dataset
+                .bots
+                .iter()
+                .filter_map(|(_, d)| d.sessions.first().map(|s| s.start_time))
+                .min();
+            let bot_lines: Vec<String> = infos
+                .iter()
+                .map(|b| {
+                    format!(
+                        "  {:<14} {:<7} {:<24} vendor id {}",
+                        b.id,
+                        b.vendor.as_str(),
+                        b.name,
+                        b.vendor_bot_id
+                    )
+                })
+                .collect();
+            let sources = demo_sources(infos, dataset).await;
+            let app = match Application::build(sources, settings).await {
+                Ok(a) => a,
+                Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
+            };
+            let addr = app.addr();
+            println!("botscope demo: {sessions} synthetic sessions over {days} days (seed {seed})");
+            println!("bots:\n{}", bot_lines.join("\n"));
+            println!("\nGraphiQL:  http://{addr}/graphql");
+            if let Some(secret) = &auth_secret {
+                let token = mint_hs256(
+                    secret.as_bytes(),
+                    "demo",
+                    &["*".into()],
+                    Duration::from_secs(24 * 3600),
+                );
+                println!("auth is on; send  Authorization: Bearer {token}");
+            }
+            let since = start
+                .map(|s| s.format("%Y-%m-%dT00:00:00Z").to_string())
+                .unwrap_or_default();
+            println!(
+                "\nTry:\n  curl -s http://{addr}/graphql -H 'content-type: application/json' \\\n    -d '{{\"query\":\"{{ sessionMetrics(range: {{start: \\\"{since}\\\", end: \\\"2100-01-01T00:00:00Z\\\"}}, metrics: [{{name: SUCCESS, statistic: AVG}}], groupBy: [BOT]) {{ groups {{ value }} values {{ value }} }} }}\"}}'"
+            );
+            match app.run().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+    }
+}
+
+async fn serve_app(
+    sources: Vec<std::sync::Arc<dyn crate::sources::AnalyticsSource>>,
+    settings: Settings,
+) -> ExitCode {
+    let listen = settings.listen;
+    if settings.auth.is_none() {
+        tracing::warn!(
+            "auth.mode = \"none\": every caller sees every bot; use only behind your own auth"
+        );
+    }
+    let app = match Application::build(sources, settings).await {
+        Ok(a) => a,
+        Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
+    };
+    tracing::info!(addr = %app.addr(), "serving");
+    match app.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

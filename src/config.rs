@@ -1,0 +1,655 @@
+//! Typed configuration: a TOML file, overridden by `BOTSCOPE__SECTION__KEY`
+//! environment variables, with `${VAR}` references read from the environment.
+//!
+//! Loading goes file → env overrides → `${VAR}` expansion → typed structs with
+//! `deny_unknown_fields` (an unknown key is an error naming it) → validation
+//! (every problem names its key and the fix). Secrets are [`SecretString`]s:
+//! their `Debug` prints nothing and `check-config` redacts them.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::domain::{ConversationEndState, Vendor};
+
+/// A configuration problem: the key at fault and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("config error at `{key}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// HMAC key for cursors; replicas must share it.
+    pub cursor_secret: SecretString,
+    #[serde(default)]
+    pub auth: AuthConfig,
+    #[serde(default)]
+    pub cache: CacheConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub bots: Vec<BotConfig>,
+}
+
+fn default_listen() -> String {
+    "0.0.0.0:8080".into()
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    #[default]
+    None,
+    Jwt,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub mode: AuthMode,
+    pub hs256_secret: Option<SecretString>,
+    pub jwks_file: Option<String>,
+    pub jwks_url: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    pub max_bytes: String,
+    pub settled_ttl: String,
+    pub recent_ttl: String,
+    pub settle_lag: String,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            max_bytes: "256MiB".into(),
+            settled_ttl: "24h".into(),
+            recent_ttl: "60s".into(),
+            settle_lag: "2h".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_page_size: usize,
+    pub max_range_days: u32,
+    pub max_bots_per_query: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_page_size: 1000,
+            max_range_days: 92,
+            max_bots_per_query: 100,
+            max_depth: 12,
+            max_complexity: 5000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Origins allowed by CORS; `["*"]` allows any; empty disables CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Largest accepted request body.
+    pub max_body_bytes: String,
+    /// Serve the GraphiQL playground on `GET /graphql` for browsers.
+    pub graphiql: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            cors_origins: Vec::new(),
+            max_body_bytes: "256KiB".into(),
+            graphiql: true,
+        }
+    }
+}
+
+/// One bot, tagged by `vendor`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "vendor", rename_all = "snake_case")]
+pub enum BotConfig {
+    LexV2(LexBotConfig),
+    Kore(KoreBotConfig),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LexBotConfig {
+    pub id: String,
+    pub name: String,
+    /// Lex's bot id: exactly 10 alphanumerics.
+    pub bot_id: String,
+    pub region: String,
+    /// Optional endpoint override (a simulator, a VPC endpoint).
+    pub endpoint_url: Option<String>,
+    /// Upstream budget for this account, requests per second.
+    #[serde(default = "default_lex_rps")]
+    pub requests_per_second: u32,
+}
+
+fn default_lex_rps() -> u32 {
+    5
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KoreBotConfig {
+    pub id: String,
+    pub name: String,
+    /// Kore's bot id (`st-…`).
+    pub bot_id: String,
+    pub host: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// What Kore's `agent` (handed to a human) maps to.
+    #[serde(default = "default_agent_end_state")]
+    pub agent_end_state: String,
+    #[serde(default = "default_calls_per_minute")]
+    pub calls_per_minute: u32,
+    #[serde(default = "default_calls_per_hour")]
+    pub calls_per_hour: u32,
+}
+
+fn default_agent_end_state() -> String {
+    "FAILURE".into()
+}
+fn default_calls_per_minute() -> u32 {
+    60
+}
+fn default_calls_per_hour() -> u32 {
+    1800
+}
+
+impl BotConfig {
+    pub fn id(&self) -> &str {
+        match self {
+            BotConfig::LexV2(b) => &b.id,
+            BotConfig::Kore(b) => &b.id,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            BotConfig::LexV2(b) => &b.name,
+            BotConfig::Kore(b) => &b.name,
+        }
+    }
+
+    pub fn vendor(&self) -> Vendor {
+        match self {
+            BotConfig::LexV2(_) => Vendor::LexV2,
+            BotConfig::Kore(_) => Vendor::Kore,
+        }
+    }
+
+    pub fn vendor_bot_id(&self) -> &str {
+        match self {
+            BotConfig::LexV2(b) => &b.bot_id,
+            BotConfig::Kore(b) => &b.bot_id,
+        }
+    }
+}
+
+/// Replaces every `${VAR}` in `s` with the environment variable's value.
+pub fn expand_env(
+    key: &str,
+    s: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(j) = after.find('}') else {
+            return Err(err(key, "unterminated `${` (write `${VAR}`)"));
+        };
+        let var = &after[..j];
+        if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(err(
+                key,
+                format!("`${{{var}}}` is not a valid variable name"),
+            ));
+        }
+        match env(var) {
+            Some(v) => out.push_str(&v),
+            None => {
+                return Err(err(
+                    key,
+                    format!("environment variable {var} is not set (referenced as ${{{var}}})"),
+                ));
+            }
+        }
+        rest = &after[j + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn expand_tree(
+    path: &str,
+    v: &mut serde_json::Value,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    match v {
+        serde_json::Value::String(s) => *s = expand_env(path, s, env)?,
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                expand_tree(&format!("{path}[{i}]"), item, env)?;
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                expand_tree(&p, item, env)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Parsed durations and sizes, ready for use.
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    pub max_bytes: u64,
+    pub settled_ttl: Duration,
+    pub recent_ttl: Duration,
+    pub settle_lag: Duration,
+}
+
+impl Config {
+    /// Loads a config file with env overrides and `${VAR}` expansion, then validates it.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        if !path.exists() {
+            return Err(err(
+                "--config",
+                format!(
+                    "{} does not exist; start from botscope.example.toml, or run `botscope demo` to try botscope without one",
+                    path.display()
+                ),
+            ));
+        }
+        let figment = Figment::new()
+            .merge(Toml::file(path))
+            .merge(Env::prefixed("BOTSCOPE__").split("__"));
+        Self::from_figment(figment, &|k| std::env::var(k).ok())
+    }
+
+    /// Parses TOML text (no env overrides); for tests and `check-config` of strings.
+    pub fn from_toml_str(
+        toml: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        Self::from_figment(Figment::new().merge(Toml::string(toml)), env)
+    }
+
+    fn from_figment(
+        figment: Figment,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut tree: serde_json::Value = figment.extract().map_err(|e| {
+            let key = e.path.join(".");
+            err(
+                if key.is_empty() { "(file)".into() } else { key },
+                e.kind.to_string(),
+            )
+        })?;
+        expand_tree("", &mut tree, env)?;
+        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let key = e.path().to_string();
+            err(
+                if key == "." {
+                    "(top level)".into()
+                } else {
+                    key
+                },
+                e.into_inner().to_string(),
+            )
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            err(
+                "listen",
+                format!("{:?} is not an address like 0.0.0.0:8080", self.listen),
+            )
+        })
+    }
+
+    pub fn cache_settings(&self) -> Result<CacheSettings, ConfigError> {
+        let size = |key: &str, v: &str| {
+            v.parse::<bytesize::ByteSize>()
+                .map(|b| b.as_u64())
+                .map_err(|_| err(key, format!("{v:?} is not a size like \"256MiB\"")))
+        };
+        let dur = |key: &str, v: &str| {
+            humantime::parse_duration(v).map_err(|_| {
+                err(
+                    key,
+                    format!("{v:?} is not a duration like \"60s\" or \"24h\""),
+                )
+            })
+        };
+        Ok(CacheSettings {
+            max_bytes: size("cache.max_bytes", &self.cache.max_bytes)?,
+            settled_ttl: dur("cache.settled_ttl", &self.cache.settled_ttl)?,
+            recent_ttl: dur("cache.recent_ttl", &self.cache.recent_ttl)?,
+            settle_lag: dur("cache.settle_lag", &self.cache.settle_lag)?,
+        })
+    }
+
+    pub fn max_body_bytes(&self) -> Result<usize, ConfigError> {
+        let v = &self.server.max_body_bytes;
+        v.parse::<bytesize::ByteSize>()
+            .map(|b| b.as_u64() as usize)
+            .map_err(|_| {
+                err(
+                    "server.max_body_bytes",
+                    format!("{v:?} is not a size like \"256KiB\""),
+                )
+            })
+    }
+
+    /// Checks every rule a typed field cannot express; the first problem wins.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if self.cursor_secret.expose_secret().len() < 16 {
+            return Err(err(
+                "cursor_secret",
+                "must be at least 16 bytes (e.g. `openssl rand -hex 32`); replicas must share it",
+            ));
+        }
+        match self.auth.mode {
+            AuthMode::Jwt => {
+                let sources = [
+                    self.auth.hs256_secret.is_some(),
+                    self.auth.jwks_file.is_some(),
+                    self.auth.jwks_url.is_some(),
+                ];
+                if sources.iter().filter(|s| **s).count() != 1 {
+                    return Err(err(
+                        "auth",
+                        "mode = \"jwt\" needs exactly one of hs256_secret, jwks_file, jwks_url",
+                    ));
+                }
+                if let Some(s) = &self.auth.hs256_secret
+                    && s.expose_secret().len() < 32
+                {
+                    return Err(err("auth.hs256_secret", "must be at least 32 bytes"));
+                }
+            }
+            AuthMode::None => {}
+        }
+        self.cache_settings()?;
+        self.max_body_bytes()?;
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.max_page_size", l.max_page_size),
+            ("limits.max_range_days", l.max_range_days as usize),
+            ("limits.max_bots_per_query", l.max_bots_per_query),
+            ("limits.max_depth", l.max_depth),
+            ("limits.max_complexity", l.max_complexity),
+        ] {
+            if v == 0 {
+                return Err(err(key, "must be at least 1"));
+            }
+        }
+        if self.bots.is_empty() {
+            return Err(err("bots", "configure at least one [[bots]] entry"));
+        }
+        let mut seen = HashSet::new();
+        for (i, bot) in self.bots.iter().enumerate() {
+            let key = |field: &str| format!("bots[{i}].{field}");
+            let id = bot.id();
+            if id.is_empty()
+                || id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(err(
+                    key("id"),
+                    "1-64 characters of letters, digits, '-' or '_'",
+                ));
+            }
+            if !seen.insert(id) {
+                return Err(err(key("id"), format!("{id:?} is used by another bot")));
+            }
+            if bot.name().trim().is_empty() {
+                return Err(err(key("name"), "must not be empty"));
+            }
+            match bot {
+                BotConfig::LexV2(b) => {
+                    if b.bot_id.len() != 10 || !b.bot_id.chars().all(|c| c.is_ascii_alphanumeric())
+                    {
+                        return Err(err(
+                            key("bot_id"),
+                            "a Lex bot id is exactly 10 letters or digits",
+                        ));
+                    }
+                    if b.region.trim().is_empty() {
+                        return Err(err(
+                            key("region"),
+                            "must name an AWS region, e.g. us-east-1",
+                        ));
+                    }
+                    if let Some(u) = &b.endpoint_url {
+                        check_url(&key("endpoint_url"), u)?;
+                    }
+                    if b.requests_per_second == 0 {
+                        return Err(err(key("requests_per_second"), "must be at least 1"));
+                    }
+                }
+                BotConfig::Kore(b) => {
+                    if !b.bot_id.starts_with("st-") || b.bot_id.len() < 4 {
+                        return Err(err(key("bot_id"), "a Kore bot id looks like st-…"));
+                    }
+                    check_url(&key("host"), &b.host)?;
+                    if b.client_id.trim().is_empty() {
+                        return Err(err(
+                            key("client_id"),
+                            "must not be empty (the JWT app's client id, cs-…)",
+                        ));
+                    }
+                    if b.client_secret.expose_secret().is_empty() {
+                        return Err(err(key("client_secret"), "must not be empty"));
+                    }
+                    parse_end_state(&b.agent_end_state).ok_or_else(|| {
+                        err(key("agent_end_state"), "one of SUCCESS, FAILURE, DROPPED")
+                    })?;
+                    if b.calls_per_minute == 0 || b.calls_per_hour == 0 {
+                        return Err(err(
+                            key("calls_per_minute"),
+                            "call budgets must be at least 1",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A human-readable summary with every secret redacted (`check-config`).
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "listen: {}\nauth: {:?}{}\ncache: max_bytes={} settled_ttl={} recent_ttl={} settle_lag={}\nlimits: {:?}\nbots:\n",
+            self.listen,
+            self.auth.mode,
+            if self.auth.hs256_secret.is_some() {
+                " (hs256 secret: [redacted])"
+            } else {
+                ""
+            },
+            self.cache.max_bytes,
+            self.cache.settled_ttl,
+            self.cache.recent_ttl,
+            self.cache.settle_lag,
+            self.limits,
+        );
+        for bot in &self.bots {
+            match bot {
+                BotConfig::LexV2(b) => out.push_str(&format!(
+                    "  - {} ({}) vendor=lex_v2 bot_id={} region={} endpoint={} requests_per_second={}\n",
+                    b.id,
+                    b.name,
+                    b.bot_id,
+                    b.region,
+                    b.endpoint_url.as_deref().unwrap_or("(AWS default)"),
+                    b.requests_per_second
+                )),
+                BotConfig::Kore(b) => out.push_str(&format!(
+                    "  - {} ({}) vendor=kore bot_id={} host={} client_id={} client_secret=[redacted] agent_end_state={} budget={}/min {}/h\n",
+                    b.id, b.name, b.bot_id, b.host, b.client_id, b.agent_end_state, b.calls_per_minute, b.calls_per_hour
+                )),
+            }
+        }
+        out
+    }
+}
+
+fn check_url(key: &str, u: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(u) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
+        _ => Err(err(key, format!("{u:?} is not an http(s) URL"))),
+    }
+}
+
+/// Parses SUCCESS / FAILURE / DROPPED, case-insensitively.
+pub fn parse_end_state(s: &str) -> Option<ConversationEndState> {
+    ConversationEndState::ALL
+        .into_iter()
+        .find(|e| e.as_str().eq_ignore_ascii_case(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+cursor_secret = "${CURSOR}"
+[[bots]]
+id = "support-lex"
+name = "Support"
+vendor = "lex_v2"
+bot_id = "ABCDEFGHIJ"
+region = "us-east-1"
+[[bots]]
+id = "sales-kore"
+name = "Sales"
+vendor = "kore"
+bot_id = "st-123"
+host = "https://platform.kore.ai"
+client_id = "cs-1"
+client_secret = "${KORE}"
+"#;
+
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "CURSOR" => Some("0123456789abcdef0123".into()),
+            "KORE" => Some("kore-secret-value".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn loads_and_expands_and_redacts() {
+        let c = Config::from_toml_str(GOOD, &env).unwrap();
+        assert_eq!(c.bots.len(), 2);
+        let d = c.describe();
+        assert!(!d.contains("kore-secret-value"), "{d}");
+        assert!(!format!("{c:?}").contains("kore-secret-value"));
+        assert!(d.contains("[redacted]"));
+    }
+
+    fn error_of(toml: &str) -> ConfigError {
+        Config::from_toml_str(toml, &env).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert_eq!(
+            error_of(&GOOD.replace("${KORE}", "${NOPE}")).key,
+            "bots[1].client_secret"
+        );
+        assert_eq!(error_of(&format!("bogus = 1\n{GOOD}")).key, "bogus");
+        assert_eq!(
+            error_of(&GOOD.replace(
+                "region = \"us-east-1\"",
+                "region = \"us-east-1\"\nregoin = \"x\""
+            ))
+            .key,
+            "bots[0].regoin"
+        );
+        assert_eq!(
+            error_of(&GOOD.replace("ABCDEFGHIJ", "short")).key,
+            "bots[0].bot_id"
+        );
+        assert_eq!(
+            error_of(&GOOD.replace("id = \"sales-kore\"", "id = \"support-lex\"")).key,
+            "bots[1].id"
+        );
+        assert_eq!(
+            error_of(&GOOD.replace("${CURSOR}", "short")).key,
+            "cursor_secret"
+        );
+        assert_eq!(
+            error_of(&format!("{GOOD}\n[cache]\nmax_bytes = \"lots\"\n")).key,
+            "cache.max_bytes"
+        );
+        assert_eq!(
+            error_of(&format!("{GOOD}\n[limits]\nmax_page_size = 0\n")).key,
+            "limits.max_page_size"
+        );
+        assert_eq!(
+            error_of(&format!("{GOOD}\n[auth]\nmode = \"jwt\"\n")).key,
+            "auth"
+        );
+        assert_eq!(
+            error_of(&GOOD.replace("lex_v2", "dialogflow")).key,
+            "bots[0]"
+        );
+    }
+}

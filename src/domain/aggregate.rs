@@ -1,0 +1,479 @@
+//! The aggregation engine: session and intent-stage metrics computed from a stream
+//! of records, for sources that do not serve metrics themselves (Kore, memory).
+//!
+//! # Definitions (Lex's, from `ListSessionMetrics` / `ListIntentStageMetrics`)
+//!
+//! Every record contributes one value `v` per metric:
+//!
+//! | metric | `v` for one session / stage record |
+//! |---|---|
+//! | `COUNT` | 1 |
+//! | `SUCCESS`, `FAILURE`, `DROPPED` | 1 when the session ended that way, else 0 |
+//! | `DURATION` | the conversation's duration in seconds |
+//! | `TURNS_PER_CONVERSATION` | its number of turns (sessions without a turn count are skipped) |
+//! | `CONCURRENCY` | sessions of the same group open at the instant this one starts (itself and any starting at that same instant included) |
+//! | stage `COUNT` | 1 |
+//! | stage `SUCCESS`, `FAILED`, `DROPPED`, `RETRY` | 1 when the stage had that outcome, else 0 |
+//!
+//! and the statistics over the records of one bin and group are
+//! - `SUM`: the sum of `v` ("the total count for the category", Lex);
+//! - `AVG`: that sum divided by the number of records ("the total count divided by
+//!   the number of sessions in the category", Lex), so `SUCCESS AVG` is the
+//!   containment rate and `DURATION AVG` the mean duration;
+//! - `MAX`: the largest `v` ("the highest count in the category", Lex), so
+//!   `CONCURRENCY MAX` is the peak number of sessions open at once inside the bin
+//!   (a sweep line over starts and ends), and `COUNT MAX` is 1 for any non-empty bin.
+//!
+//! A session is open over `[start, end)`. Bins go by start time and are aligned
+//! to UTC hours or days. Without `binBy` there is one bin, starting at the range start.
+//!
+//! # Memory
+//! Memory is proportional to bins × groups, not to records: each bin-and-group
+//! cell is one fixed-size accumulator. `CONCURRENCY` additionally keeps the end
+//! times of the sessions open at the current instant (a heap per group), which
+//! is why it needs records in start order ([`SessionAggregator::push`] reports
+//! an error otherwise).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Bin, BinInterval, GroupKey, IntentStageBin, IntentStageGroupField, IntentStageMetricName,
+    IntentStageMetricSpec, IntentStageRecord, MetricBin, MetricValue, Session, SessionGroupField,
+    SessionMetricName, SessionMetricSpec, Statistic, TimeRange,
+};
+use crate::domain::ConversationEndState;
+use crate::error::{Error, Result};
+
+/// How an intent stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StageOutcome {
+    Success,
+    Failed,
+    Dropped,
+    Retry,
+}
+
+/// The group value used when a record lacks the grouped field.
+pub const NO_VALUE: &str = "(none)";
+
+/// Start of the UTC bin holding `t`.
+pub fn bin_start(t: DateTime<Utc>, interval: BinInterval) -> DateTime<Utc> {
+    let secs = t.timestamp().div_euclid(interval.seconds()) * interval.seconds();
+    Utc.timestamp_opt(secs, 0).single().unwrap_or(t)
+}
+
+/// Interns the values of up to two group fields and maps (bin, group) cells to
+/// accumulators.
+struct Cells<A> {
+    bin_secs: Option<i64>,
+    values: [Vec<String>; 2],
+    index: FxHashMap<(i64, u32, u32), u32>,
+    cells: Vec<((i64, u32, u32), A)>,
+}
+
+impl<A: Default> Cells<A> {
+    fn new(bin_by: Option<BinInterval>) -> Self {
+        Cells {
+            bin_secs: bin_by.map(BinInterval::seconds),
+            values: [Vec::new(), Vec::new()],
+            index: FxHashMap::default(),
+            cells: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn intern(&mut self, slot: usize, value: &str) -> u32 {
+        let vals = &mut self.values[slot];
+        // Group fields have few distinct values (end states, locales, bots):
+        // a linear scan beats hashing the string.
+        if let Some(i) = vals.iter().position(|v| v == value) {
+            return i as u32;
+        }
+        vals.push(value.to_owned());
+        (vals.len() - 1) as u32
+    }
+
+    #[inline]
+    fn bin_of(&self, start: DateTime<Utc>) -> i64 {
+        match self.bin_secs {
+            Some(s) => start.timestamp().div_euclid(s) * s,
+            None => 0,
+        }
+    }
+
+    #[inline]
+    fn cell_index(&mut self, key: (i64, u32, u32)) -> u32 {
+        let next = self.cells.len() as u32;
+        let i = *self.index.entry(key).or_insert(next);
+        if i == next {
+            self.cells.push((key, A::default()));
+        }
+        i
+    }
+
+    #[inline]
+    fn cell(&mut self, key: (i64, u32, u32)) -> &mut A {
+        let i = self.cell_index(key);
+        &mut self.cells[i as usize].1
+    }
+
+    /// The cells sorted by bin start, then group values; with their bin start
+    /// and group values resolved.
+    fn into_sorted(self, range: &TimeRange) -> Vec<(DateTime<Utc>, [Option<String>; 2], A)> {
+        let Cells {
+            bin_secs,
+            values,
+            cells,
+            ..
+        } = self;
+        let mut out: Vec<_> = cells
+            .into_iter()
+            .map(|((bin, g0, g1), acc)| {
+                let start = match bin_secs {
+                    Some(_) => Utc.timestamp_opt(bin, 0).single().unwrap_or(range.start()),
+                    None => range.start(),
+                };
+                let v = |slot: usize, i: u32| values[slot].get(i as usize).cloned();
+                (start, [v(0, g0), v(1, g1)], acc)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        out
+    }
+}
+
+fn group_keys<F: Copy>(fields: &[F], values: [Option<String>; 2]) -> Vec<GroupKey<F>> {
+    fields
+        .iter()
+        .zip(values)
+        .map(|(f, v)| GroupKey {
+            field: *f,
+            value: v.unwrap_or_else(|| NO_VALUE.to_owned()),
+        })
+        .collect()
+}
+
+fn check_group_count(n: usize) -> Result<()> {
+    if n > 2 {
+        return Err(Error::bad_input(
+            "groupBy",
+            format!("at most 2 group-by fields are allowed, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct SessionAcc {
+    count: u64,
+    success: u64,
+    failure: u64,
+    dropped: u64,
+    duration_sum: i64,
+    duration_max: i64,
+    turns_n: u64,
+    turns_sum: i64,
+    turns_max: i64,
+    concurrency_sum: u64,
+    concurrency_max: u64,
+}
+
+/// Streams sessions into session-metric bins. See the module docs for definitions.
+pub struct SessionAggregator {
+    bot_id: Option<String>,
+    range: TimeRange,
+    bin_by: Option<BinInterval>,
+    group_by: Vec<SessionGroupField>,
+    metrics: Vec<SessionMetricSpec>,
+    cells: Cells<SessionAcc>,
+    concurrency: Option<Concurrency>,
+}
+
+/// Sweep-line state for CONCURRENCY, per group: the end times of open
+/// sessions, and the cells of the sessions that start at the current instant
+/// (ties all see each other, so they are credited together).
+#[derive(Default)]
+struct Sweep {
+    open: BinaryHeap<Reverse<i64>>,
+    tie_start: i64,
+    ties: Vec<u32>,
+}
+
+struct Concurrency {
+    last_start: i64,
+    groups: FxHashMap<(u32, u32), Sweep>,
+}
+
+impl Sweep {
+    /// Credits the tied sessions with the number open at their start.
+    fn flush(&mut self, cells: &mut [((i64, u32, u32), SessionAcc)]) {
+        let open = self.open.len() as u64;
+        for &i in &self.ties {
+            let acc = &mut cells[i as usize].1;
+            acc.concurrency_sum += open;
+            acc.concurrency_max = acc.concurrency_max.max(open);
+        }
+        self.ties.clear();
+    }
+}
+
+impl SessionAggregator {
+    pub fn new(
+        bot_id: Option<String>,
+        range: TimeRange,
+        metrics: &[SessionMetricSpec],
+        bin_by: Option<BinInterval>,
+        group_by: &[SessionGroupField],
+    ) -> Result<Self> {
+        check_group_count(group_by.len())?;
+        let concurrency = metrics
+            .iter()
+            .any(|m| m.name == SessionMetricName::Concurrency)
+            .then(|| Concurrency {
+                last_start: i64::MIN,
+                groups: FxHashMap::default(),
+            });
+        Ok(SessionAggregator {
+            bot_id,
+            range,
+            bin_by,
+            group_by: group_by.to_vec(),
+            metrics: metrics.to_vec(),
+            cells: Cells::new(bin_by),
+            concurrency,
+        })
+    }
+
+    /// Adds one session. The caller has already applied range and filter.
+    /// With `CONCURRENCY` requested, sessions must come in start order.
+    #[inline]
+    pub fn push(&mut self, s: &Session) -> Result<()> {
+        let mut g = [0u32; 2];
+        for (slot, field) in self.group_by.iter().enumerate() {
+            let value = match field {
+                SessionGroupField::EndState => s.end_state.map_or(NO_VALUE, |e| e.as_str()),
+                SessionGroupField::Locale => s.locale.as_deref().unwrap_or(NO_VALUE),
+                SessionGroupField::Bot => &s.bot_id,
+            };
+            g[slot] = self.cells.intern(slot, value);
+        }
+        let bin = self.cells.bin_of(s.start_time);
+        let idx = self.cells.cell_index((bin, g[0], g[1]));
+        if let Some(c) = &mut self.concurrency {
+            let start = s.start_time.timestamp_millis();
+            if start < c.last_start {
+                return Err(Error::internal(
+                    "CONCURRENCY needs sessions in start order; a source fed them out of order",
+                ));
+            }
+            c.last_start = start;
+            let sweep = c.groups.entry((g[0], g[1])).or_insert_with(|| Sweep {
+                tie_start: i64::MIN,
+                ..Sweep::default()
+            });
+            if sweep.tie_start != start {
+                sweep.flush(&mut self.cells.cells);
+                while sweep.open.peek().is_some_and(|Reverse(end)| *end <= start) {
+                    sweep.open.pop();
+                }
+                sweep.tie_start = start;
+            }
+            sweep.open.push(Reverse(s.end_time.timestamp_millis()));
+            sweep.ties.push(idx);
+        }
+        let acc = &mut self.cells.cells[idx as usize].1;
+        acc.count += 1;
+        match s.end_state {
+            Some(ConversationEndState::Success) => acc.success += 1,
+            Some(ConversationEndState::Failure) => acc.failure += 1,
+            Some(ConversationEndState::Dropped) => acc.dropped += 1,
+            None => {}
+        }
+        acc.duration_sum += s.duration_seconds;
+        acc.duration_max = acc.duration_max.max(s.duration_seconds);
+        if let Some(t) = s.turns {
+            acc.turns_n += 1;
+            acc.turns_sum += t;
+            acc.turns_max = acc.turns_max.max(t);
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Vec<MetricBin> {
+        if let Some(c) = &mut self.concurrency {
+            for sweep in c.groups.values_mut() {
+                sweep.flush(&mut self.cells.cells);
+            }
+        }
+        let SessionAggregator {
+            bot_id,
+            range,
+            bin_by,
+            group_by,
+            metrics,
+            cells,
+            ..
+        } = self;
+        cells
+            .into_sorted(&range)
+            .into_iter()
+            .map(|(start, groups, acc)| Bin {
+                bot_id: bot_id.clone(),
+                bin_start: start,
+                bin_interval: bin_by,
+                groups: group_keys(&group_by, groups),
+                values: metrics
+                    .iter()
+                    .map(|m| MetricValue {
+                        metric: m.name,
+                        statistic: m.statistic,
+                        value: session_value(&acc, m.name, m.statistic),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+fn stat(sum: f64, max: f64, n: u64, statistic: Statistic) -> Option<f64> {
+    match statistic {
+        Statistic::Sum => Some(sum),
+        Statistic::Max => (n > 0).then_some(max),
+        Statistic::Avg => (n > 0).then(|| sum / n as f64),
+    }
+}
+
+fn indicator(hits: u64, n: u64, statistic: Statistic) -> Option<f64> {
+    stat(hits as f64, if hits > 0 { 1.0 } else { 0.0 }, n, statistic)
+}
+
+fn session_value(a: &SessionAcc, name: SessionMetricName, statistic: Statistic) -> Option<f64> {
+    use SessionMetricName as M;
+    match name {
+        M::Count => indicator(a.count, a.count, statistic),
+        M::Success => indicator(a.success, a.count, statistic),
+        M::Failure => indicator(a.failure, a.count, statistic),
+        M::Dropped => indicator(a.dropped, a.count, statistic),
+        M::Duration => stat(
+            a.duration_sum as f64,
+            a.duration_max as f64,
+            a.count,
+            statistic,
+        ),
+        M::TurnsPerConversation => {
+            stat(a.turns_sum as f64, a.turns_max as f64, a.turns_n, statistic)
+        }
+        M::Concurrency => stat(
+            a.concurrency_sum as f64,
+            a.concurrency_max as f64,
+            a.count,
+            statistic,
+        ),
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct StageAcc {
+    count: u64,
+    success: u64,
+    failed: u64,
+    dropped: u64,
+    retry: u64,
+}
+
+/// Streams intent-stage records into intent-stage bins, in any order.
+pub struct IntentStageAggregator {
+    bot_id: Option<String>,
+    range: TimeRange,
+    bin_by: Option<BinInterval>,
+    group_by: Vec<IntentStageGroupField>,
+    metrics: Vec<IntentStageMetricSpec>,
+    cells: Cells<StageAcc>,
+}
+
+impl IntentStageAggregator {
+    pub fn new(
+        bot_id: Option<String>,
+        range: TimeRange,
+        metrics: &[IntentStageMetricSpec],
+        bin_by: Option<BinInterval>,
+        group_by: &[IntentStageGroupField],
+    ) -> Result<Self> {
+        check_group_count(group_by.len())?;
+        Ok(IntentStageAggregator {
+            bot_id,
+            range,
+            bin_by,
+            group_by: group_by.to_vec(),
+            metrics: metrics.to_vec(),
+            cells: Cells::new(bin_by),
+        })
+    }
+
+    pub fn push(&mut self, r: &IntentStageRecord) {
+        let mut g = [0u32; 2];
+        for (slot, field) in self.group_by.iter().enumerate() {
+            let value = match field {
+                IntentStageGroupField::IntentStageName => r.stage_name.as_str(),
+                IntentStageGroupField::SwitchedToIntent => {
+                    r.switched_to_intent.as_deref().unwrap_or(NO_VALUE)
+                }
+                IntentStageGroupField::Bot => r.bot_id.as_str(),
+            };
+            g[slot] = self.cells.intern(slot, value);
+        }
+        let bin = self.cells.bin_of(r.start_time);
+        let acc = self.cells.cell((bin, g[0], g[1]));
+        acc.count += 1;
+        match r.outcome {
+            StageOutcome::Success => acc.success += 1,
+            StageOutcome::Failed => acc.failed += 1,
+            StageOutcome::Dropped => acc.dropped += 1,
+            StageOutcome::Retry => acc.retry += 1,
+        }
+    }
+
+    pub fn finish(self) -> Vec<IntentStageBin> {
+        let IntentStageAggregator {
+            bot_id,
+            range,
+            bin_by,
+            group_by,
+            metrics,
+            cells,
+        } = self;
+        use IntentStageMetricName as M;
+        cells
+            .into_sorted(&range)
+            .into_iter()
+            .map(|(start, groups, a)| Bin {
+                bot_id: bot_id.clone(),
+                bin_start: start,
+                bin_interval: bin_by,
+                groups: group_keys(&group_by, groups),
+                values: metrics
+                    .iter()
+                    .map(|m| {
+                        let hits = match m.name {
+                            M::Count => a.count,
+                            M::Success => a.success,
+                            M::Failed => a.failed,
+                            M::Dropped => a.dropped,
+                            M::Retry => a.retry,
+                        };
+                        MetricValue {
+                            metric: m.name,
+                            statistic: m.statistic,
+                            value: indicator(hits, a.count, m.statistic),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}

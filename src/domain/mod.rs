@@ -1,0 +1,342 @@
+//! The vendor-neutral model: what a session, a metric bin and an intent stage are,
+//! whatever platform served them. Adapters map vendor words onto these types; the
+//! engine and GraphQL layer know nothing else.
+//!
+//! Values that must obey a rule (a time range, a page size) have parse constructors,
+//! so an invalid one cannot exist past the boundary that received it.
+
+mod aggregate;
+mod filter;
+mod query;
+mod range;
+
+pub use aggregate::{IntentStageAggregator, SessionAggregator, StageOutcome, bin_start};
+pub use filter::{DurationFilter, IntentStageFilter, SessionFilter};
+pub use query::{
+    IntentStageMetricSpec, IntentStageMetricsQuery, PageSize, SessionKey, SessionMetricSpec,
+    SessionMetricsQuery, SessionOrder, SessionPage, SessionQuery,
+};
+pub use range::TimeRange;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A bot platform botscope speaks to.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vendor {
+    #[serde(rename = "lex_v2")]
+    LexV2,
+    Kore,
+}
+
+impl Vendor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vendor::LexV2 => "LEX_V2",
+            Vendor::Kore => "KORE",
+        }
+    }
+}
+
+/// How a conversation ended, in Lex's vocabulary (DESIGN §4).
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum ConversationEndState {
+    Success,
+    Failure,
+    Dropped,
+}
+
+impl ConversationEndState {
+    pub const ALL: [ConversationEndState; 3] = [Self::Success, Self::Failure, Self::Dropped];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "SUCCESS",
+            Self::Failure => "FAILURE",
+            Self::Dropped => "DROPPED",
+        }
+    }
+}
+
+/// The channel kind a conversation used.
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum Modality {
+    Speech,
+    Text,
+    Dtmf,
+    MultiMode,
+}
+
+#[derive(
+    async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BinInterval {
+    OneHour,
+    OneDay,
+}
+
+impl BinInterval {
+    pub fn seconds(self) -> i64 {
+        match self {
+            BinInterval::OneHour => 3_600,
+            BinInterval::OneDay => 86_400,
+        }
+    }
+}
+
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum Statistic {
+    Sum,
+    Avg,
+    Max,
+}
+
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum SessionMetricName {
+    Count,
+    Success,
+    Failure,
+    Dropped,
+    Duration,
+    TurnsPerConversation,
+    Concurrency,
+}
+
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum SessionGroupField {
+    EndState,
+    Locale,
+    Bot,
+}
+
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum IntentStageMetricName {
+    Count,
+    Success,
+    Failed,
+    Dropped,
+    Retry,
+}
+
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum IntentStageGroupField {
+    IntentStageName,
+    SwitchedToIntent,
+    Bot,
+}
+
+#[derive(
+    async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
+)]
+pub enum SessionOrderField {
+    #[default]
+    StartTime,
+    Duration,
+    Turns,
+}
+
+/// A tag a vendor attached to a session (Kore's `userTags` / `sessionTags`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    /// `user` or `session`: which of the vendor's tag lists it came from.
+    pub scope: String,
+    pub name: String,
+    pub value: String,
+}
+
+/// One conversation with a bot, in the unified vocabulary.
+///
+/// A field the vendor does not have is `None`, never invented (DESIGN §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The gateway's id of the bot (config `bots[].id`).
+    pub bot_id: String,
+    pub vendor: Vendor,
+    pub session_id: String,
+    pub originating_request_id: Option<String>,
+    pub user_id: Option<String>,
+    pub channel: Option<String>,
+    pub locale: Option<String>,
+    pub modality: Option<Modality>,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub duration_seconds: i64,
+    pub end_state: Option<ConversationEndState>,
+    /// The vendor's own word for how the conversation ended.
+    pub vendor_end_state: Option<String>,
+    pub turns: Option<i64>,
+    pub intents: Option<Vec<String>>,
+    pub bot_alias_id: Option<String>,
+    pub bot_version: Option<String>,
+    pub interactive: Option<bool>,
+    pub tasks_executed: Option<i64>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+impl Session {
+    /// The globally unique, stable id: bot, session id and (for Lex, where a
+    /// conversation is the pair) the originating request id.
+    pub fn global_id(&self) -> String {
+        match &self.originating_request_id {
+            Some(r) => format!("{}/{}/{}", self.bot_id, self.session_id, r),
+            None => format!("{}/{}", self.bot_id, self.session_id),
+        }
+    }
+}
+
+/// One intent stage a conversation went through (Lex's intent-stage analytics):
+/// the raw record intent-stage metrics are computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntentStageRecord {
+    pub bot_id: String,
+    pub session_id: String,
+    pub intent_name: String,
+    pub stage_name: String,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub outcome: StageOutcome,
+    pub switched_to_intent: Option<String>,
+    pub locale: Option<String>,
+    pub channel: Option<String>,
+    pub modality: Option<Modality>,
+    pub bot_alias_id: Option<String>,
+    pub bot_version: Option<String>,
+}
+
+/// A group key of a metric bin: which field, and its value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GroupKey<F> {
+    pub field: F,
+    pub value: String,
+}
+
+/// One metric value in a bin. `None` when it cannot be computed for this source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue<M> {
+    pub metric: M,
+    pub statistic: Statistic,
+    pub value: Option<f64>,
+}
+
+/// One bin of metrics: a time bin, a combination of group values, and the values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bin<F, M> {
+    /// `None` for a rollup across bots.
+    pub bot_id: Option<String>,
+    /// Start of the time bin, or of the range when not binned.
+    pub bin_start: DateTime<Utc>,
+    pub bin_interval: Option<BinInterval>,
+    pub groups: Vec<GroupKey<F>>,
+    pub values: Vec<MetricValue<M>>,
+}
+
+pub type MetricBin = Bin<SessionGroupField, SessionMetricName>;
+pub type IntentStageBin = Bin<IntentStageGroupField, IntentStageMetricName>;
+
+impl<F: Copy + PartialEq, M: Copy + PartialEq> Bin<F, M> {
+    pub fn value(&self, metric: M, statistic: Statistic) -> Option<f64> {
+        self.values
+            .iter()
+            .find(|v| v.metric == metric && v.statistic == statistic)
+            .and_then(|v| v.value)
+    }
+
+    pub fn group(&self, field: F) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|g| g.field == field)
+            .map(|g| g.value.as_str())
+    }
+}

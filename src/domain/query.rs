@@ -1,0 +1,155 @@
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    BinInterval, IntentStageFilter, IntentStageGroupField, IntentStageMetricName, Session,
+    SessionFilter, SessionGroupField, SessionMetricName, SessionOrderField, SortOrder, Statistic,
+    TimeRange,
+};
+use crate::error::{Error, Result};
+
+/// How sessions are ordered: a field and a direction; ties go by
+/// (bot id, session id, originating request id) in the same direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionOrder {
+    pub field: SessionOrderField,
+    pub direction: SortOrder,
+}
+
+/// The position of a session in an ordering: what keyset pagination resumes after.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionKey {
+    /// The ordered field's value: start time in epoch milliseconds, duration in
+    /// seconds, or turns (`i64::MIN` when the session has no turn count).
+    pub value: i64,
+    pub bot_id: String,
+    pub session_id: String,
+    pub originating_request_id: Option<String>,
+}
+
+impl SessionOrder {
+    pub fn key_value(&self, s: &Session) -> i64 {
+        match self.field {
+            SessionOrderField::StartTime => s.start_time.timestamp_millis(),
+            SessionOrderField::Duration => s.duration_seconds,
+            SessionOrderField::Turns => s.turns.unwrap_or(i64::MIN),
+        }
+    }
+
+    pub fn key(&self, s: &Session) -> SessionKey {
+        SessionKey {
+            value: self.key_value(s),
+            bot_id: s.bot_id.clone(),
+            session_id: s.session_id.clone(),
+            originating_request_id: s.originating_request_id.clone(),
+        }
+    }
+
+    /// Total order of sessions under this ordering (ascending means "comes first").
+    pub fn compare(&self, a: &Session, b: &Session) -> Ordering {
+        let asc = self
+            .key_value(a)
+            .cmp(&self.key_value(b))
+            .then_with(|| a.bot_id.cmp(&b.bot_id))
+            .then_with(|| a.session_id.cmp(&b.session_id))
+            .then_with(|| a.originating_request_id.cmp(&b.originating_request_id));
+        self.directed(asc)
+    }
+
+    /// Whether `s` comes strictly after `key` in this ordering.
+    pub fn is_after(&self, s: &Session, key: &SessionKey) -> bool {
+        let asc = self
+            .key_value(s)
+            .cmp(&key.value)
+            .then_with(|| s.bot_id.as_str().cmp(&key.bot_id))
+            .then_with(|| s.session_id.as_str().cmp(&key.session_id))
+            .then_with(|| {
+                s.originating_request_id
+                    .as_deref()
+                    .cmp(&key.originating_request_id.as_deref())
+            });
+        self.directed(asc) == Ordering::Greater
+    }
+
+    fn directed(&self, asc: Ordering) -> Ordering {
+        match self.direction {
+            SortOrder::Asc => asc,
+            SortOrder::Desc => asc.reverse(),
+        }
+    }
+}
+
+/// A page size within `1..=max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PageSize(usize);
+
+impl PageSize {
+    pub fn parse(first: i64, max: usize) -> Result<Self> {
+        if first < 1 || first as u64 > max as u64 {
+            return Err(Error::bad_input(
+                "first",
+                format!("must be between 1 and {max} (limits.max_page_size), got {first}"),
+            ));
+        }
+        Ok(PageSize(first as usize))
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+/// A request for one bot's sessions: the ones in `range` matching `filter`, in
+/// `order`, strictly after `after`, at most `limit` of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionQuery {
+    pub range: TimeRange,
+    pub filter: SessionFilter,
+    pub order: SessionOrder,
+    pub after: Option<SessionKey>,
+    pub limit: PageSize,
+}
+
+/// A page of one bot's sessions, ordered as asked.
+#[derive(Debug, Clone, Default)]
+pub struct SessionPage {
+    pub sessions: Vec<Session>,
+    /// More sessions follow the last one of this page.
+    pub has_more: bool,
+    /// Sessions matching the query in the whole range, when known without
+    /// extra upstream calls.
+    pub total_count: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionMetricSpec {
+    pub name: SessionMetricName,
+    pub statistic: Statistic,
+}
+
+/// Session metrics for one bot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionMetricsQuery {
+    pub range: TimeRange,
+    pub metrics: Vec<SessionMetricSpec>,
+    pub bin_by: Option<BinInterval>,
+    pub group_by: Vec<SessionGroupField>,
+    pub filter: SessionFilter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IntentStageMetricSpec {
+    pub name: IntentStageMetricName,
+    pub statistic: Statistic,
+}
+
+/// Intent-stage metrics for one bot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IntentStageMetricsQuery {
+    pub range: TimeRange,
+    pub metrics: Vec<IntentStageMetricSpec>,
+    pub bin_by: Option<BinInterval>,
+    pub group_by: Vec<IntentStageGroupField>,
+    pub filter: IntentStageFilter,
+}

@@ -1,0 +1,143 @@
+//! GraphQL input types and their conversion to domain values (validated here).
+
+use async_graphql::InputObject;
+
+use super::scalars::DateTimeScalar;
+use crate::domain::{
+    self, ConversationEndState, IntentStageMetricName, Modality, SessionMetricName,
+    SessionOrderField, SortOrder, Statistic,
+};
+use crate::error::{Error, Result};
+
+/// Values one filter list may hold.
+pub const MAX_FILTER_VALUES: usize = 100;
+
+/// `[start, end)`: a session is in the range when it started at or after
+/// `start` and ended before `end`.
+#[derive(InputObject, Debug, Clone)]
+#[graphql(name = "TimeRange")]
+pub struct TimeRangeInput {
+    pub start: DateTimeScalar,
+    pub end: DateTimeScalar,
+}
+
+impl TimeRangeInput {
+    pub fn parse(&self, max_days: u32) -> Result<domain::TimeRange> {
+        domain::TimeRange::parse(self.start.0, self.end.0, max_days)
+    }
+}
+
+/// Duration bounds in seconds; all given bounds must hold.
+#[derive(InputObject, Debug, Clone, Default)]
+#[graphql(name = "DurationFilter")]
+pub struct DurationFilterInput {
+    pub eq: Option<i64>,
+    pub gt: Option<i64>,
+    pub lt: Option<i64>,
+}
+
+/// Which sessions to keep. Fields AND together; values in one list OR.
+/// A filter on a field a vendor does not have (e.g. `userIds` for Lex,
+/// `botAliasIds` for Kore) matches none of that vendor's sessions.
+#[derive(InputObject, Debug, Clone, Default)]
+#[graphql(name = "SessionFilter")]
+pub struct SessionFilterInput {
+    pub end_states: Option<Vec<ConversationEndState>>,
+    pub locales: Option<Vec<String>>,
+    pub channels: Option<Vec<String>>,
+    pub modalities: Option<Vec<Modality>>,
+    pub session_ids: Option<Vec<String>>,
+    pub duration_seconds: Option<DurationFilterInput>,
+    pub bot_alias_ids: Option<Vec<String>>,
+    pub bot_versions: Option<Vec<String>>,
+    pub user_ids: Option<Vec<String>>,
+}
+
+fn list<T>(name: &str, v: Option<Vec<T>>) -> Result<Option<Vec<T>>> {
+    match v {
+        Some(l) if l.is_empty() => Err(Error::bad_input(
+            format!("filter.{name}"),
+            "an empty list matches nothing; omit the field instead",
+        )),
+        Some(l) if l.len() > MAX_FILTER_VALUES => Err(Error::bad_input(
+            format!("filter.{name}"),
+            format!("at most {MAX_FILTER_VALUES} values, got {}", l.len()),
+        )),
+        other => Ok(other),
+    }
+}
+
+impl SessionFilterInput {
+    pub fn parse(self) -> Result<domain::SessionFilter> {
+        Ok(domain::SessionFilter {
+            end_states: list("endStates", self.end_states)?,
+            locales: list("locales", self.locales)?,
+            channels: list("channels", self.channels)?,
+            modalities: list("modalities", self.modalities)?,
+            session_ids: list("sessionIds", self.session_ids)?,
+            duration_seconds: self.duration_seconds.map(|d| domain::DurationFilter {
+                eq: d.eq,
+                gt: d.gt,
+                lt: d.lt,
+            }),
+            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
+            bot_versions: list("botVersions", self.bot_versions)?,
+            user_ids: list("userIds", self.user_ids)?,
+        }
+        .canonical())
+    }
+}
+
+/// Which intent-stage records to keep; same rules as `SessionFilter`.
+#[derive(InputObject, Debug, Clone, Default)]
+#[graphql(name = "IntentStageFilter")]
+pub struct IntentStageFilterInput {
+    pub intent_names: Option<Vec<String>>,
+    pub intent_stage_names: Option<Vec<String>>,
+    pub locales: Option<Vec<String>>,
+    pub channels: Option<Vec<String>>,
+    pub modalities: Option<Vec<Modality>>,
+    pub session_ids: Option<Vec<String>>,
+    pub bot_alias_ids: Option<Vec<String>>,
+    pub bot_versions: Option<Vec<String>>,
+}
+
+impl IntentStageFilterInput {
+    pub fn parse(self) -> Result<domain::IntentStageFilter> {
+        Ok(domain::IntentStageFilter {
+            intent_names: list("intentNames", self.intent_names)?,
+            intent_stage_names: list("intentStageNames", self.intent_stage_names)?,
+            locales: list("locales", self.locales)?,
+            channels: list("channels", self.channels)?,
+            modalities: list("modalities", self.modalities)?,
+            session_ids: list("sessionIds", self.session_ids)?,
+            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
+            bot_versions: list("botVersions", self.bot_versions)?,
+        }
+        .canonical())
+    }
+}
+
+/// Session order: a field and a direction (default `START_TIME DESC`); ties by id.
+#[derive(InputObject, Debug, Clone, Copy)]
+#[graphql(name = "SessionOrder")]
+pub struct SessionOrderInput {
+    #[graphql(default)]
+    pub field: SessionOrderField,
+    #[graphql(default)]
+    pub direction: SortOrder,
+}
+
+#[derive(InputObject, Debug, Clone, Copy)]
+#[graphql(name = "SessionMetricInput")]
+pub struct SessionMetricInput {
+    pub name: SessionMetricName,
+    pub statistic: Statistic,
+}
+
+#[derive(InputObject, Debug, Clone, Copy)]
+#[graphql(name = "IntentStageMetricInput")]
+pub struct IntentStageMetricInput {
+    pub name: IntentStageMetricName,
+    pub statistic: Statistic,
+}

@@ -1,0 +1,166 @@
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object};
+
+use super::errors::{GqlResult, to_graphql};
+use super::inputs::{
+    IntentStageFilterInput, IntentStageMetricInput, SessionFilterInput, SessionMetricInput,
+    SessionOrderInput, TimeRangeInput,
+};
+use super::types::{Bot, IntentStage, MetricBin, SessionConnection};
+use crate::domain::{
+    BinInterval, IntentStageGroupField, IntentStageMetricSpec, SessionGroupField,
+    SessionMetricSpec, SessionOrder, Vendor,
+};
+use crate::engine::{
+    BotScope, Engine, IntentStageMetricsRequest, Partial, SessionMetricsRequest, SessionsRequest,
+};
+
+pub struct Query;
+
+fn engine<'a>(ctx: &Context<'a>) -> &'a Arc<Engine> {
+    ctx.data_unchecked::<Arc<Engine>>()
+}
+
+/// The caller's scope; a request without one (e.g. `schema.execute` in tests
+/// without auth) sees every bot.
+fn scope<'a>(ctx: &Context<'a>) -> &'a BotScope {
+    ctx.data_opt::<BotScope>().unwrap_or(&BotScope::All)
+}
+
+fn ids(bot_ids: Option<Vec<ID>>) -> Option<Vec<String>> {
+    bot_ids.map(|v| v.into_iter().map(|id| id.0).collect())
+}
+
+/// Reports per-bot errors next to the data.
+fn report<T>(ctx: &Context<'_>, partial: Partial<T>) -> T {
+    for e in &partial.errors {
+        ctx.add_error(to_graphql(e).into_server_error(ctx.item.pos));
+    }
+    partial.data
+}
+
+#[Object]
+impl Query {
+    /// The bots the caller may see.
+    async fn bots(&self, ctx: &Context<'_>, vendor: Option<Vendor>) -> Vec<Bot> {
+        engine(ctx)
+            .visible_bots(scope(ctx))
+            .into_iter()
+            .filter(|b| vendor.is_none_or(|v| b.vendor == v))
+            .map(|b| Bot(b.clone()))
+            .collect()
+    }
+
+    /// One bot by id; `null` when there is no such bot.
+    async fn bot(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Bot>> {
+        Ok(engine(ctx)
+            .bot(scope(ctx), &id)
+            .gql()?
+            .map(|b| Bot(b.clone())))
+    }
+
+    /// Sessions across bots, merged in the requested order (default
+    /// `START_TIME DESC`, ties by id), paged with opaque cursors bound to the query.
+    #[graphql(complexity = "first.max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Omit for every bot you may see.")] bot_ids: Option<Vec<ID>>,
+        range: TimeRangeInput,
+        filter: Option<SessionFilterInput>,
+        order_by: Option<SessionOrderInput>,
+        #[graphql(default = 50)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<SessionConnection> {
+        let engine = engine(ctx);
+        let req = SessionsRequest {
+            bot_ids: ids(bot_ids),
+            range: range.parse(engine.limits().max_range_days).gql()?,
+            filter: filter.unwrap_or_default().parse().gql()?,
+            order: order_by
+                .map(|o| SessionOrder {
+                    field: o.field,
+                    direction: o.direction,
+                })
+                .unwrap_or_default(),
+            first: i64::from(first),
+            after,
+        };
+        let partial = engine.sessions(scope(ctx), req).await.gql()?;
+        Ok(SessionConnection(report(ctx, partial)))
+    }
+
+    /// Session metrics per bot (or rolled up across bots), per time bin and group.
+    #[allow(clippy::too_many_arguments)]
+    async fn session_metrics(
+        &self,
+        ctx: &Context<'_>,
+        bot_ids: Option<Vec<ID>>,
+        range: TimeRangeInput,
+        metrics: Vec<SessionMetricInput>,
+        bin_by: Option<BinInterval>,
+        group_by: Option<Vec<SessionGroupField>>,
+        filter: Option<SessionFilterInput>,
+        #[graphql(default = false)] rollup: bool,
+    ) -> async_graphql::Result<Vec<MetricBin>> {
+        let engine = engine(ctx);
+        let req = SessionMetricsRequest {
+            bot_ids: ids(bot_ids),
+            range: range.parse(engine.limits().max_range_days).gql()?,
+            metrics: metrics
+                .into_iter()
+                .map(|m| SessionMetricSpec {
+                    name: m.name,
+                    statistic: m.statistic,
+                })
+                .collect(),
+            bin_by,
+            group_by: group_by.unwrap_or_default(),
+            filter: filter.unwrap_or_default().parse().gql()?,
+            rollup,
+        };
+        let partial = engine.session_metrics(scope(ctx), req).await.gql()?;
+        Ok(report(ctx, partial)
+            .into_iter()
+            .map(MetricBin::from)
+            .collect())
+    }
+
+    /// Intent-stage metrics per bot (or rolled up), per time bin and group.
+    #[allow(clippy::too_many_arguments)]
+    async fn intent_stage_metrics(
+        &self,
+        ctx: &Context<'_>,
+        bot_ids: Option<Vec<ID>>,
+        range: TimeRangeInput,
+        metrics: Vec<IntentStageMetricInput>,
+        bin_by: Option<BinInterval>,
+        group_by: Option<Vec<IntentStageGroupField>>,
+        filter: Option<IntentStageFilterInput>,
+        #[graphql(default = false)] rollup: bool,
+    ) -> async_graphql::Result<Vec<IntentStage>> {
+        let engine = engine(ctx);
+        let req = IntentStageMetricsRequest {
+            bot_ids: ids(bot_ids),
+            range: range.parse(engine.limits().max_range_days).gql()?,
+            metrics: metrics
+                .into_iter()
+                .map(|m| IntentStageMetricSpec {
+                    name: m.name,
+                    statistic: m.statistic,
+                })
+                .collect(),
+            bin_by,
+            group_by: group_by.unwrap_or_default(),
+            filter: filter.unwrap_or_default().parse().gql()?,
+            rollup,
+        };
+        let partial = engine.intent_stage_metrics(scope(ctx), req).await.gql()?;
+        Ok(report(ctx, partial)
+            .into_iter()
+            .map(IntentStage::from)
+            .collect())
+    }
+}

@@ -1,0 +1,482 @@
+//! The synthetic dataset every simulator serves: deterministic from a seed.
+//!
+//! `Dataset::generate` draws each bot's traffic hour by hour from a random
+//! generator seeded with (seed, bot id, hour), so the same seed gives the same
+//! sessions whatever range is generated, and a simulator started for 30 days
+//! agrees with one started for 7 on the days they share.
+//!
+//! Traffic follows a diurnal curve (quiet nights, a late-morning and an
+//! early-evening peak) and is lighter at weekends. Each bot has its own
+//! end-state mix, locales, channels (voice among them), intents and intent
+//! stages (with retries, drops and switches to other intents). Durations and
+//! turns have long tails (log-normal). Records carry each vendor's own fields:
+//! Lex sessions have alias, version, originating request id and intents; Kore
+//! sessions have user ids, `sessionType`, tasks executed, tags and Kore's
+//! `containmentType` word in `vendor_end_state`.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc, Weekday};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::domain::{
+    ConversationEndState, IntentStageRecord, Modality, Session, StageOutcome, Tag, Vendor,
+};
+use crate::sources::memory::BotData;
+
+/// One bot of the dataset and the shape of its traffic.
+#[derive(Debug, Clone)]
+pub struct DatasetBot {
+    /// The gateway id the records carry.
+    pub id: String,
+    pub vendor: Vendor,
+    /// Mean sessions on a weekday.
+    pub sessions_per_day: u32,
+    /// Probabilities of success, failure (Kore: `agent`), dropped; they sum to 1.
+    pub end_state_mix: [f64; 3],
+    /// Locales with weights.
+    pub locales: Vec<(&'static str, f64)>,
+    /// Channels with weights; `true` marks a voice channel.
+    pub channels: Vec<(&'static str, f64, bool)>,
+    pub intents: Vec<&'static str>,
+}
+
+impl DatasetBot {
+    /// A Lex-like bot: Lex locales, channels and intents.
+    pub fn lex(id: &str, sessions_per_day: u32, end_state_mix: [f64; 3]) -> Self {
+        DatasetBot {
+            id: id.to_owned(),
+            vendor: Vendor::LexV2,
+            sessions_per_day,
+            end_state_mix,
+            locales: vec![("en_US", 0.7), ("es_US", 0.2), ("fr_CA", 0.1)],
+            channels: vec![
+                ("Connect", 0.55, true),
+                ("Web", 0.3, false),
+                ("Slack", 0.1, false),
+                ("Twilio-SMS", 0.05, false),
+            ],
+            intents: vec![
+                "CheckBalance",
+                "ResetPassword",
+                "BookAppointment",
+                "TalkToAgent",
+                "OrderStatus",
+                "FallbackIntent",
+            ],
+        }
+    }
+
+    /// A Kore-like bot: Kore languages, channels and tasks.
+    pub fn kore(id: &str, sessions_per_day: u32, end_state_mix: [f64; 3]) -> Self {
+        DatasetBot {
+            id: id.to_owned(),
+            vendor: Vendor::Kore,
+            sessions_per_day,
+            end_state_mix,
+            locales: vec![("en", 0.75), ("de", 0.15), ("es", 0.1)],
+            channels: vec![
+                ("rtm", 0.5, false),
+                ("korevg", 0.25, true),
+                ("msteams", 0.15, false),
+                ("sms", 0.1, false),
+            ],
+            intents: vec![
+                "Track Order",
+                "Return Item",
+                "Update Address",
+                "Store Hours",
+                "Speak to Agent",
+            ],
+        }
+    }
+}
+
+/// A generated dataset: every bot's sessions and intent-stage records.
+#[derive(Debug)]
+pub struct Dataset {
+    pub bots: Vec<(DatasetBot, BotData)>,
+}
+
+/// Relative traffic per UTC hour (local time is not modelled).
+const DIURNAL: [f64; 24] = [
+    0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.45, 0.8, 1.2, 1.55, 1.7, 1.65, 1.5, 1.45, 1.4, 1.35, 1.3,
+    1.4, 1.55, 1.5, 1.2, 0.85, 0.5, 0.3,
+];
+
+fn hour_weight(t: DateTime<Utc>) -> f64 {
+    let weekday = matches!(t.weekday(), Weekday::Sat | Weekday::Sun);
+    let sum: f64 = DIURNAL.iter().sum();
+    DIURNAL[t.hour() as usize] / sum * if weekday { 0.45 } else { 1.0 }
+}
+
+fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [(T, f64)]) -> &'a T {
+    let total: f64 = items.iter().map(|(_, w)| w).sum();
+    let mut x = rng.r#gen::<f64>() * total;
+    for (item, w) in items {
+        if x < *w {
+            return item;
+        }
+        x -= w;
+    }
+    &items[items.len() - 1].0
+}
+
+/// A standard normal draw (Box-Muller).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = rng.r#gen::<f64>().max(f64::MIN_POSITIVE);
+    let u2: f64 = rng.r#gen();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A Poisson draw (Knuth for small means, normal approximation for large).
+fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
+    if mean > 30.0 {
+        return (mean + mean.sqrt() * normal(rng)).round().max(0.0) as u32;
+    }
+    let limit = (-mean).exp();
+    let mut k = 0;
+    let mut p = rng.r#gen::<f64>();
+    while p > limit {
+        k += 1;
+        p *= rng.r#gen::<f64>();
+    }
+    k
+}
+
+fn rng_for(seed: u64, bot: &str, hour: i64) -> ChaCha8Rng {
+    let mut h = DefaultHasher::new();
+    (seed, bot, hour).hash(&mut h);
+    ChaCha8Rng::seed_from_u64(h.finish())
+}
+
+fn hex(rng: &mut ChaCha8Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+impl Dataset {
+    /// Generates the sessions of every bot that ended by `end` and started at or
+    /// after `start`.
+    pub fn generate(
+        seed: u64,
+        bots: &[DatasetBot],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Self {
+        let bots = bots
+            .iter()
+            .map(|bot| {
+                let (sessions, stages) = generate_bot(seed, bot, start, end);
+                (bot.clone(), BotData::new(sessions, stages))
+            })
+            .collect();
+        Dataset { bots }
+    }
+
+    pub fn bot(&self, id: &str) -> Option<&BotData> {
+        self.bots.iter().find(|(b, _)| b.id == id).map(|(_, d)| d)
+    }
+}
+
+fn generate_bot(
+    seed: u64,
+    bot: &DatasetBot,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> (Vec<Session>, Vec<IntentStageRecord>) {
+    let mut sessions = Vec::new();
+    let mut stages = Vec::new();
+    let first_hour = start.timestamp().div_euclid(3600);
+    let last_hour = (end.timestamp() - 1).div_euclid(3600);
+    for hour in first_hour..=last_hour {
+        let hour_start = Utc.timestamp_opt(hour * 3600, 0).single().unwrap_or(start);
+        let mut rng = rng_for(seed, &bot.id, hour);
+        let n = poisson(
+            &mut rng,
+            f64::from(bot.sessions_per_day) * hour_weight(hour_start),
+        );
+        for i in 0..n {
+            let offset_ms = rng.gen_range(0..3_600_000);
+            let s_start = hour_start + Duration::milliseconds(offset_ms);
+            let (session, session_stages) = generate_session(&mut rng, bot, hour, i, s_start);
+            if session.start_time >= start && session.end_time <= end {
+                sessions.push(session);
+                stages.extend(session_stages);
+            }
+        }
+    }
+    (sessions, stages)
+}
+
+fn generate_session(
+    rng: &mut ChaCha8Rng,
+    bot: &DatasetBot,
+    hour: i64,
+    i: u32,
+    start: DateTime<Utc>,
+) -> (Session, Vec<IntentStageRecord>) {
+    let roll: f64 = rng.r#gen();
+    let [p_success, p_failure, _] = bot.end_state_mix;
+    let end_state = if roll < p_success {
+        ConversationEndState::Success
+    } else if roll < p_success + p_failure {
+        ConversationEndState::Failure
+    } else {
+        ConversationEndState::Dropped
+    };
+    // Log-normal durations: median ~80 s, long tail to tens of minutes. Dropped
+    // conversations are shorter, failures (handovers) longer.
+    let state_factor = match end_state {
+        ConversationEndState::Success => 1.0,
+        ConversationEndState::Failure => 1.6,
+        ConversationEndState::Dropped => 0.6,
+    };
+    let duration_s = ((4.4 + 0.9 * normal(rng)).exp() * state_factor)
+        .clamp(2.0, 3.0 * 3600.0)
+        .round() as i64;
+    let turns = (1.0 + duration_s as f64 / 25.0 * (0.6 + rng.r#gen::<f64>())).round() as i64;
+    let locale = *pick(rng, &bot.locales);
+    let ch_idx = {
+        let weighted: Vec<(usize, f64)> = bot
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.1))
+            .collect();
+        *pick(rng, &weighted)
+    };
+    let (channel, _, voice) = bot.channels[ch_idx];
+    let end =
+        start + Duration::seconds(duration_s) + Duration::milliseconds(rng.gen_range(0..1000));
+    let n_intents = 1 + usize::from(rng.gen_bool(0.3)) + usize::from(rng.gen_bool(0.1));
+    let intents: Vec<String> = (0..n_intents)
+        .map(|_| bot.intents[rng.gen_range(0..bot.intents.len())].to_owned())
+        .collect();
+
+    let mut session = match bot.vendor {
+        Vendor::LexV2 => Session {
+            bot_id: bot.id.clone(),
+            vendor: Vendor::LexV2,
+            session_id: format!("{}-{}", hex(rng, 8), hex(rng, 12)),
+            originating_request_id: Some(format!("{}-{hour:x}-{i:x}", hex(rng, 8))),
+            user_id: None,
+            channel: Some(channel.to_owned()),
+            locale: Some(locale.to_owned()),
+            modality: Some(if voice {
+                if rng.gen_bool(0.15) {
+                    Modality::Dtmf
+                } else {
+                    Modality::Speech
+                }
+            } else {
+                Modality::Text
+            }),
+            start_time: start,
+            end_time: end,
+            duration_seconds: 0,
+            end_state: Some(end_state),
+            vendor_end_state: Some(
+                match end_state {
+                    ConversationEndState::Success => "Success",
+                    ConversationEndState::Failure => "Failure",
+                    ConversationEndState::Dropped => "Dropped",
+                }
+                .to_owned(),
+            ),
+            turns: Some(turns),
+            intents: Some(intents.clone()),
+            bot_alias_id: Some(
+                if rng.gen_bool(0.8) {
+                    "PRODALIAS1"
+                } else {
+                    "TSTALIASID"
+                }
+                .to_owned(),
+            ),
+            bot_version: Some(if rng.gen_bool(0.8) { "3" } else { "2" }.to_owned()),
+            interactive: None,
+            tasks_executed: None,
+            tags: None,
+        },
+        Vendor::Kore => Session {
+            bot_id: bot.id.clone(),
+            vendor: Vendor::Kore,
+            session_id: hex(rng, 24),
+            originating_request_id: None,
+            user_id: Some(format!("u-{}", hex(rng, 10))),
+            channel: Some(channel.to_owned()),
+            locale: Some(locale.to_owned()),
+            modality: Some(if voice {
+                Modality::Speech
+            } else {
+                Modality::Text
+            }),
+            start_time: start,
+            end_time: end,
+            duration_seconds: 0,
+            // Kore's default mapping: agent (handed to a human) counts as FAILURE.
+            end_state: Some(end_state),
+            vendor_end_state: Some(
+                match end_state {
+                    ConversationEndState::Success => "selfService",
+                    ConversationEndState::Failure => "agent",
+                    ConversationEndState::Dropped => "dropOff",
+                }
+                .to_owned(),
+            ),
+            turns: Some(turns * 2),
+            intents: Some(intents.clone()),
+            bot_alias_id: None,
+            bot_version: None,
+            interactive: Some(!rng.gen_bool(0.05)),
+            tasks_executed: Some(n_intents as i64),
+            tags: Some(if voice {
+                vec![Tag {
+                    scope: "session".into(),
+                    name: "callerNumber".into(),
+                    value: format!("+1555{:07}", rng.gen_range(0..10_000_000)),
+                }]
+            } else {
+                Vec::new()
+            }),
+        },
+    };
+    // Whole seconds, as both vendors report them.
+    session.duration_seconds = (session.end_time - session.start_time).num_seconds();
+    let stages = generate_stages(rng, &session, &intents, end_state);
+    (session, stages)
+}
+
+const STAGES: [&str; 4] = ["ElicitSlot", "ConfirmIntent", "Fulfillment", "Close"];
+
+fn generate_stages(
+    rng: &mut ChaCha8Rng,
+    s: &Session,
+    intents: &[String],
+    end_state: ConversationEndState,
+) -> Vec<IntentStageRecord> {
+    let mut out = Vec::new();
+    let span = (s.end_time - s.start_time).num_milliseconds().max(1);
+    let per_intent = span / intents.len() as i64;
+    for (k, intent) in intents.iter().enumerate() {
+        let last_intent = k + 1 == intents.len();
+        let n_stages = rng.gen_range(2..=STAGES.len());
+        let per_stage = (per_intent / n_stages as i64).max(1);
+        for (j, stage) in STAGES.iter().take(n_stages).enumerate() {
+            let st =
+                s.start_time + Duration::milliseconds(k as i64 * per_intent + j as i64 * per_stage);
+            let last_stage = j + 1 == n_stages;
+            let switched = (!last_intent && last_stage).then(|| intents[k + 1].clone());
+            let outcome = if rng.gen_bool(0.12) {
+                StageOutcome::Retry
+            } else if last_intent && last_stage {
+                match end_state {
+                    ConversationEndState::Success => StageOutcome::Success,
+                    ConversationEndState::Failure => StageOutcome::Failed,
+                    ConversationEndState::Dropped => StageOutcome::Dropped,
+                }
+            } else {
+                StageOutcome::Success
+            };
+            out.push(IntentStageRecord {
+                bot_id: s.bot_id.clone(),
+                session_id: s.session_id.clone(),
+                intent_name: intent.clone(),
+                stage_name: format!("{stage}"),
+                start_time: st,
+                end_time: st + Duration::milliseconds(per_stage - 1),
+                outcome,
+                switched_to_intent: switched,
+                locale: s.locale.clone(),
+                channel: s.channel.clone(),
+                modality: s.modality,
+                bot_alias_id: s.bot_alias_id.clone(),
+                bot_version: s.bot_version.clone(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bots() -> Vec<DatasetBot> {
+        vec![
+            DatasetBot::lex("lex-a", 500, [0.7, 0.1, 0.2]),
+            DatasetBot::kore("kore-a", 500, [0.6, 0.25, 0.15]),
+        ]
+    }
+
+    #[test]
+    fn same_seed_same_data_whatever_the_range() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+        let a = Dataset::generate(7, &bots(), t0, t0 + Duration::days(7));
+        let b = Dataset::generate(7, &bots(), t0 + Duration::days(2), t0 + Duration::days(3));
+        let day3: Vec<_> = a.bots[0]
+            .1
+            .sessions
+            .iter()
+            .filter(|s| {
+                s.start_time >= t0 + Duration::days(2) && s.end_time <= t0 + Duration::days(3)
+            })
+            .collect();
+        assert_eq!(day3.len(), b.bots[0].1.sessions.len());
+        assert!(day3.iter().zip(&b.bots[0].1.sessions).all(|(x, y)| *x == y));
+        let c = Dataset::generate(8, &bots(), t0, t0 + Duration::days(1));
+        assert_ne!(c.bots[0].1.sessions[0], a.bots[0].1.sessions[0]);
+    }
+
+    #[test]
+    fn traffic_and_mix_are_realistic() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap(); // a Monday
+        let d = Dataset::generate(1, &bots(), t0, t0 + Duration::days(7));
+        let lex = &d.bots[0].1.sessions;
+        let weekday = lex
+            .iter()
+            .filter(|s| s.start_time < t0 + Duration::days(5))
+            .count() as f64
+            / 5.0;
+        let weekend = lex
+            .iter()
+            .filter(|s| s.start_time >= t0 + Duration::days(5))
+            .count() as f64
+            / 2.0;
+        assert!((400.0..600.0).contains(&weekday), "weekday mean {weekday}");
+        assert!(
+            weekend < weekday * 0.6,
+            "weekend {weekend} vs weekday {weekday}"
+        );
+        let night = lex.iter().filter(|s| s.start_time.hour() == 3).count();
+        let noon = lex.iter().filter(|s| s.start_time.hour() == 10).count();
+        assert!(noon > night * 5, "noon {noon} night {night}");
+        let success = lex
+            .iter()
+            .filter(|s| s.end_state == Some(ConversationEndState::Success))
+            .count() as f64
+            / lex.len() as f64;
+        assert!((0.65..0.75).contains(&success), "success share {success}");
+        assert!(lex.iter().any(|s| s.modality == Some(Modality::Speech)));
+        let max_dur = lex.iter().map(|s| s.duration_seconds).max().unwrap();
+        assert!(max_dur > 900, "long tail: max duration {max_dur}");
+        assert!(
+            d.bots[1]
+                .1
+                .stages
+                .iter()
+                .any(|r| r.outcome == StageOutcome::Retry)
+        );
+        assert!(
+            d.bots[1]
+                .1
+                .stages
+                .iter()
+                .any(|r| r.switched_to_intent.is_some())
+        );
+    }
+}

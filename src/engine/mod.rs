@@ -114,6 +114,10 @@ pub struct IntentStageMetricsRequest {
     pub rollup: bool,
 }
 
+/// One bot and the pending answer of its source.
+type BotCall<T> = (Arc<dyn AnalyticsSource>, BoxFuture<'static, Result<T>>);
+type BotBins<F, M> = Vec<Bin<F, M>>;
+
 pub struct Engine {
     bots: Vec<Arc<dyn AnalyticsSource>>,
     index: HashMap<String, usize>,
@@ -223,7 +227,7 @@ impl Engine {
     /// and the errors of the bots that failed, each naming its bot.
     async fn fan_out<T: Send + 'static>(
         &self,
-        calls: Vec<(Arc<dyn AnalyticsSource>, BoxFuture<'static, Result<T>>)>,
+        calls: Vec<BotCall<T>>,
     ) -> (Vec<(Arc<dyn AnalyticsSource>, T)>, Vec<Error>) {
         type Call<T> = BoxFuture<'static, (Arc<dyn AnalyticsSource>, Result<T>)>;
         let calls: Vec<Call<T>> = calls
@@ -501,7 +505,7 @@ fn check_group_by<F: Copy + PartialEq + std::fmt::Debug>(
 /// Puts per-bot bins together: adds the `BOT` group key where asked, keeps only
 /// the requested metrics, rolls up when asked, and sorts by bin start, bot and groups.
 fn finish_bins<F, M>(
-    answers: Vec<(Arc<dyn AnalyticsSource>, Vec<Bin<F, M>>)>,
+    answers: Vec<(Arc<dyn AnalyticsSource>, BotBins<F, M>)>,
     group_by: &[F],
     bot_field: F,
     specs: &[(M, Statistic)],

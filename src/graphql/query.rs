@@ -62,7 +62,11 @@ impl Query {
 
     /// Sessions across bots, merged in the requested order (default
     /// `START_TIME DESC`, ties by id), paged with opaque cursors bound to the query.
-    #[graphql(complexity = "first.max(1) as usize * child_complexity")]
+    // Complexity: the selection's cost per 100 sessions asked for, so that one
+    // full page (`first: 1000`) fits the default budget but many aliased pages do not.
+    #[graphql(
+        complexity = "(first.unwrap_or(50).max(1) as usize).div_ceil(100) * child_complexity"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn sessions(
         &self,
@@ -71,7 +75,7 @@ impl Query {
         range: TimeRangeInput,
         filter: Option<SessionFilterInput>,
         order_by: Option<SessionOrderInput>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<SessionConnection> {
         let engine = engine(ctx);
@@ -85,7 +89,7 @@ impl Query {
                     direction: o.direction,
                 })
                 .unwrap_or_default(),
-            first: i64::from(first),
+            first: i64::from(first.unwrap_or(50)),
             after,
         };
         let partial = engine.sessions(scope(ctx), req).await.gql()?;
@@ -103,7 +107,7 @@ impl Query {
         bin_by: Option<BinInterval>,
         group_by: Option<Vec<SessionGroupField>>,
         filter: Option<SessionFilterInput>,
-        #[graphql(default = false)] rollup: bool,
+        #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
     ) -> async_graphql::Result<Vec<MetricBin>> {
         let engine = engine(ctx);
         let req = SessionMetricsRequest {
@@ -119,7 +123,7 @@ impl Query {
             bin_by,
             group_by: group_by.unwrap_or_default(),
             filter: filter.unwrap_or_default().parse().gql()?,
-            rollup,
+            rollup: rollup.unwrap_or(false),
         };
         let partial = engine.session_metrics(scope(ctx), req).await.gql()?;
         Ok(report(ctx, partial)
@@ -139,7 +143,7 @@ impl Query {
         bin_by: Option<BinInterval>,
         group_by: Option<Vec<IntentStageGroupField>>,
         filter: Option<IntentStageFilterInput>,
-        #[graphql(default = false)] rollup: bool,
+        #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
     ) -> async_graphql::Result<Vec<IntentStage>> {
         let engine = engine(ctx);
         let req = IntentStageMetricsRequest {
@@ -155,7 +159,7 @@ impl Query {
             bin_by,
             group_by: group_by.unwrap_or_default(),
             filter: filter.unwrap_or_default().parse().gql()?,
-            rollup,
+            rollup: rollup.unwrap_or(false),
         };
         let partial = engine.intent_stage_metrics(scope(ctx), req).await.gql()?;
         Ok(report(ctx, partial)

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::engine::BotScope;
 use crate::graphql::BotscopeSchema;
@@ -50,7 +51,7 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(http.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
         .with_state(Arc::new(state));
     if !http.cors_origins.is_empty() {
         let origins = if http.cors_origins.iter().any(|o| o == "*") {
@@ -93,17 +94,15 @@ fn unauthenticated(message: &str) -> Response {
         .into_response()
 }
 
-/// The caller's scope, or the 401 response.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<BotScope, Response> {
+/// The caller's scope, or why the caller is refused.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<BotScope, String> {
     let Some(auth) = &state.auth else {
         return Ok(BotScope::All);
     };
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    auth.authenticate(header)
-        .map(|claims| claims.scope())
-        .map_err(|m| unauthenticated(&m))
+    auth.authenticate(header).map(|claims| claims.scope())
 }
 
 async fn graphql_get(
@@ -144,7 +143,7 @@ async fn graphql_post(
 async fn execute(state: &AppState, headers: &HeaderMap, req: GraphQLRequest) -> Response {
     let scope = match authorize(state, headers) {
         Ok(s) => s,
-        Err(resp) => return resp,
+        Err(why) => return unauthenticated(&why),
     };
     let mut resp = state.schema.execute(req.into_inner().data(scope)).await;
     for e in &mut resp.errors {

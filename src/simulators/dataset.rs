@@ -386,7 +386,7 @@ fn generate_stages(
                 bot_id: s.bot_id.clone(),
                 session_id: s.session_id.clone(),
                 intent_name: intent.clone(),
-                stage_name: format!("{stage}"),
+                stage_name: stage.to_string(),
                 start_time: st,
                 end_time: st + Duration::milliseconds(per_stage - 1),
                 outcome,

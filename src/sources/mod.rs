@@ -67,6 +67,7 @@ pub trait AnalyticsSource: Send + Sync {
 }
 
 /// Builds one source per configured bot (`botscope serve`).
+#[allow(clippy::never_loop)]
 ///
 /// The vendor adapters arrive with the Lex and Kore issues; until then a
 /// configured bot is refused with a clear error, never served fake data.

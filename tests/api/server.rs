@@ -6,10 +6,14 @@ use crate::helpers::{DownSource, codes, demo_sources, range_json, spawn_app, spa
 async fn schema_file_matches_the_code() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
         .expect("schema.graphql at the repository root");
-    assert_eq!(
-        committed,
-        botscope::graphql::sdl(),
-        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+    let generated = botscope::graphql::sdl();
+    let first_difference = committed
+        .lines()
+        .zip(generated.lines())
+        .position(|(a, b)| a != b);
+    assert!(
+        committed == generated,
+        "schema.graphql is stale (first difference at line {first_difference:?}): run `cargo run -- schema > schema.graphql`"
     );
 }
 

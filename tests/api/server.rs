@@ -129,3 +129,89 @@ async fn bots_and_bot_lookup() {
     assert_eq!(resp["data"]["bot"]["vendor"], "LEX_V2");
     assert!(resp["data"]["missing"].is_null());
 }
+
+#[tokio::test]
+async fn auth_refuses_strangers_and_scopes_bots() {
+    use botscope::app::{Application, Settings};
+    use botscope::server::auth::{Authenticator, mint_hs256};
+    let secret = b"0123456789abcdef0123456789abcdef";
+    let mut settings = Settings::local("127.0.0.1:0".parse().unwrap(), b"cursor-secret-0123456789");
+    settings.auth = Some(Authenticator::hs256(secret, None, None));
+    let addr = Application::build(demo_sources(20), settings)
+        .await
+        .unwrap()
+        .spawn();
+    let url = format!("http://{addr}/graphql");
+    let c = reqwest::Client::new();
+    let body = json!({ "query": "{ bots { id } }" });
+    let anon = c.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(anon.status(), 401);
+    let anon: serde_json::Value = anon.json().await.unwrap();
+    assert_eq!(codes(&anon), ["UNAUTHENTICATED"]);
+    let wrong = mint_hs256(
+        b"another-secret-another-secret-xx",
+        "x",
+        &["*".into()],
+        std::time::Duration::from_secs(60),
+    );
+    let resp = c
+        .post(&url)
+        .bearer_auth(wrong)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let token = mint_hs256(
+        secret,
+        "dash",
+        &["support-lex".into()],
+        std::time::Duration::from_secs(60),
+    );
+    let resp: serde_json::Value = c
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(resp["data"]["bots"], json!([{ "id": "support-lex" }]));
+    let other = json!({
+        "query": "query($r: TimeRange!) { sessions(range: $r, botIds: [\"sales-kore\"]) { totalCount } }",
+        "variables": { "r": range_json(1) }
+    });
+    let resp: serde_json::Value = c
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&other)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(codes(&resp), ["FORBIDDEN"]);
+    let all = json!({
+        "query": "query($r: TimeRange!) { sessions(range: $r, first: 1000) { nodes { bot { id } } } }",
+        "variables": { "r": range_json(1) }
+    });
+    let resp: serde_json::Value = c
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&all)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let nodes = resp["data"]["sessions"]["nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty());
+    assert!(
+        nodes.iter().all(|n| n["bot"]["id"] == "support-lex"),
+        "omitted botIds = only the caller's bots"
+    );
+}

@@ -182,8 +182,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             let since = start
                 .map(|s| s.format("%Y-%m-%dT00:00:00Z").to_string())
                 .unwrap_or_default();
+            let until = (chrono::Utc::now() + chrono::Duration::days(1))
+                .format("%Y-%m-%dT00:00:00Z")
+                .to_string();
             println!(
-                "\nTry:\n  curl -s http://{addr}/graphql -H 'content-type: application/json' \\\n    -d '{{\"query\":\"{{ sessionMetrics(range: {{start: \\\"{since}\\\", end: \\\"2100-01-01T00:00:00Z\\\"}}, metrics: [{{name: SUCCESS, statistic: AVG}}], groupBy: [BOT]) {{ groups {{ value }} values {{ value }} }} }}\"}}'"
+                "\nTry:\n  curl -s http://{addr}/graphql -H 'content-type: application/json' \\\n    -d '{{\"query\":\"{{ sessionMetrics(range: {{start: \\\"{since}\\\", end: \\\"{until}\\\"}}, metrics: [{{name: SUCCESS, statistic: AVG}}], groupBy: [BOT]) {{ groups {{ value }} values {{ value }} }} }}\"}}'"
             );
             match app.run().await {
                 Ok(()) => ExitCode::SUCCESS,

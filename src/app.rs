@@ -7,10 +7,12 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
-use crate::config::{AuthMode, Config, ConfigError};
+use crate::config::{AuthMode, CacheSettings, Config, ConfigError};
 use crate::engine::{CursorKey, Engine, Limits};
 use crate::graphql::{SchemaLimits, build_schema};
+use crate::layers::{CachePolicy, SourceCache};
 use crate::server::auth::Authenticator;
+use crate::server::response_cache::ResponseCache;
 use crate::server::{AppState, HttpSettings, router, serve};
 use crate::sources::AnalyticsSource;
 
@@ -24,6 +26,8 @@ pub struct Settings {
     pub cursor_secret: Vec<u8>,
     pub auth: Option<Authenticator>,
     pub graphiql: bool,
+    /// Source and response caches; `None` turns both off.
+    pub cache: Option<CacheSettings>,
 }
 
 impl Settings {
@@ -37,6 +41,7 @@ impl Settings {
             cursor_secret: cursor_secret.to_vec(),
             auth: None,
             graphiql: true,
+            cache: Some(CacheSettings::defaults()),
         }
     }
 
@@ -76,6 +81,7 @@ impl Settings {
             cursor_secret: config.cursor_secret.expose_secret().as_bytes().to_vec(),
             auth,
             graphiql: config.server.graphiql,
+            cache: Some(config.cache_settings()?),
         })
     }
 }
@@ -93,17 +99,34 @@ impl Application {
         sources: Vec<Arc<dyn AnalyticsSource>>,
         settings: Settings,
     ) -> std::io::Result<Self> {
+        let policy = settings.cache.as_ref().map(CachePolicy::from_settings);
+        let source_cache = settings
+            .cache
+            .as_ref()
+            .zip(policy.clone())
+            .map(|(c, p)| SourceCache::new(c.max_bytes, p));
+        let sources = sources
+            .into_iter()
+            .map(|s| crate::layers::stack(s, source_cache.as_ref()))
+            .collect();
         let engine = Arc::new(Engine::new(
             sources,
             settings.limits.clone(),
             CursorKey::new(&settings.cursor_secret),
         ));
-        let schema = build_schema(engine.clone(), &settings.schema_limits);
+        let schema = build_schema(engine.clone(), &settings.schema_limits, policy.clone());
         let state = AppState {
             schema,
             auth: settings.auth.clone(),
             graphiql: settings.graphiql,
+            response_cache: settings
+                .cache
+                .as_ref()
+                .and_then(|c| c.response_max_bytes)
+                .map(ResponseCache::new),
+            cache_policy: policy,
         };
+        crate::metrics::handle();
         let router = router(state, &settings.http);
         let listener = TcpListener::bind(settings.listen).await?;
         let addr = crate::server::local_addr(&listener);

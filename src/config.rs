@@ -83,6 +83,9 @@ pub struct CacheConfig {
     pub settled_ttl: String,
     pub recent_ttl: String,
     pub settle_lag: String,
+    /// Serve whole GraphQL responses from memory (see `server::response_cache`).
+    pub response_cache: bool,
+    pub response_max_bytes: String,
 }
 
 impl Default for CacheConfig {
@@ -92,6 +95,8 @@ impl Default for CacheConfig {
             settled_ttl: "24h".into(),
             recent_ttl: "60s".into(),
             settle_lag: "2h".into(),
+            response_cache: true,
+            response_max_bytes: "64MiB".into(),
         }
     }
 }
@@ -292,9 +297,24 @@ fn expand_tree(
 #[derive(Debug, Clone)]
 pub struct CacheSettings {
     pub max_bytes: u64,
+    /// `None` when the response cache is off.
+    pub response_max_bytes: Option<u64>,
     pub settled_ttl: Duration,
     pub recent_ttl: Duration,
     pub settle_lag: Duration,
+}
+
+impl CacheSettings {
+    /// The defaults of `[cache]`.
+    pub fn defaults() -> Self {
+        CacheSettings {
+            max_bytes: 256 << 20,
+            response_max_bytes: Some(64 << 20),
+            settled_ttl: Duration::from_secs(24 * 3600),
+            recent_ttl: Duration::from_secs(60),
+            settle_lag: Duration::from_secs(2 * 3600),
+        }
+    }
 }
 
 impl Config {
@@ -375,6 +395,14 @@ impl Config {
         };
         Ok(CacheSettings {
             max_bytes: size("cache.max_bytes", &self.cache.max_bytes)?,
+            response_max_bytes: if self.cache.response_cache {
+                Some(size(
+                    "cache.response_max_bytes",
+                    &self.cache.response_max_bytes,
+                )?)
+            } else {
+                None
+            },
             settled_ttl: dur("cache.settled_ttl", &self.cache.settled_ttl)?,
             recent_ttl: dur("cache.recent_ttl", &self.cache.recent_ttl)?,
             settle_lag: dur("cache.settle_lag", &self.cache.settle_lag)?,

@@ -9,6 +9,8 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod graphql;
+pub mod layers;
+pub mod metrics;
 pub mod server;
 pub mod simulators;
 pub mod sources;

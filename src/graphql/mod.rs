@@ -39,9 +39,16 @@ impl Default for SchemaLimits {
 }
 
 /// Builds the schema over an engine. The caller's `BotScope` is added per request.
-pub fn build_schema(engine: Arc<Engine>, limits: &SchemaLimits) -> BotscopeSchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
-        .data(engine)
+pub fn build_schema(
+    engine: Arc<Engine>,
+    limits: &SchemaLimits,
+    cache_policy: Option<crate::layers::CachePolicy>,
+) -> BotscopeSchema {
+    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription).data(engine);
+    if let Some(p) = cache_policy {
+        builder = builder.data(p);
+    }
+    builder
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()

@@ -10,7 +10,7 @@ use super::inputs::{
 use super::types::{Bot, IntentStage, MetricBin, SessionConnection};
 use crate::domain::{
     BinInterval, IntentStageGroupField, IntentStageMetricSpec, SessionGroupField,
-    SessionMetricSpec, SessionOrder, Vendor,
+    SessionMetricSpec, SessionOrder, TimeRange, Vendor,
 };
 use crate::engine::{
     BotScope, Engine, IntentStageMetricsRequest, Partial, SessionMetricsRequest, SessionsRequest,
@@ -30,6 +30,13 @@ fn scope<'a>(ctx: &Context<'a>) -> &'a BotScope {
 
 fn ids(bot_ids: Option<Vec<ID>>) -> Option<Vec<String>> {
     bot_ids.map(|v| v.into_iter().map(|id| id.0).collect())
+}
+
+/// Validates the range and notes it for the response cache's lifetime.
+fn parsed_range(ctx: &Context<'_>, range: &TimeRangeInput) -> async_graphql::Result<TimeRange> {
+    let range = range.parse(engine(ctx).limits().max_range_days).gql()?;
+    crate::server::response_cache::observe_range(ctx, &range);
+    Ok(range)
 }
 
 /// Reports per-bot errors next to the data.
@@ -81,7 +88,7 @@ impl Query {
         let engine = engine(ctx);
         let req = SessionsRequest {
             bot_ids: ids(bot_ids),
-            range: range.parse(engine.limits().max_range_days).gql()?,
+            range: parsed_range(ctx, &range)?,
             filter: filter.unwrap_or_default().parse().gql()?,
             order: order_by
                 .map(|o| SessionOrder {
@@ -112,7 +119,7 @@ impl Query {
         let engine = engine(ctx);
         let req = SessionMetricsRequest {
             bot_ids: ids(bot_ids),
-            range: range.parse(engine.limits().max_range_days).gql()?,
+            range: parsed_range(ctx, &range)?,
             metrics: metrics
                 .into_iter()
                 .map(|m| SessionMetricSpec {
@@ -148,7 +155,7 @@ impl Query {
         let engine = engine(ctx);
         let req = IntentStageMetricsRequest {
             bot_ids: ids(bot_ids),
-            range: range.parse(engine.limits().max_range_days).gql()?,
+            range: parsed_range(ctx, &range)?,
             metrics: metrics
                 .into_iter()
                 .map(|m| IntentStageMetricSpec {

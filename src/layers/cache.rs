@@ -1,0 +1,254 @@
+//! `CacheLayer`: a source cache around any [`AnalyticsSource`], on moka.
+//!
+//! - **Key**: bot + operation + canonical request (the query serialized after
+//!   filters were sorted and deduplicated, times in UTC), so equal questions
+//!   share an entry however they were spelled.
+//! - **Weight**: entries are weighed by an estimate of their bytes and the
+//!   cache holds at most `cache.max_bytes` (shared by every bot).
+//! - **Lifetime**: answers about ranges that ended before `now - settle_lag`
+//!   are settled and live `settled_ttl`; the others (which may still change)
+//!   live `recent_ttl`.
+//! - **Coalescing**: concurrent identical requests share one upstream call
+//!   (`Entry::or_try_insert_with`); errors are never cached.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use moka::Expiry;
+use moka::future::Cache;
+use serde::Serialize;
+
+use crate::config::CacheSettings;
+use crate::domain::{
+    IntentStageBin, IntentStageMetricsQuery, MetricBin, Session, SessionMetricsQuery, SessionPage,
+    SessionQuery, TimeRange,
+};
+use crate::error::{Error, Result};
+use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
+
+/// How long an answer about a range may be served from memory.
+#[derive(Debug, Clone)]
+pub struct CachePolicy {
+    pub settled_ttl: Duration,
+    pub recent_ttl: Duration,
+    pub settle_lag: Duration,
+}
+
+impl CachePolicy {
+    pub fn from_settings(s: &CacheSettings) -> Self {
+        CachePolicy {
+            settled_ttl: s.settled_ttl,
+            recent_ttl: s.recent_ttl,
+            settle_lag: s.settle_lag,
+        }
+    }
+
+    /// `settled_ttl` when the range ended before `now - settle_lag`, else `recent_ttl`.
+    pub fn ttl_for(&self, range: &TimeRange, now: DateTime<Utc>) -> Duration {
+        let lag = chrono::Duration::from_std(self.settle_lag).unwrap_or(chrono::Duration::hours(2));
+        if range.end() < now - lag {
+            self.settled_ttl
+        } else {
+            self.recent_ttl
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    bot: Arc<str>,
+    op: &'static str,
+    request: String,
+}
+
+#[derive(Clone)]
+enum Answer {
+    Sessions(Arc<SessionPage>),
+    Metrics(Arc<Vec<MetricBin>>),
+    Stages(Arc<Vec<IntentStageBin>>),
+}
+
+#[derive(Clone)]
+struct Entry {
+    answer: Answer,
+    ttl: Duration,
+    bytes: u32,
+}
+
+struct PerEntryTtl;
+
+impl Expiry<CacheKey, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _: &CacheKey, value: &Entry, _: Instant) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// The shared store behind every bot's `CacheLayer` (one byte budget for all).
+#[derive(Clone)]
+pub struct SourceCache {
+    cache: Cache<CacheKey, Entry>,
+    policy: CachePolicy,
+}
+
+impl SourceCache {
+    pub fn new(max_bytes: u64, policy: CachePolicy) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|k: &CacheKey, v: &Entry| v.bytes.saturating_add(k.request.len() as u32 + 64))
+            .expire_after(PerEntryTtl)
+            .eviction_listener(|_, _, cause| {
+                if cause.was_evicted() && cause != moka::notification::RemovalCause::Expired {
+                    metrics::counter!("botscope_cache_evictions_total").increment(1);
+                }
+            })
+            .build();
+        SourceCache { cache, policy }
+    }
+
+    pub fn policy(&self) -> &CachePolicy {
+        &self.policy
+    }
+
+    /// Entries and weighed bytes now held (after pending maintenance).
+    pub async fn usage(&self) -> (u64, u64) {
+        self.cache.run_pending_tasks().await;
+        (self.cache.entry_count(), self.cache.weighted_size())
+    }
+
+    async fn get_or_fetch<F>(&self, key: CacheKey, range: &TimeRange, fetch: F) -> Result<Answer>
+    where
+        F: Future<Output = Result<Answer>>,
+    {
+        let ttl = self.policy.ttl_for(range, Utc::now());
+        let op = key.op;
+        let entry = self
+            .cache
+            .entry(key)
+            .or_try_insert_with(async {
+                let answer = fetch.await?;
+                let bytes = estimate(&answer).min(u32::MAX as usize) as u32;
+                Ok::<_, Error>(Entry { answer, ttl, bytes })
+            })
+            .await
+            .map_err(|e: Arc<Error>| (*e).clone())?;
+        let outcome = if entry.is_fresh() { "miss" } else { "hit" };
+        metrics::counter!("botscope_source_cache_requests_total", "operation" => op, "outcome" => outcome)
+            .increment(1);
+        Ok(entry.into_value().answer)
+    }
+}
+
+fn session_bytes(s: &Session) -> usize {
+    let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+    200 + s.bot_id.len()
+        + s.session_id.len()
+        + opt(&s.originating_request_id)
+        + opt(&s.user_id)
+        + opt(&s.channel)
+        + opt(&s.locale)
+        + opt(&s.vendor_end_state)
+        + opt(&s.bot_alias_id)
+        + opt(&s.bot_version)
+        + s.intents
+            .as_ref()
+            .map_or(0, |v| v.iter().map(|i| i.len() + 24).sum())
+        + s.tags.as_ref().map_or(0, |v| {
+            v.iter().map(|t| t.name.len() + t.value.len() + 72).sum()
+        })
+}
+
+/// An estimate of the heap bytes an answer holds.
+fn estimate(answer: &Answer) -> usize {
+    match answer {
+        Answer::Sessions(p) => 64 + p.sessions.iter().map(session_bytes).sum::<usize>(),
+        Answer::Metrics(bins) => bins
+            .iter()
+            .map(|b| 96 + b.groups.len() * 48 + b.values.len() * 32)
+            .sum(),
+        Answer::Stages(bins) => bins
+            .iter()
+            .map(|b| 96 + b.groups.len() * 48 + b.values.len() * 32)
+            .sum(),
+    }
+}
+
+fn canonical(query: &impl Serialize) -> String {
+    serde_json::to_string(query).unwrap_or_default()
+}
+
+/// A source whose answers come from the shared [`SourceCache`] when it can.
+pub struct CacheLayer {
+    inner: Arc<dyn AnalyticsSource>,
+    cache: SourceCache,
+    bot: Arc<str>,
+}
+
+impl CacheLayer {
+    pub fn new(inner: Arc<dyn AnalyticsSource>, cache: SourceCache) -> Self {
+        let bot = Arc::from(inner.bot().id.as_str());
+        CacheLayer { inner, cache, bot }
+    }
+
+    fn key(&self, op: &'static str, request: &impl Serialize) -> CacheKey {
+        CacheKey {
+            bot: self.bot.clone(),
+            op,
+            request: canonical(request),
+        }
+    }
+}
+
+fn unexpected() -> Error {
+    Error::internal("source cache returned an answer of another operation")
+}
+
+#[async_trait]
+impl AnalyticsSource for CacheLayer {
+    fn bot(&self) -> &BotInfo {
+        self.inner.bot()
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+        let key = self.key("sessions", q);
+        let fetch = async { Ok(Answer::Sessions(Arc::new(self.inner.sessions(q).await?))) };
+        match self.cache.get_or_fetch(key, &q.range, fetch).await? {
+            Answer::Sessions(p) => Ok((*p).clone()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+        let key = self.key("session_metrics", q);
+        let fetch = async {
+            Ok(Answer::Metrics(Arc::new(
+                self.inner.session_metrics(q).await?,
+            )))
+        };
+        match self.cache.get_or_fetch(key, &q.range, fetch).await? {
+            Answer::Metrics(b) => Ok((*b).clone()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn intent_stage_metrics(
+        &self,
+        q: &IntentStageMetricsQuery,
+    ) -> Result<Vec<IntentStageBin>> {
+        let key = self.key("intent_stage_metrics", q);
+        let fetch = async {
+            Ok(Answer::Stages(Arc::new(
+                self.inner.intent_stage_metrics(q).await?,
+            )))
+        };
+        match self.cache.get_or_fetch(key, &q.range, fetch).await? {
+            Answer::Stages(b) => Ok((*b).clone()),
+            _ => Err(unexpected()),
+        }
+    }
+}

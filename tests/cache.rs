@@ -1,0 +1,281 @@
+//! The source cache and the response cache, observed from outside.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+use botscope::app::{Application, Settings};
+use botscope::config::CacheSettings;
+use botscope::demo::demo_bots;
+use botscope::domain::{
+    IntentStageBin, IntentStageMetricsQuery, MetricBin, PageSize, SessionFilter,
+    SessionMetricsQuery, SessionOrder, SessionPage, SessionQuery, TimeRange,
+};
+use botscope::error::{Error, ErrorKind, Result};
+use botscope::layers::{CacheLayer, CachePolicy, SourceCache};
+use botscope::server::auth::{Authenticator, mint_hs256};
+use botscope::simulators::dataset::Dataset;
+use botscope::sources::memory::MemorySource;
+use botscope::sources::{AnalyticsSource, BotInfo, Capabilities};
+
+/// Counts the calls that reach the source under the cache; can be made to fail.
+struct Counting {
+    inner: Arc<dyn AnalyticsSource>,
+    calls: AtomicUsize,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl AnalyticsSource for Counting {
+    fn bot(&self) -> &BotInfo {
+        self.inner.bot()
+    }
+    fn capabilities(&self) -> &Capabilities {
+        self.inner.capabilities()
+    }
+    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(Error::new(ErrorKind::UpstreamUnavailable, "down"));
+        }
+        self.inner.sessions(q).await
+    }
+    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.session_metrics(q).await
+    }
+    async fn intent_stage_metrics(
+        &self,
+        q: &IntentStageMetricsQuery,
+    ) -> Result<Vec<IntentStageBin>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.intent_stage_metrics(q).await
+    }
+}
+
+fn memory_sources() -> Vec<Arc<dyn AnalyticsSource>> {
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+    let bots = demo_bots(50);
+    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
+    let data = Dataset::generate(5, &specs, t0, t0 + chrono::Duration::days(2));
+    bots.into_iter()
+        .zip(data.bots)
+        .map(|((info, _), (_, d))| {
+            Arc::new(MemorySource::new(info, Arc::new(d))) as Arc<dyn AnalyticsSource>
+        })
+        .collect()
+}
+
+fn counting(inner: Arc<dyn AnalyticsSource>) -> Arc<Counting> {
+    Arc::new(Counting {
+        inner,
+        calls: AtomicUsize::new(0),
+        fail: false.into(),
+    })
+}
+
+fn policy(recent: Duration) -> CachePolicy {
+    CachePolicy {
+        settled_ttl: Duration::from_secs(3600),
+        recent_ttl: recent,
+        settle_lag: Duration::from_secs(7200),
+    }
+}
+
+fn query(days: i64) -> SessionQuery {
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+    SessionQuery {
+        range: TimeRange::parse(t0, t0 + chrono::Duration::days(days), 92).unwrap(),
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(100, 1000).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn concurrent_identical_cold_queries_share_one_call_and_repeats_cost_none() {
+    let inner = counting(memory_sources().remove(0));
+    let layer = Arc::new(CacheLayer::new(
+        inner.clone(),
+        SourceCache::new(64 << 20, policy(Duration::from_secs(60))),
+    ));
+    let q = query(1);
+    let answers = futures::future::join_all((0..50).map(|_| {
+        let (layer, q) = (layer.clone(), q.clone());
+        async move { layer.sessions(&q).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(
+        inner.calls.load(Ordering::SeqCst),
+        1,
+        "50 concurrent identical queries, one call"
+    );
+    assert!(answers.iter().all(|a| a.sessions == answers[0].sessions));
+    layer.sessions(&q).await.unwrap();
+    assert_eq!(
+        inner.calls.load(Ordering::SeqCst),
+        1,
+        "a repeat costs nothing"
+    );
+    // The same question spelled differently (filter values in another order) is the same entry.
+    let mut a = q.clone();
+    a.filter.locales = Some(vec!["en".into(), "en_US".into()]);
+    let mut b = q.clone();
+    b.filter.locales = Some(vec!["en_US".into(), "en".into(), "en".into()]);
+    layer
+        .sessions(&SessionQuery {
+            filter: a.filter.canonical(),
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    layer
+        .sessions(&SessionQuery {
+            filter: b.filter.canonical(),
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn errors_are_not_cached() {
+    let inner = counting(memory_sources().remove(0));
+    let layer = CacheLayer::new(
+        inner.clone(),
+        SourceCache::new(64 << 20, policy(Duration::from_secs(60))),
+    );
+    inner.fail.store(true, Ordering::SeqCst);
+    assert!(layer.sessions(&query(1)).await.is_err());
+    inner.fail.store(false, Ordering::SeqCst);
+    assert!(
+        layer.sessions(&query(1)).await.is_ok(),
+        "the failure was not remembered"
+    );
+    assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn settled_ranges_outlive_recent_ttl() {
+    let inner = counting(memory_sources().remove(0));
+    let layer = CacheLayer::new(
+        inner.clone(),
+        SourceCache::new(64 << 20, policy(Duration::from_millis(50))),
+    );
+    // March 2026 ended long before now - settle_lag: settled.
+    layer.sessions(&query(1)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    layer.sessions(&query(1)).await.unwrap();
+    assert_eq!(
+        inner.calls.load(Ordering::SeqCst),
+        1,
+        "settled answer still cached"
+    );
+    // A range touching now is recent and expires with recent_ttl.
+    let now = Utc::now();
+    let recent = SessionQuery {
+        range: TimeRange::parse(now - chrono::Duration::hours(1), now, 92).unwrap(),
+        ..query(1)
+    };
+    layer.sessions(&recent).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    layer.sessions(&recent).await.unwrap();
+    assert_eq!(
+        inner.calls.load(Ordering::SeqCst),
+        3,
+        "recent answer expired"
+    );
+}
+
+#[tokio::test]
+async fn byte_cap_holds_under_a_flood_of_distinct_queries() {
+    let cap = 256 * 1024;
+    let cache = SourceCache::new(cap, policy(Duration::from_secs(60)));
+    let layer = CacheLayer::new(memory_sources().remove(0), cache.clone());
+    for i in 0..300 {
+        // Distinct questions: every duration bound is another key.
+        let mut q = query(2);
+        q.filter.duration_seconds = Some(botscope::domain::DurationFilter {
+            gt: Some(i),
+            ..Default::default()
+        });
+        layer.sessions(&q).await.unwrap();
+    }
+    let (entries, bytes) = cache.usage().await;
+    assert!(bytes <= cap, "weighed {bytes} bytes > cap {cap}");
+    assert!(
+        entries > 0 && entries < 300,
+        "some entries evicted, some kept: {entries}"
+    );
+}
+
+#[tokio::test]
+async fn response_cache_never_crosses_scopes_and_sets_headers() {
+    let secret = b"0123456789abcdef0123456789abcdef";
+    let mut settings = Settings::local("127.0.0.1:0".parse().unwrap(), b"cursor-secret-0123456789");
+    settings.auth = Some(Authenticator::hs256(secret, None, None));
+    settings.cache = Some(CacheSettings::defaults());
+    let addr = Application::build(memory_sources(), settings)
+        .await
+        .unwrap()
+        .spawn();
+    let url = format!("http://{addr}/graphql");
+    let c = reqwest::Client::new();
+    let body = json!({ "query": "{ sessions(range: {start: \"2026-03-02T00:00:00Z\", end: \"2026-03-03T00:00:00Z\"}, first: 3) { nodes { bot { id } } } }" });
+    let token = |bots: &[&str]| {
+        let bots: Vec<String> = bots.iter().map(|b| b.to_string()).collect();
+        mint_hs256(secret, "t", &bots, Duration::from_secs(60))
+    };
+    let lex = token(&["support-lex"]);
+    let kore = token(&["sales-kore"]);
+    let ask = |t: String| {
+        let (c, url, body) = (c.clone(), url.clone(), body.clone());
+        async move { c.post(url).bearer_auth(t).json(&body).send().await.unwrap() }
+    };
+    let first = ask(lex.clone()).await;
+    assert!(
+        first.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("private, max-age=")
+    );
+    let first: serde_json::Value = first.json().await.unwrap();
+    let again = ask(lex.clone()).await;
+    assert!(
+        again.headers().contains_key("age"),
+        "served from the response cache"
+    );
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(first, again);
+    let other: serde_json::Value = ask(kore).await.json().await.unwrap();
+    let bots = |v: &serde_json::Value| -> Vec<String> {
+        v["data"]["sessions"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["bot"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(bots(&first).iter().all(|b| b == "support-lex"));
+    assert!(
+        bots(&other).iter().all(|b| b == "sales-kore"),
+        "same document, other scope: its own answer"
+    );
+    // Errors are not stored.
+    let bad = json!({ "query": "{ sessions(range: {start: \"2026-03-03T00:00:00Z\", end: \"2026-03-02T00:00:00Z\"}) { totalCount } }" });
+    let r = c
+        .post(&url)
+        .bearer_auth(&lex)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+}

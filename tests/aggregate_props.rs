@@ -130,7 +130,9 @@ fn naive(
                                             .collect::<Vec<_>>()
                                             == g
                                             && x.start_time <= s.start_time
-                                            && s.start_time < x.end_time
+                                            // Open at s's start; sessions starting at that
+                                            // very instant count too, even zero-length ones.
+                                            && (s.start_time < x.end_time || x.start_time == s.start_time)
                                     })
                                     .count() as f64,
                             )

@@ -238,3 +238,15 @@ fn concurrency_max_is_a_peak_not_a_count() {
     assert_eq!(bins.len(), 1);
     assert_eq!(bins[0].values[0].value, Some(2.0));
 }
+
+#[test]
+fn a_zero_length_session_is_open_at_its_own_start() {
+    let range = TimeRange::parse(t0(), t0() + Duration::days(1), 92).unwrap();
+    let spec = SessionMetricSpec {
+        name: SessionMetricName::Concurrency,
+        statistic: Statistic::Sum,
+    };
+    let mut agg = SessionAggregator::new(None, range, &[spec], None, &[]).unwrap();
+    agg.push(&session(0, 0, 0, 0, 0, 0, None)).unwrap();
+    assert_eq!(agg.finish()[0].values[0].value, Some(1.0));
+}

@@ -642,3 +642,104 @@ async fn sim_routes_list_bots_and_count_calls() {
                  "calls": 1, "rejected": 0, "faulted": 0 }])
     );
 }
+
+/// The simulator applies every filter itself (the adapter re-applies filters
+/// locally, so the comparisons above alone would not catch a simulator that
+/// ignored them).
+#[tokio::test]
+async fn simulator_applies_each_filter_and_operator_server_side() {
+    use botscope::domain::Session;
+    let f = fixture(150).await;
+    let client = sdk_client(&f.sim.url());
+    let id = f.data.sessions_in(&range()).nth(3).unwrap().clone();
+    type Pred = Box<dyn Fn(&Session) -> bool>;
+    let cases: Vec<(
+        AnalyticsSessionFilterName,
+        AnalyticsFilterOperator,
+        Vec<String>,
+        Pred,
+    )> = vec![
+        (
+            AnalyticsSessionFilterName::ConversationEndState,
+            AnalyticsFilterOperator::Equals,
+            vec!["Failure".into(), "Dropped".into()],
+            Box::new(|s| s.end_state != Some(ConversationEndState::Success)),
+        ),
+        (
+            AnalyticsSessionFilterName::LocaleId,
+            AnalyticsFilterOperator::Equals,
+            vec!["fr_CA".into()],
+            Box::new(|s| s.locale.as_deref() == Some("fr_CA")),
+        ),
+        (
+            AnalyticsSessionFilterName::Channel,
+            AnalyticsFilterOperator::Equals,
+            vec!["Slack".into()],
+            Box::new(|s| s.channel.as_deref() == Some("Slack")),
+        ),
+        (
+            AnalyticsSessionFilterName::Modality,
+            AnalyticsFilterOperator::Equals,
+            vec!["DTMF".into()],
+            Box::new(|s| s.modality == Some(Modality::Dtmf)),
+        ),
+        (
+            AnalyticsSessionFilterName::SessionId,
+            AnalyticsFilterOperator::Equals,
+            vec![id.session_id.clone()],
+            Box::new(move |s| s.session_id == id.session_id),
+        ),
+        (
+            AnalyticsSessionFilterName::BotAliasId,
+            AnalyticsFilterOperator::Equals,
+            vec!["TSTALIASID".into()],
+            Box::new(|s| s.bot_alias_id.as_deref() == Some("TSTALIASID")),
+        ),
+        (
+            AnalyticsSessionFilterName::BotVersion,
+            AnalyticsFilterOperator::Equals,
+            vec!["2".into()],
+            Box::new(|s| s.bot_version.as_deref() == Some("2")),
+        ),
+        (
+            AnalyticsSessionFilterName::Duration,
+            AnalyticsFilterOperator::Equals,
+            vec!["45".into()],
+            Box::new(|s| s.duration_seconds == 45),
+        ),
+        (
+            AnalyticsSessionFilterName::Duration,
+            AnalyticsFilterOperator::GreaterThan,
+            vec!["600".into()],
+            Box::new(|s| s.duration_seconds > 600),
+        ),
+        (
+            AnalyticsSessionFilterName::Duration,
+            AnalyticsFilterOperator::LessThan,
+            vec!["20 sec".into()],
+            Box::new(|s| s.duration_seconds < 20),
+        ),
+    ];
+    for (name, op, values, pred) in cases {
+        let out = client
+            .list_session_analytics_data()
+            .bot_id(LEX_BOT_ID)
+            .start_date_time(lex_time(range().start()))
+            .end_date_time(lex_time(range().end()))
+            .filters(
+                AnalyticsSessionFilter::builder()
+                    .name(name.clone())
+                    .operator(op.clone())
+                    .set_values(Some(values))
+                    .build()
+                    .unwrap(),
+            )
+            .max_results(1000)
+            .send()
+            .await
+            .unwrap();
+        let want = f.data.sessions_in(&range()).filter(|s| pred(s)).count();
+        assert!(want > 0, "{name:?} {op:?}: the dataset should hold matches");
+        assert_eq!(out.sessions().len(), want, "{name:?} {op:?}");
+    }
+}

@@ -41,7 +41,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rand::{Rng, SeedableRng};
@@ -257,7 +257,6 @@ async fn unknown_route() -> Response {
 async fn analytics(
     State(state): State<Arc<SimState>>,
     Path((bot_id, operation)): Path<(String, String)>,
-    _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let Some(op) = ops::Operation::from_path(&operation) else {

@@ -743,3 +743,38 @@ async fn simulator_applies_each_filter_and_operator_server_side() {
         assert_eq!(out.sessions().len(), want, "{name:?} {op:?}");
     }
 }
+
+/// Serves one canned error answer to every request, as Lex encodes errors.
+async fn canned_error(status: u16, code: &'static str) -> String {
+    let app = axum::Router::new().fallback(move || async move {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            [("x-amzn-ErrorType", code)],
+            axum::Json(json!({ "__type": code, "message": "canned" })),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn quota_and_unmodelled_errors_get_clear_codes_and_are_not_retried() {
+    for (status, code, kind) in [
+        (
+            402,
+            "ServiceQuotaExceededException",
+            ErrorKind::UpstreamThrottled,
+        ),
+        (412, "PreconditionFailedException", ErrorKind::NotFound),
+        (403, "AccessDeniedException", ErrorKind::UpstreamUnavailable),
+    ] {
+        let url = canned_error(status, code).await;
+        let lex = LexSource::new(info(), &LexSourceConfig::for_endpoint(LEX_BOT_ID, url)).await;
+        let err = lex.sessions(&one_page()).await.unwrap_err();
+        assert_eq!(err.kind, kind, "{code}: {err:?}");
+        assert!(!err.retryable, "{code} must not be retryable");
+        assert!(err.message.contains("canned"), "{}", err.message);
+    }
+}

@@ -333,3 +333,35 @@ pub fn page(
     let next = (to < len).then(|| format!("sim1.{to}"));
     Ok((from..to, next))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duration_values_are_whole_seconds() {
+        assert_eq!(duration_secs("30"), Some(30));
+        assert_eq!(duration_secs("30 sec"), Some(30));
+        assert_eq!(duration_secs("30s"), Some(30));
+        assert_eq!(duration_secs("half a minute"), None);
+    }
+
+    #[test]
+    fn pages_end_without_a_token_and_reject_foreign_tokens() {
+        let (r, next) = page(25, &None, Some(10)).unwrap();
+        assert_eq!((r, next.as_deref()), (0..10, Some("sim1.10")));
+        let (r, next) = page(25, &Some("sim1.20".into()), Some(10)).unwrap();
+        assert_eq!((r, next), (20..25, None));
+        assert!(page(25, &Some("bogus".into()), None).is_err());
+        assert!(page(25, &Some("sim1.26".into()), None).is_err());
+    }
+
+    #[test]
+    fn timestamps_keep_milliseconds_as_a_fraction() {
+        let t = DateTime::from_timestamp_millis(1_700_000_000_250).unwrap();
+        assert_eq!(epoch_number(t).to_string(), "1700000000.25");
+        assert_eq!(instant(1_700_000_000.25), Some(t));
+        let whole = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(epoch_number(whole).to_string(), "1700000000");
+    }
+}

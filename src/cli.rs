@@ -63,6 +63,39 @@ pub enum Command {
     },
     /// Validate a config file and print the resolved bots (secrets redacted).
     CheckConfig { file: PathBuf },
+    /// Run one vendor simulator alone, for client development and fault tests.
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimulateCommand {
+    /// The Amazon Lex V2 analytics API (restJson1), serving the demo's Lex bots.
+    Lex(SimulateLexArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SimulateLexArgs {
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    pub listen: SocketAddr,
+    /// Seed of the synthetic dataset and of the fault dice.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Days of history up to now.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=92))]
+    pub days: u32,
+    /// Mean weekday sessions of the busiest bot.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sessions_per_day: u32,
+    /// Added to every answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of calls answered with a 429 ThrottlingException (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Share of calls answered with a 500 InternalServerException (0..1).
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -102,6 +135,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Command::Simulate(SimulateCommand::Lex(args)) => simulate_lex(args).await,
         Command::Serve { config } => {
             let Some(path) = config else {
                 return fail(
@@ -161,7 +195,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                     )
                 })
                 .collect();
-            let sources = demo_sources(infos, dataset).await;
+            let (sources, simulators) = match demo_sources(infos, dataset).await {
+                Ok(s) => s,
+                Err(e) => return fail(format!("cannot start the demo simulators: {e}")),
+            };
             let app = match Application::build(sources, settings).await {
                 Ok(a) => a,
                 Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
@@ -169,6 +206,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             let addr = app.addr();
             println!("botscope demo: {sessions} synthetic sessions over {days} days (seed {seed})");
             println!("bots:\n{}", bot_lines.join("\n"));
+            println!("simulators:\n  {}", simulators.join("\n  "));
             println!("\nGraphiQL:  http://{addr}/graphql");
             if let Some(secret) = &auth_secret {
                 let token = mint_hs256(
@@ -214,5 +252,46 @@ async fn serve_app(
     match app.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
+    }
+}
+
+async fn simulate_lex(args: SimulateLexArgs) -> ExitCode {
+    for (name, rate) in [
+        ("--throttle-rate", args.throttle_rate),
+        ("--error-rate", args.error_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            return fail(format!("{name} must be between 0 and 1, got {rate}"));
+        }
+    }
+    let opts = DemoOptions {
+        seed: args.seed,
+        days: args.days,
+        sessions_per_day: args.sessions_per_day,
+    };
+    let (infos, dataset) = demo_dataset(&opts);
+    let bots: Vec<(String, std::sync::Arc<crate::sources::memory::BotData>)> = infos
+        .iter()
+        .zip(dataset.bots)
+        .filter(|(info, _)| info.vendor == crate::domain::Vendor::LexV2)
+        .map(|(info, (_, data))| (info.vendor_bot_id.clone(), std::sync::Arc::new(data)))
+        .collect();
+    let config = crate::simulators::lex::LexSimConfig {
+        latency: Duration::from_millis(args.latency_ms),
+        throttle_rate: args.throttle_rate,
+        error_rate: args.error_rate,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let ids: Vec<String> = bots.iter().map(|(id, _)| id.clone()).collect();
+    let served = crate::simulators::lex::LexSimulator::run(args.listen, config, bots, |sim| {
+        println!("Lex V2 simulator: {}", sim.url());
+        println!("bots: {}", ids.join(", "));
+        println!("stats: {}/_sim/stats", sim.url());
+    })
+    .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("cannot serve on {}: {e}", args.listen)),
     }
 }

@@ -1,9 +1,9 @@
 //! `botscope demo`: the embedded default. Four demo bots, two labelled Lex V2 and
 //! two Kore, over the synthetic dataset of the last `--days` days.
 //!
-//! SEAM: for now every demo bot is a `MemorySource` over the dataset. The Lex and
-//! Kore issues replace `demo_sources` with the real adapters talking to the
-//! in-process simulators over loopback; nothing else in the demo changes.
+//! The Lex bots go through `LexSource` and the real AWS SDK to an in-process Lex
+//! simulator on a loopback port. SEAM: the Kore bots are still a
+//! `MemorySource` over the dataset until the Kore issue replaces `kore_sources`.
 
 use std::sync::Arc;
 
@@ -11,6 +11,8 @@ use chrono::{Duration, DurationRound, Utc};
 
 use crate::domain::Vendor;
 use crate::simulators::dataset::{Dataset, DatasetBot};
+use crate::simulators::lex::{LexSimConfig, LexSimulator};
+use crate::sources::lex::{LexSource, LexSourceConfig};
 use crate::sources::memory::{BotData, MemorySource};
 use crate::sources::{AnalyticsSource, BotInfo};
 
@@ -87,24 +89,48 @@ pub fn demo_dataset(opts: &DemoOptions) -> (Vec<BotInfo>, Dataset) {
     (infos, Dataset::generate(opts.seed, &specs, start, now))
 }
 
-/// The demo's sources, Lex bots first, in `demo_bots` order. See the module
-/// docs: `lex_sources` and `kore_sources` are the seams the vendor issues replace.
-pub async fn demo_sources(infos: Vec<BotInfo>, dataset: Dataset) -> Vec<Arc<dyn AnalyticsSource>> {
+/// The demo's sources, Lex bots first, in `demo_bots` order, and one line per
+/// simulator started for them (`name: base URL`). See the module docs:
+/// `lex_sources` and `kore_sources` are the seams the vendor issues replace.
+pub async fn demo_sources(
+    infos: Vec<BotInfo>,
+    dataset: Dataset,
+) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, Vec<String>)> {
     let (lex, kore): (Vec<_>, Vec<_>) = infos
         .into_iter()
         .zip(dataset.bots)
         .map(|(info, (spec, data))| (info, spec, data))
         .partition(|(info, _, _)| info.vendor == Vendor::LexV2);
-    let mut sources = lex_sources(lex).await;
+    let (mut sources, lex_sim) = lex_sources(lex).await?;
     sources.extend(kore_sources(kore).await);
-    sources
+    Ok((
+        sources,
+        vec![format!("Lex V2 simulator: {}", lex_sim.url())],
+    ))
 }
 
-type DemoBot = (BotInfo, DatasetBot, BotData);
+pub type DemoBot = (BotInfo, DatasetBot, BotData);
 
-/// The Lex demo bots.
-async fn lex_sources(bots: Vec<DemoBot>) -> Vec<Arc<dyn AnalyticsSource>> {
-    memory_sources(bots)
+/// The Lex demo bots: `LexSource` → the real SDK → loopback HTTP → an
+/// in-process `LexSimulator` serving the bots' data under their Lex ids.
+pub async fn lex_sources(
+    bots: Vec<DemoBot>,
+) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, LexSimulator)> {
+    let (infos, data): (Vec<BotInfo>, Vec<_>) = bots
+        .into_iter()
+        .map(|(info, _, data)| {
+            let served = (info.vendor_bot_id.clone(), Arc::new(data));
+            (info, served)
+        })
+        .unzip();
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let sim = LexSimulator::spawn(listen, LexSimConfig::default(), data).await?;
+    let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
+    for info in infos {
+        let config = LexSourceConfig::for_endpoint(&info.vendor_bot_id, sim.url());
+        sources.push(Arc::new(LexSource::new(info, &config).await));
+    }
+    Ok((sources, sim))
 }
 
 /// The Kore demo bots.

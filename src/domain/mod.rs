@@ -10,7 +10,7 @@ mod filter;
 mod query;
 mod range;
 
-pub use aggregate::{IntentStageAggregator, SessionAggregator, StageOutcome, bin_start};
+pub use aggregate::{IntentStageAggregator, NO_VALUE, SessionAggregator, StageOutcome, bin_start};
 pub use filter::{DurationFilter, IntentStageFilter, SessionFilter};
 pub use query::{
     IntentStageMetricSpec, IntentStageMetricsQuery, PageSize, SessionKey, SessionMetricSpec,

@@ -9,6 +9,7 @@
 //! `ErrorKind::Unsupported`, never empty data, and [`Capabilities`] says so up
 //! front so callers need not guess.
 
+pub mod lex;
 pub mod memory;
 
 use async_trait::async_trait;
@@ -69,21 +70,38 @@ pub trait AnalyticsSource: Send + Sync {
 /// Builds one source per configured bot (`botscope serve`).
 #[allow(clippy::never_loop)]
 ///
-/// The vendor adapters arrive with the Lex and Kore issues; until then a
-/// configured bot is refused with a clear error, never served fake data.
+/// Lex bots get a [`lex::LexSource`]; the Kore adapter arrives with the Kore
+/// issue, and until then a Kore bot is refused with a clear error, never
+/// served fake data.
 pub async fn build_from_config(
     config: &crate::config::Config,
 ) -> std::result::Result<Vec<std::sync::Arc<dyn AnalyticsSource>>, crate::config::ConfigError> {
-    let mut sources = Vec::new();
+    use crate::config::BotConfig;
+    let mut sources: Vec<std::sync::Arc<dyn AnalyticsSource>> = Vec::new();
     for (i, bot) in config.bots.iter().enumerate() {
-        let _ = &mut sources;
-        return Err(crate::config::ConfigError {
-            key: format!("bots[{i}].vendor"),
-            message: format!(
-                "the {} adapter is not built into this version yet; run `botscope demo` to try botscope",
-                bot.vendor().as_str()
-            ),
-        });
+        let info = BotInfo {
+            id: bot.id().to_owned(),
+            name: bot.name().to_owned(),
+            vendor: bot.vendor(),
+            vendor_bot_id: bot.vendor_bot_id().to_owned(),
+        };
+        match bot {
+            BotConfig::LexV2(lex_bot) => {
+                let lex_config = lex::LexSourceConfig::from_bot_config(lex_bot);
+                sources.push(std::sync::Arc::new(
+                    lex::LexSource::new(info, &lex_config).await,
+                ));
+            }
+            BotConfig::Kore(_) => {
+                return Err(crate::config::ConfigError {
+                    key: format!("bots[{i}].vendor"),
+                    message: format!(
+                        "the {} adapter is not built into this version yet; run `botscope demo` to try botscope",
+                        bot.vendor().as_str()
+                    ),
+                });
+            }
+        }
     }
     Ok(sources)
 }

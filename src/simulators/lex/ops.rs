@@ -1,0 +1,624 @@
+//! The three operations: validate the request like the service, select records,
+//! answer in Lex's vocabulary (lex.md §4, §5).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::wire::{
+    self, BIN_BY_NAMES, END_STATES, Filter, INTERVALS, LexError, MetricsRequest, SORT_ORDERS,
+    STATISTICS, SessionsRequest, Violations, epoch_number, instant,
+};
+use crate::domain::{
+    BinInterval, ConversationEndState, IntentStageAggregator, IntentStageGroupField,
+    IntentStageMetricName, IntentStageMetricSpec, IntentStageRecord, Modality, NO_VALUE, Session,
+    SessionAggregator, SessionGroupField, SessionMetricName, SessionMetricSpec, Statistic,
+    TimeRange,
+};
+use crate::sources::memory::BotData;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Operation {
+    Sessions,
+    SessionMetrics,
+    IntentStageMetrics,
+}
+
+impl Operation {
+    pub fn from_path(suffix: &str) -> Option<Self> {
+        match suffix {
+            "sessions" => Some(Operation::Sessions),
+            "sessionmetrics" => Some(Operation::SessionMetrics),
+            "intentstagemetrics" => Some(Operation::IntentStageMetrics),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Sessions => "ListSessionAnalyticsData",
+            Operation::SessionMetrics => "ListSessionMetrics",
+            Operation::IntentStageMetrics => "ListIntentStageMetrics",
+        }
+    }
+}
+
+const SESSION_FILTERS: &[&str] = &[
+    "BotAliasId",
+    "BotVersion",
+    "LocaleId",
+    "Modality",
+    "Channel",
+    "Duration",
+    "ConversationEndState",
+    "SessionId",
+    "OriginatingRequestId",
+    "IntentPath",
+];
+const STAGE_FILTERS: &[&str] = &[
+    "BotAliasId",
+    "BotVersion",
+    "LocaleId",
+    "Modality",
+    "Channel",
+    "SessionId",
+    "OriginatingRequestId",
+    "IntentName",
+    "IntentStageName",
+];
+const SESSION_SORTS: &[&str] = &["ConversationStartTime", "NumberOfTurns", "Duration"];
+const SESSION_METRICS: &[&str] = &[
+    "Count",
+    "Success",
+    "Failure",
+    "Dropped",
+    "Duration",
+    "TurnsPerConversation",
+    "Concurrency",
+];
+const STAGE_METRICS: &[&str] = &["Count", "Success", "Failed", "Dropped", "Retry"];
+const SESSION_FIELDS: &[&str] = &["ConversationEndState", "LocaleId"];
+const STAGE_FIELDS: &[&str] = &["IntentStageName", "SwitchedToIntent"];
+
+pub fn answer(
+    bots: &BTreeMap<String, Arc<BotData>>,
+    op: Operation,
+    bot_id: &str,
+    body: &[u8],
+) -> Result<Value, LexError> {
+    if bot_id.len() != 10 || !bot_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(LexError::validation(format!(
+            "1 validation error detected: Value '{bot_id}' at 'botId' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: ^[0-9a-zA-Z]+$ and have length 10"
+        )));
+    }
+    // Validation comes before the bot lookup, as a service front end would do.
+    let answer = match op {
+        Operation::Sessions => {
+            let req: SessionsRequest = wire::parse_body(body)?;
+            validate_sessions(&req)?;
+            let data = bot(bots, bot_id)?;
+            sessions(data, &req)?
+        }
+        Operation::SessionMetrics => {
+            let req: MetricsRequest = wire::parse_body(body)?;
+            validate_metrics(
+                &req,
+                SESSION_METRICS,
+                7,
+                SESSION_FIELDS,
+                10,
+                SESSION_FILTERS,
+            )?;
+            let data = bot(bots, bot_id)?;
+            session_metrics(data, &req)?
+        }
+        Operation::IntentStageMetrics => {
+            let req: MetricsRequest = wire::parse_body(body)?;
+            validate_metrics(&req, STAGE_METRICS, 5, STAGE_FIELDS, 9, STAGE_FILTERS)?;
+            let data = bot(bots, bot_id)?;
+            stage_metrics(data, &req)?
+        }
+    };
+    let mut answer = answer;
+    answer["botId"] = json!(bot_id);
+    Ok(answer)
+}
+
+fn bot<'a>(bots: &'a BTreeMap<String, Arc<BotData>>, id: &str) -> Result<&'a BotData, LexError> {
+    bots.get(id).map(|b| b.as_ref()).ok_or_else(|| {
+        LexError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailedException",
+            format!("Failed to retrieve resource since it does not exist: bot {id}"),
+        )
+    })
+}
+
+fn validate_sessions(req: &SessionsRequest) -> Result<(), LexError> {
+    let mut v = Violations::default();
+    wire::check_common(
+        &mut v,
+        req.start_date_time,
+        req.end_date_time,
+        req.max_results,
+        &req.filters,
+        10,
+        SESSION_FILTERS,
+    );
+    if let Some(s) = &req.sort_by {
+        v.one_of(&s.name, "sortBy.name", SESSION_SORTS);
+        v.one_of(&s.order, "sortBy.order", SORT_ORDERS);
+    }
+    v.finish()
+}
+
+fn validate_metrics(
+    req: &MetricsRequest,
+    metric_names: &[&str],
+    max_metrics: usize,
+    fields: &[&str],
+    max_filters: usize,
+    filter_names: &[&str],
+) -> Result<(), LexError> {
+    let mut v = Violations::default();
+    wire::check_common(
+        &mut v,
+        req.start_date_time,
+        req.end_date_time,
+        req.max_results,
+        &req.filters,
+        max_filters,
+        filter_names,
+    );
+    v.required(&req.metrics, "metrics");
+    v.list_len(&req.metrics, "metrics", 1, max_metrics);
+    for (i, m) in req.metrics.iter().flatten().enumerate() {
+        let at = format!("metrics.{}.member", i + 1);
+        v.one_of(&m.name, &format!("{at}.name"), metric_names);
+        v.one_of(&m.statistic, &format!("{at}.statistic"), STATISTICS);
+        v.opt_one_of(&m.order, &format!("{at}.order"), SORT_ORDERS);
+    }
+    v.list_len(&req.bin_by, "binBy", 1, 1);
+    for (i, b) in req.bin_by.iter().flatten().enumerate() {
+        let at = format!("binBy.{}.member", i + 1);
+        v.one_of(&b.name, &format!("{at}.name"), BIN_BY_NAMES);
+        if b.name.as_deref() == Some("UtteranceTimestamp") {
+            v.add(format!(
+                "Value 'UtteranceTimestamp' at '{at}.name' is not valid for this operation; use ConversationStartTime"
+            ));
+        }
+        v.one_of(&b.interval, &format!("{at}.interval"), INTERVALS);
+        v.opt_one_of(&b.order, &format!("{at}.order"), SORT_ORDERS);
+    }
+    v.list_len(&req.group_by, "groupBy", 1, 2);
+    for (i, g) in req.group_by.iter().flatten().enumerate() {
+        v.one_of(&g.name, &format!("groupBy.{}.member.name", i + 1), fields);
+    }
+    let metric_orders = req
+        .metrics
+        .iter()
+        .flatten()
+        .filter(|m| m.order.is_some())
+        .count();
+    let bin_orders = req
+        .bin_by
+        .iter()
+        .flatten()
+        .filter(|b| b.order.is_some())
+        .count();
+    // lex.md §3: `order` may be given in metrics or in binBy, not both.
+    if metric_orders > 0 && bin_orders > 0 {
+        v.add("order can be specified in either metrics or binBy, but not both".into());
+    }
+    if metric_orders > 1 {
+        v.add("order can be specified for at most one metric".into());
+    }
+    v.finish()
+}
+
+fn range_of(start: Option<f64>, end: Option<f64>) -> Result<Option<TimeRange>, LexError> {
+    let (Some(s), Some(e)) = (start.and_then(instant), end.and_then(instant)) else {
+        return Err(LexError::validation(
+            "startDateTime and endDateTime must be valid epoch seconds",
+        ));
+    };
+    // An empty range is valid and holds nothing.
+    Ok(TimeRange::new_unbounded(s, e))
+}
+
+fn modality_word(m: Modality) -> &'static str {
+    match m {
+        Modality::Speech => "Speech",
+        Modality::Text => "Text",
+        Modality::Dtmf => "DTMF",
+        Modality::MultiMode => "MultiMode",
+    }
+}
+
+fn end_state_word(e: ConversationEndState) -> &'static str {
+    END_STATES[e as usize]
+}
+
+fn eq(values: &[String], v: Option<&str>) -> bool {
+    v.is_some_and(|v| values.iter().any(|x| x == v))
+}
+
+fn session_matches(s: &Session, filters: &[Filter]) -> bool {
+    filters.iter().all(|f| {
+        let values = f.values.as_deref().unwrap_or_default();
+        match f.name.as_deref().unwrap_or_default() {
+            "BotAliasId" => eq(values, s.bot_alias_id.as_deref()),
+            "BotVersion" => eq(values, s.bot_version.as_deref()),
+            "LocaleId" => eq(values, s.locale.as_deref()),
+            "Modality" => eq(values, s.modality.map(modality_word)),
+            "Channel" => eq(values, s.channel.as_deref()),
+            "SessionId" => eq(values, Some(&s.session_id)),
+            "OriginatingRequestId" => eq(values, s.originating_request_id.as_deref()),
+            "ConversationEndState" => eq(values, s.end_state.map(end_state_word)),
+            "IntentPath" => {
+                let path: String = s
+                    .intents
+                    .iter()
+                    .flatten()
+                    .map(|i| format!("/{i}"))
+                    .collect();
+                values.iter().any(|p| path.starts_with(p.as_str()))
+            }
+            "Duration" => {
+                let d = s.duration_seconds;
+                let mut vals = values.iter().filter_map(|v| wire::duration_secs(v));
+                match f.operator.as_deref() {
+                    Some("GT") => vals.all(|v| d > v),
+                    Some("LT") => vals.all(|v| d < v),
+                    _ => vals.any(|v| d == v),
+                }
+            }
+            _ => false,
+        }
+    })
+}
+
+fn stage_matches(r: &IntentStageRecord, filters: &[Filter]) -> bool {
+    filters.iter().all(|f| {
+        let values = f.values.as_deref().unwrap_or_default();
+        match f.name.as_deref().unwrap_or_default() {
+            "BotAliasId" => eq(values, r.bot_alias_id.as_deref()),
+            "BotVersion" => eq(values, r.bot_version.as_deref()),
+            "LocaleId" => eq(values, r.locale.as_deref()),
+            "Modality" => eq(values, r.modality.map(modality_word)),
+            "Channel" => eq(values, r.channel.as_deref()),
+            "SessionId" => eq(values, Some(&r.session_id)),
+            "IntentName" => eq(values, Some(&r.intent_name)),
+            "IntentStageName" => eq(values, Some(&r.stage_name)),
+            // The dataset's stage records do not carry the originating request id.
+            _ => false,
+        }
+    })
+}
+
+fn session_json(s: &Session) -> Value {
+    let mut o = serde_json::Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            o.insert(k.to_owned(), v);
+        }
+    };
+    put("botAliasId", s.bot_alias_id.clone().map(Value::from));
+    put("botVersion", s.bot_version.clone().map(Value::from));
+    put("localeId", s.locale.clone().map(Value::from));
+    put("channel", s.channel.clone().map(Value::from));
+    put("sessionId", Some(s.session_id.clone().into()));
+    put("conversationStartTime", Some(epoch_number(s.start_time)));
+    put("conversationEndTime", Some(epoch_number(s.end_time)));
+    put(
+        "conversationDurationSeconds",
+        Some(s.duration_seconds.into()),
+    );
+    put(
+        "conversationEndState",
+        s.end_state.map(|e| end_state_word(e).into()),
+    );
+    put("mode", s.modality.map(|m| modality_word(m).into()));
+    put("numberOfTurns", s.turns.map(Value::from));
+    put(
+        "invokedIntentSamples",
+        s.intents.as_ref().map(|l| {
+            l.iter()
+                .map(|i| json!({ "intentName": i }))
+                .collect::<Vec<_>>()
+                .into()
+        }),
+    );
+    put(
+        "originatingRequestId",
+        s.originating_request_id.clone().map(Value::from),
+    );
+    Value::Object(o)
+}
+
+fn sessions(data: &BotData, req: &SessionsRequest) -> Result<Value, LexError> {
+    let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
+        return Ok(json!({ "sessions": [] }));
+    };
+    let filters = req.filters.as_deref().unwrap_or_default();
+    let mut list: Vec<&Session> = data
+        .sessions_in(&range)
+        .filter(|s| session_matches(s, filters))
+        .collect();
+    let (name, order) = match &req.sort_by {
+        Some(s) => (
+            s.name.as_deref().unwrap_or_default(),
+            s.order.as_deref().unwrap_or_default(),
+        ),
+        None => ("ConversationStartTime", "Descending"),
+    };
+    // A stable sort over start order: ties keep start order, not id order, so
+    // clients cannot rely on any tie order (the real service promises none).
+    let key = |s: &Session| match name {
+        "NumberOfTurns" => s.turns.unwrap_or(0),
+        "Duration" => s.duration_seconds,
+        _ => s.start_time.timestamp_millis(),
+    };
+    if order == "Descending" {
+        list.sort_by_key(|s| std::cmp::Reverse(key(s)));
+    } else {
+        list.sort_by_key(|s| key(s));
+    }
+    let (range, next) = wire::page(list.len(), &req.next_token, req.max_results)?;
+    let sessions: Vec<Value> = list[range].iter().map(|s| session_json(s)).collect();
+    let mut out = json!({ "sessions": sessions });
+    if let Some(t) = next {
+        out["nextToken"] = t.into();
+    }
+    Ok(out)
+}
+
+fn statistic(s: &str) -> Statistic {
+    match s {
+        "Avg" => Statistic::Avg,
+        "Max" => Statistic::Max,
+        _ => Statistic::Sum,
+    }
+}
+
+fn statistic_word(s: Statistic) -> &'static str {
+    match s {
+        Statistic::Sum => "Sum",
+        Statistic::Avg => "Avg",
+        Statistic::Max => "Max",
+    }
+}
+
+fn interval(req: &MetricsRequest) -> Option<BinInterval> {
+    req.bin_by.iter().flatten().next().map(|b| {
+        if b.interval.as_deref() == Some("OneDay") {
+            BinInterval::OneDay
+        } else {
+            BinInterval::OneHour
+        }
+    })
+}
+
+/// One result row before ordering and paging: bin start (ms), group keys, metrics.
+struct Row {
+    bin_ms: Option<i64>,
+    groups: Vec<(String, Option<String>)>,
+    metrics: Vec<(String, String, Option<f64>)>,
+}
+
+fn finish_rows(mut rows: Vec<Row>, req: &MetricsRequest) -> Result<Value, LexError> {
+    let bin_order = req.bin_by.iter().flatten().find_map(|b| b.order.clone());
+    let metric_order = req
+        .metrics
+        .iter()
+        .flatten()
+        .enumerate()
+        .find_map(|(i, m)| m.order.clone().map(|o| (i, o)));
+    // Default: by bin key descending (lex.md §4.2), groups ascending within.
+    rows.sort_by(|a, b| {
+        b.bin_ms
+            .cmp(&a.bin_ms)
+            .then_with(|| a.groups.cmp(&b.groups))
+    });
+    if let Some(o) = bin_order
+        && o == "Ascending"
+    {
+        rows.sort_by(|a, b| {
+            a.bin_ms
+                .cmp(&b.bin_ms)
+                .then_with(|| a.groups.cmp(&b.groups))
+        });
+    }
+    if let Some((i, o)) = metric_order {
+        let val = |r: &Row| r.metrics.get(i).and_then(|m| m.2).unwrap_or(f64::MIN);
+        rows.sort_by(|a, b| {
+            let c = val(a).total_cmp(&val(b));
+            if o == "Descending" { c.reverse() } else { c }
+        });
+    }
+    let (range, next) = wire::page(rows.len(), &req.next_token, req.max_results)?;
+    let bin_name = req
+        .bin_by
+        .iter()
+        .flatten()
+        .next()
+        .and_then(|b| b.name.clone())
+        .unwrap_or_default();
+    let results: Vec<Value> = rows[range]
+        .iter()
+        .map(|r| {
+            let mut o = json!({
+                "groupByKeys": r.groups.iter().map(|(name, value)| match value {
+                    Some(v) => json!({ "name": name, "value": v }),
+                    None => json!({ "name": name }),
+                }).collect::<Vec<_>>(),
+                "metricsResults": r.metrics.iter().map(|(name, stat, value)| match value {
+                    Some(v) => json!({ "name": name, "statistic": stat, "value": v }),
+                    None => json!({ "name": name, "statistic": stat }),
+                }).collect::<Vec<_>>(),
+            });
+            if let Some(ms) = r.bin_ms {
+                o["binKeys"] = json!([{ "name": bin_name, "value": ms }]);
+            }
+            o
+        })
+        .collect();
+    let mut out = json!({ "results": results });
+    if let Some(t) = next {
+        out["nextToken"] = t.into();
+    }
+    Ok(out)
+}
+
+fn session_metrics(data: &BotData, req: &MetricsRequest) -> Result<Value, LexError> {
+    let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
+        return Ok(json!({ "results": [] }));
+    };
+    let names: Vec<(String, String)> = req
+        .metrics
+        .iter()
+        .flatten()
+        .map(|m| {
+            (
+                m.name.clone().unwrap_or_default(),
+                m.statistic.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let specs: Vec<SessionMetricSpec> = names
+        .iter()
+        .map(|(n, s)| SessionMetricSpec {
+            name: match n.as_str() {
+                "Success" => SessionMetricName::Success,
+                "Failure" => SessionMetricName::Failure,
+                "Dropped" => SessionMetricName::Dropped,
+                "Duration" => SessionMetricName::Duration,
+                "TurnsPerConversation" => SessionMetricName::TurnsPerConversation,
+                "Concurrency" => SessionMetricName::Concurrency,
+                _ => SessionMetricName::Count,
+            },
+            statistic: statistic(s),
+        })
+        .collect();
+    let fields: Vec<String> = req
+        .group_by
+        .iter()
+        .flatten()
+        .filter_map(|g| g.name.clone())
+        .collect();
+    let group_by: Vec<SessionGroupField> = fields
+        .iter()
+        .map(|f| match f.as_str() {
+            "LocaleId" => SessionGroupField::Locale,
+            _ => SessionGroupField::EndState,
+        })
+        .collect();
+    let internal = |_| LexError::internal();
+    let mut agg =
+        SessionAggregator::new(None, range, &specs, interval(req), &group_by).map_err(internal)?;
+    let filters = req.filters.as_deref().unwrap_or_default();
+    for s in data
+        .sessions_in(&range)
+        .filter(|s| session_matches(s, filters))
+    {
+        agg.push(s).map_err(internal)?;
+    }
+    let rows = agg
+        .finish()
+        .into_iter()
+        .map(|b| Row {
+            bin_ms: b.bin_interval.map(|_| b.bin_start.timestamp_millis()),
+            groups: fields
+                .iter()
+                .zip(&b.groups)
+                .map(|(name, g)| {
+                    let value = match g.field {
+                        _ if g.value == NO_VALUE => None,
+                        SessionGroupField::EndState => ConversationEndState::ALL
+                            .iter()
+                            .find(|e| e.as_str() == g.value)
+                            .map(|e| end_state_word(*e).to_owned()),
+                        _ => Some(g.value.clone()),
+                    };
+                    (name.clone(), value)
+                })
+                .collect(),
+            metrics: names
+                .iter()
+                .zip(&b.values)
+                .map(|((n, _), v)| (n.clone(), statistic_word(v.statistic).to_owned(), v.value))
+                .collect(),
+        })
+        .collect();
+    finish_rows(rows, req)
+}
+
+fn stage_metrics(data: &BotData, req: &MetricsRequest) -> Result<Value, LexError> {
+    let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
+        return Ok(json!({ "results": [] }));
+    };
+    let names: Vec<(String, String)> = req
+        .metrics
+        .iter()
+        .flatten()
+        .map(|m| {
+            (
+                m.name.clone().unwrap_or_default(),
+                m.statistic.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let specs: Vec<IntentStageMetricSpec> = names
+        .iter()
+        .map(|(n, s)| IntentStageMetricSpec {
+            name: match n.as_str() {
+                "Success" => IntentStageMetricName::Success,
+                "Failed" => IntentStageMetricName::Failed,
+                "Dropped" => IntentStageMetricName::Dropped,
+                "Retry" => IntentStageMetricName::Retry,
+                _ => IntentStageMetricName::Count,
+            },
+            statistic: statistic(s),
+        })
+        .collect();
+    let fields: Vec<String> = req
+        .group_by
+        .iter()
+        .flatten()
+        .filter_map(|g| g.name.clone())
+        .collect();
+    let group_by: Vec<IntentStageGroupField> = fields
+        .iter()
+        .map(|f| match f.as_str() {
+            "SwitchedToIntent" => IntentStageGroupField::SwitchedToIntent,
+            _ => IntentStageGroupField::IntentStageName,
+        })
+        .collect();
+    let mut agg = IntentStageAggregator::new(None, range, &specs, interval(req), &group_by)
+        .map_err(|_| LexError::internal())?;
+    let filters = req.filters.as_deref().unwrap_or_default();
+    for r in data.stages_in(&range).filter(|r| stage_matches(r, filters)) {
+        agg.push(r);
+    }
+    let rows = agg
+        .finish()
+        .into_iter()
+        .map(|b| Row {
+            bin_ms: b.bin_interval.map(|_| b.bin_start.timestamp_millis()),
+            groups: fields
+                .iter()
+                .zip(&b.groups)
+                .map(|(name, g)| (name.clone(), (g.value != NO_VALUE).then(|| g.value.clone())))
+                .collect(),
+            metrics: names
+                .iter()
+                .zip(&b.values)
+                .map(|((n, _), v)| (n.clone(), statistic_word(v.statistic).to_owned(), v.value))
+                .collect(),
+        })
+        .collect();
+    finish_rows(rows, req)
+}

@@ -1,0 +1,202 @@
+//! `LexClient`: the `aws-sdk-lexmodelsv2` client of one bot, and the calls
+//! `LexSource` makes. Retries are the SDK's standard mode (lex.md §6.3): it
+//! retries `ThrottlingException` by code, 5xx by status and transport errors,
+//! honouring `x-amz-retry-after`; botscope adds no retry loop of its own here.
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_lexmodelsv2::Client;
+use aws_sdk_lexmodelsv2::config::{Credentials, Region};
+use aws_sdk_lexmodelsv2::operation::list_intent_stage_metrics::ListIntentStageMetricsOutput;
+use aws_sdk_lexmodelsv2::operation::list_session_analytics_data::ListSessionAnalyticsDataOutput;
+use aws_sdk_lexmodelsv2::operation::list_session_metrics::ListSessionMetricsOutput;
+use aws_sdk_lexmodelsv2::primitives::DateTime as LexDateTime;
+use aws_sdk_lexmodelsv2::types::{
+    AnalyticsBinBySpecification, AnalyticsIntentStageFilter,
+    AnalyticsIntentStageGroupBySpecification, AnalyticsIntentStageMetric,
+    AnalyticsIntentStageResult, AnalyticsSessionFilter, AnalyticsSessionGroupBySpecification,
+    AnalyticsSessionMetric, AnalyticsSessionResult, SessionDataSortBy,
+};
+use chrono::{DateTime, Utc};
+
+use super::config::{LexCredentials, LexSourceConfig};
+use super::error::classify;
+use crate::domain::TimeRange;
+use crate::error::Result;
+
+/// The most results Lex returns per page (lex.md §2).
+pub const LEX_MAX_RESULTS: i32 = 1000;
+
+pub struct LexClient {
+    client: Client,
+    /// Lex's bot id.
+    lex_bot_id: String,
+    /// The gateway's bot id, for error context.
+    bot: String,
+}
+
+/// What one metrics request asks, besides the range.
+pub struct LexMetricsRequest<M, G, F> {
+    pub metrics: Vec<M>,
+    pub bin_by: Option<AnalyticsBinBySpecification>,
+    pub group_by: Vec<G>,
+    pub filters: Vec<F>,
+}
+
+pub fn lex_time(t: DateTime<Utc>) -> LexDateTime {
+    LexDateTime::from_millis(t.timestamp_millis())
+}
+
+fn some_if_any<T>(v: Vec<T>) -> Option<Vec<T>> {
+    (!v.is_empty()).then_some(v)
+}
+
+impl LexClient {
+    /// Builds the SDK client through aws-config: the default credential chain
+    /// and the configured region in production; static credentials and the
+    /// endpoint URL when configured. Note (lex.md §0.11): the SDK's HTTP client
+    /// honours `HTTP(S)_PROXY` even for loopback; set `NO_PROXY=127.0.0.1,localhost`
+    /// when a proxy variable is present.
+    pub async fn build(gateway_bot: &str, config: &LexSourceConfig) -> LexClient {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(config.max_attempts.max(1))
+                    .with_initial_backoff(config.initial_backoff),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(config.connect_timeout)
+                    .read_timeout(config.read_timeout)
+                    .build(),
+            );
+        if let LexCredentials::Static {
+            access_key_id,
+            secret_access_key,
+        } = &config.credentials
+        {
+            loader = loader.credentials_provider(Credentials::new(
+                access_key_id,
+                secret_access_key,
+                None,
+                None,
+                "botscope-static",
+            ));
+        }
+        if let Some(url) = &config.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk = loader.load().await;
+        LexClient {
+            client: Client::new(&sdk),
+            lex_bot_id: config.bot_id.clone(),
+            bot: gateway_bot.to_owned(),
+        }
+    }
+
+    /// One page of ListSessionAnalyticsData.
+    pub async fn sessions_page(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        sort_by: SessionDataSortBy,
+        filters: Vec<AnalyticsSessionFilter>,
+        max_results: i32,
+        next_token: Option<String>,
+    ) -> Result<ListSessionAnalyticsDataOutput> {
+        self.client
+            .list_session_analytics_data()
+            .bot_id(&self.lex_bot_id)
+            .start_date_time(lex_time(start))
+            .end_date_time(lex_time(end))
+            .sort_by(sort_by)
+            .set_filters(some_if_any(filters))
+            .max_results(max_results)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|e| classify(e, &self.bot, "ListSessionAnalyticsData"))
+    }
+
+    /// Every result of ListSessionMetrics, all pages.
+    pub async fn session_metrics(
+        &self,
+        range: &TimeRange,
+        req: LexMetricsRequest<
+            AnalyticsSessionMetric,
+            AnalyticsSessionGroupBySpecification,
+            AnalyticsSessionFilter,
+        >,
+    ) -> Result<Vec<AnalyticsSessionResult>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page: ListSessionMetricsOutput = self
+                .client
+                .list_session_metrics()
+                .bot_id(&self.lex_bot_id)
+                .start_date_time(lex_time(range.start()))
+                .end_date_time(lex_time(range.end()))
+                .set_metrics(Some(req.metrics.clone()))
+                .set_bin_by(req.bin_by.clone().map(|b| vec![b]))
+                .set_group_by(some_if_any(req.group_by.clone()))
+                .set_filters(some_if_any(req.filters.clone()))
+                .max_results(LEX_MAX_RESULTS)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify(e, &self.bot, "ListSessionMetrics"))?;
+            out.extend_from_slice(page.results());
+            match next(page.next_token(), &token) {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Every result of ListIntentStageMetrics, all pages.
+    pub async fn intent_stage_metrics(
+        &self,
+        range: &TimeRange,
+        req: LexMetricsRequest<
+            AnalyticsIntentStageMetric,
+            AnalyticsIntentStageGroupBySpecification,
+            AnalyticsIntentStageFilter,
+        >,
+    ) -> Result<Vec<AnalyticsIntentStageResult>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page: ListIntentStageMetricsOutput = self
+                .client
+                .list_intent_stage_metrics()
+                .bot_id(&self.lex_bot_id)
+                .start_date_time(lex_time(range.start()))
+                .end_date_time(lex_time(range.end()))
+                .set_metrics(Some(req.metrics.clone()))
+                .set_bin_by(req.bin_by.clone().map(|b| vec![b]))
+                .set_group_by(some_if_any(req.group_by.clone()))
+                .set_filters(some_if_any(req.filters.clone()))
+                .max_results(LEX_MAX_RESULTS)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify(e, &self.bot, "ListIntentStageMetrics"))?;
+            out.extend_from_slice(page.results());
+            match next(page.next_token(), &token) {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+/// The token to send next: none when absent, empty, or repeated (the SDK's
+/// own paginator stops on the same conditions, lex.md §0.7).
+pub fn next(received: Option<&str>, sent: &Option<String>) -> Option<String> {
+    received
+        .filter(|t| !t.is_empty() && Some(*t) != sent.as_deref())
+        .map(str::to_owned)
+}

@@ -1,0 +1,460 @@
+//! Unified queries to Lex requests and Lex answers back (DESIGN §4): filters,
+//! enums in both directions, sessions and bins.
+
+use aws_sdk_lexmodelsv2::types::{
+    self as lex, AnalyticsBinByName, AnalyticsBinBySpecification, AnalyticsFilterOperator,
+    AnalyticsIntentStageField, AnalyticsIntentStageFilter, AnalyticsIntentStageFilterName,
+    AnalyticsIntentStageMetricName, AnalyticsInterval, AnalyticsMetricStatistic, AnalyticsModality,
+    AnalyticsSessionField, AnalyticsSessionFilter, AnalyticsSessionFilterName,
+    AnalyticsSessionMetricName, AnalyticsSessionSortByName, AnalyticsSortOrder,
+};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    BinInterval, ConversationEndState, IntentStageFilter, IntentStageGroupField,
+    IntentStageMetricName, Modality, NO_VALUE, Session, SessionFilter, SessionGroupField,
+    SessionMetricName, SessionOrderField, SortOrder, Statistic, Vendor,
+};
+use crate::error::{Error, Result};
+
+/// Lex takes 1..5 values per filter (lex.md §4).
+pub const LEX_MAX_FILTER_VALUES: usize = 5;
+
+/// The part of a filter Lex can apply, and what is left for botscope.
+pub struct Pushdown<F> {
+    pub filters: Vec<F>,
+    /// Some condition can never hold for Lex data (an empty list, `userIds`).
+    pub matches_none: bool,
+    /// Everything was pushed down; nothing is left to apply locally.
+    pub complete: bool,
+}
+
+impl<F> Pushdown<F> {
+    fn new() -> Self {
+        Pushdown {
+            filters: Vec::new(),
+            matches_none: false,
+            complete: true,
+        }
+    }
+
+    /// Pushes one "value in list" condition built by `make`, if Lex can take it.
+    fn list<T>(
+        &mut self,
+        list: &Option<Vec<T>>,
+        word: impl Fn(&T) -> String,
+        make: impl FnOnce(Vec<String>) -> Result<F>,
+    ) -> Result<()> {
+        match list {
+            None => {}
+            Some(l) if l.is_empty() => self.matches_none = true,
+            Some(l) if l.len() > LEX_MAX_FILTER_VALUES => self.complete = false,
+            Some(l) => self.filters.push(make(l.iter().map(word).collect())?),
+        }
+        Ok(())
+    }
+}
+
+fn build_err(e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("cannot build a Lex filter: {e}"))
+}
+
+fn session_filter(
+    name: AnalyticsSessionFilterName,
+    op: AnalyticsFilterOperator,
+    values: Vec<String>,
+) -> Result<AnalyticsSessionFilter> {
+    AnalyticsSessionFilter::builder()
+        .name(name)
+        .operator(op)
+        .set_values(Some(values))
+        .build()
+        .map_err(build_err)
+}
+
+/// The Lex filters for a session filter. `userIds` has no Lex counterpart:
+/// Lex sessions carry no user id, so such a filter matches none (DESIGN §3).
+pub fn session_pushdown(f: &SessionFilter) -> Result<Pushdown<AnalyticsSessionFilter>> {
+    use AnalyticsFilterOperator as Op;
+    use AnalyticsSessionFilterName as N;
+    let mut p = Pushdown::new();
+    let eq = |name: N| move |v: Vec<String>| session_filter(name, Op::Equals, v);
+    p.list(
+        &f.end_states,
+        |e| end_state_word(*e).to_owned(),
+        eq(N::ConversationEndState),
+    )?;
+    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
+    p.list(&f.channels, String::clone, eq(N::Channel))?;
+    p.list(
+        &f.modalities,
+        |m| modality_word(*m).as_str().to_owned(),
+        eq(N::Modality),
+    )?;
+    p.list(&f.session_ids, String::clone, eq(N::SessionId))?;
+    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
+    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    if let Some(d) = &f.duration_seconds {
+        // A Duration value is whole seconds (the user guide's "30 sec" format
+        // is UNCERTAIN, lex.md §3); each bound is its own filter, ANDed.
+        for (op, v) in [
+            (Op::Equals, d.eq),
+            (Op::GreaterThan, d.gt),
+            (Op::LessThan, d.lt),
+        ] {
+            if let Some(v) = v {
+                p.filters
+                    .push(session_filter(N::Duration, op, vec![v.to_string()])?);
+            }
+        }
+    }
+    if f.user_ids.is_some() {
+        p.matches_none = true;
+    }
+    Ok(p)
+}
+
+fn stage_filter(
+    name: AnalyticsIntentStageFilterName,
+    values: Vec<String>,
+) -> Result<AnalyticsIntentStageFilter> {
+    AnalyticsIntentStageFilter::builder()
+        .name(name)
+        .operator(AnalyticsFilterOperator::Equals)
+        .set_values(Some(values))
+        .build()
+        .map_err(build_err)
+}
+
+pub fn stage_pushdown(f: &IntentStageFilter) -> Result<Pushdown<AnalyticsIntentStageFilter>> {
+    use AnalyticsIntentStageFilterName as N;
+    let mut p = Pushdown::new();
+    let eq = |name: N| move |v: Vec<String>| stage_filter(name, v);
+    p.list(&f.intent_names, String::clone, eq(N::IntentName))?;
+    p.list(&f.intent_stage_names, String::clone, eq(N::IntentStageName))?;
+    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
+    p.list(&f.channels, String::clone, eq(N::Channel))?;
+    p.list(
+        &f.modalities,
+        |m| modality_word(*m).as_str().to_owned(),
+        eq(N::Modality),
+    )?;
+    p.list(&f.session_ids, String::clone, eq(N::SessionId))?;
+    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
+    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    Ok(p)
+}
+
+pub fn end_state_word(e: ConversationEndState) -> &'static str {
+    match e {
+        ConversationEndState::Success => "Success",
+        ConversationEndState::Failure => "Failure",
+        ConversationEndState::Dropped => "Dropped",
+    }
+}
+
+pub fn end_state(e: &lex::ConversationEndState) -> Option<ConversationEndState> {
+    match e {
+        lex::ConversationEndState::Success => Some(ConversationEndState::Success),
+        lex::ConversationEndState::Failure => Some(ConversationEndState::Failure),
+        lex::ConversationEndState::Dropped => Some(ConversationEndState::Dropped),
+        _ => None,
+    }
+}
+
+pub fn modality_word(m: Modality) -> AnalyticsModality {
+    match m {
+        Modality::Speech => AnalyticsModality::Speech,
+        Modality::Text => AnalyticsModality::Text,
+        Modality::Dtmf => AnalyticsModality::Dtmf,
+        Modality::MultiMode => AnalyticsModality::MultiMode,
+    }
+}
+
+pub fn modality(m: &AnalyticsModality) -> Option<Modality> {
+    match m {
+        AnalyticsModality::Speech => Some(Modality::Speech),
+        AnalyticsModality::Text => Some(Modality::Text),
+        AnalyticsModality::Dtmf => Some(Modality::Dtmf),
+        AnalyticsModality::MultiMode => Some(Modality::MultiMode),
+        _ => None,
+    }
+}
+
+pub fn sort_name(f: SessionOrderField) -> AnalyticsSessionSortByName {
+    match f {
+        SessionOrderField::StartTime => AnalyticsSessionSortByName::ConversationStartTime,
+        SessionOrderField::Duration => AnalyticsSessionSortByName::Duration,
+        SessionOrderField::Turns => AnalyticsSessionSortByName::NumberOfTurns,
+    }
+}
+
+pub fn sort_order(o: SortOrder) -> AnalyticsSortOrder {
+    match o {
+        SortOrder::Asc => AnalyticsSortOrder::Ascending,
+        SortOrder::Desc => AnalyticsSortOrder::Descending,
+    }
+}
+
+pub fn statistic_word(s: Statistic) -> AnalyticsMetricStatistic {
+    match s {
+        Statistic::Sum => AnalyticsMetricStatistic::Sum,
+        Statistic::Avg => AnalyticsMetricStatistic::Avg,
+        Statistic::Max => AnalyticsMetricStatistic::Max,
+    }
+}
+
+pub fn statistic(s: &AnalyticsMetricStatistic) -> Option<Statistic> {
+    match s {
+        AnalyticsMetricStatistic::Sum => Some(Statistic::Sum),
+        AnalyticsMetricStatistic::Avg => Some(Statistic::Avg),
+        AnalyticsMetricStatistic::Max => Some(Statistic::Max),
+        _ => None,
+    }
+}
+
+const SESSION_METRICS: [(SessionMetricName, AnalyticsSessionMetricName); 7] = [
+    (SessionMetricName::Count, AnalyticsSessionMetricName::Count),
+    (
+        SessionMetricName::Success,
+        AnalyticsSessionMetricName::Success,
+    ),
+    (
+        SessionMetricName::Failure,
+        AnalyticsSessionMetricName::Failure,
+    ),
+    (
+        SessionMetricName::Dropped,
+        AnalyticsSessionMetricName::Dropped,
+    ),
+    (
+        SessionMetricName::Duration,
+        AnalyticsSessionMetricName::Duration,
+    ),
+    (
+        SessionMetricName::TurnsPerConversation,
+        AnalyticsSessionMetricName::TurnsPerConversation,
+    ),
+    (
+        SessionMetricName::Concurrency,
+        AnalyticsSessionMetricName::Concurrency,
+    ),
+];
+
+pub fn session_metric_word(m: SessionMetricName) -> AnalyticsSessionMetricName {
+    SESSION_METRICS
+        .iter()
+        .find(|(d, _)| *d == m)
+        .map(|(_, l)| l.clone())
+        .unwrap_or(AnalyticsSessionMetricName::Count)
+}
+
+pub fn session_metric(m: &AnalyticsSessionMetricName) -> Option<SessionMetricName> {
+    SESSION_METRICS
+        .iter()
+        .find(|(_, l)| l == m)
+        .map(|(d, _)| *d)
+}
+
+const STAGE_METRICS: [(IntentStageMetricName, AnalyticsIntentStageMetricName); 5] = [
+    (
+        IntentStageMetricName::Count,
+        AnalyticsIntentStageMetricName::Count,
+    ),
+    (
+        IntentStageMetricName::Success,
+        AnalyticsIntentStageMetricName::Success,
+    ),
+    // lex.md §0.8: the stage metric is `Failed`, unlike the session `Failure`.
+    (
+        IntentStageMetricName::Failed,
+        AnalyticsIntentStageMetricName::Failed,
+    ),
+    (
+        IntentStageMetricName::Dropped,
+        AnalyticsIntentStageMetricName::Dropped,
+    ),
+    (
+        IntentStageMetricName::Retry,
+        AnalyticsIntentStageMetricName::Retry,
+    ),
+];
+
+pub fn stage_metric_word(m: IntentStageMetricName) -> AnalyticsIntentStageMetricName {
+    STAGE_METRICS
+        .iter()
+        .find(|(d, _)| *d == m)
+        .map(|(_, l)| l.clone())
+        .unwrap_or(AnalyticsIntentStageMetricName::Count)
+}
+
+pub fn stage_metric(m: &AnalyticsIntentStageMetricName) -> Option<IntentStageMetricName> {
+    STAGE_METRICS.iter().find(|(_, l)| l == m).map(|(d, _)| *d)
+}
+
+/// The Lex group-by field of a unified one; `Bot` has none (a source serves one bot).
+pub fn session_field_word(f: SessionGroupField) -> Option<AnalyticsSessionField> {
+    match f {
+        SessionGroupField::EndState => Some(AnalyticsSessionField::ConversationEndState),
+        SessionGroupField::Locale => Some(AnalyticsSessionField::LocaleId),
+        SessionGroupField::Bot => None,
+    }
+}
+
+pub fn stage_field_word(f: IntentStageGroupField) -> Option<AnalyticsIntentStageField> {
+    match f {
+        IntentStageGroupField::IntentStageName => Some(AnalyticsIntentStageField::IntentStageName),
+        IntentStageGroupField::SwitchedToIntent => {
+            Some(AnalyticsIntentStageField::SwitchedToIntent)
+        }
+        IntentStageGroupField::Bot => None,
+    }
+}
+
+/// A session-group value in the unified vocabulary: end states as `SUCCESS`…,
+/// a missing value as the domain's `(none)`.
+pub fn session_group_value(field: SessionGroupField, value: Option<&str>) -> String {
+    match (field, value) {
+        (_, None) => NO_VALUE.to_owned(),
+        (SessionGroupField::EndState, Some(v)) => ConversationEndState::ALL
+            .iter()
+            .find(|e| end_state_word(**e).eq_ignore_ascii_case(v))
+            .map_or_else(|| v.to_owned(), |e| e.as_str().to_owned()),
+        (_, Some(v)) => v.to_owned(),
+    }
+}
+
+pub fn bin_by(interval: BinInterval) -> Result<AnalyticsBinBySpecification> {
+    AnalyticsBinBySpecification::builder()
+        .name(AnalyticsBinByName::ConversationStartTime)
+        .interval(match interval {
+            BinInterval::OneHour => AnalyticsInterval::OneHour,
+            BinInterval::OneDay => AnalyticsInterval::OneDay,
+        })
+        .build()
+        .map_err(build_err)
+}
+
+/// A bin key as an instant. Its unit is UNCERTAIN (lex.md §4.2): values past
+/// 10^11 are milliseconds (10^11 seconds is the year 5138), smaller ones seconds.
+pub fn bin_key_time(value: i64) -> Option<DateTime<Utc>> {
+    if value.abs() >= 100_000_000_000 {
+        DateTime::from_timestamp_millis(value)
+    } else {
+        DateTime::from_timestamp(value, 0)
+    }
+}
+
+/// An SDK timestamp as a UTC instant, to the microsecond: Lex sends epoch
+/// seconds as a JSON float, so the nanoseconds carry float noise.
+pub fn instant(t: &aws_sdk_lexmodelsv2::primitives::DateTime) -> Option<DateTime<Utc>> {
+    let micros = (i128::from(t.secs()) * 1_000_000) + (i128::from(t.subsec_nanos()) + 500) / 1000;
+    DateTime::from_timestamp_micros(i64::try_from(micros).ok()?)
+}
+
+/// A Lex session in the unified vocabulary. Fields Lex lacks (`userId`,
+/// `interactive`, `tasksExecuted`, `tags`) are `None`.
+pub fn session(s: &lex::SessionSpecification, bot_id: &str) -> Option<Session> {
+    let start = instant(s.conversation_start_time()?)?;
+    let end = instant(s.conversation_end_time()?)?;
+    Some(Session {
+        bot_id: bot_id.to_owned(),
+        vendor: Vendor::LexV2,
+        session_id: s.session_id()?.to_owned(),
+        originating_request_id: s.originating_request_id().map(str::to_owned),
+        user_id: None,
+        channel: s.channel().map(str::to_owned),
+        locale: s.locale_id().map(str::to_owned),
+        modality: s.mode().and_then(modality),
+        start_time: start,
+        end_time: end,
+        duration_seconds: s
+            .conversation_duration_seconds()
+            .unwrap_or_else(|| (end - start).num_seconds()),
+        end_state: s.conversation_end_state().and_then(end_state),
+        vendor_end_state: s.conversation_end_state().map(|e| e.as_str().to_owned()),
+        turns: s.number_of_turns(),
+        intents: Some(
+            s.invoked_intent_samples()
+                .iter()
+                .filter_map(|i| i.intent_name().map(str::to_owned))
+                .collect(),
+        ),
+        bot_alias_id: s.bot_alias_id().map(str::to_owned),
+        bot_version: s.bot_version().map(str::to_owned),
+        interactive: None,
+        tasks_executed: None,
+        tags: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bin_keys_in_seconds_or_milliseconds() {
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(bin_key_time(1_700_000_000), Some(t));
+        assert_eq!(bin_key_time(1_700_000_000_000), Some(t));
+    }
+
+    #[test]
+    fn float_noise_is_rounded_away() {
+        let t = aws_sdk_lexmodelsv2::primitives::DateTime::from_secs_f64(1_700_000_000.123);
+        assert_eq!(
+            instant(&t).unwrap().timestamp_millis(),
+            1_700_000_000_123,
+            "{t:?}"
+        );
+    }
+
+    #[test]
+    fn enums_translate_both_ways() {
+        for (d, _) in SESSION_METRICS {
+            assert_eq!(session_metric(&session_metric_word(d)), Some(d));
+        }
+        for (d, _) in STAGE_METRICS {
+            assert_eq!(stage_metric(&stage_metric_word(d)), Some(d));
+        }
+        assert_eq!(
+            stage_metric_word(IntentStageMetricName::Failed).as_str(),
+            "Failed"
+        );
+        assert_eq!(
+            session_metric_word(SessionMetricName::TurnsPerConversation).as_str(),
+            "TurnsPerConversation"
+        );
+        assert_eq!(statistic_word(Statistic::Avg).as_str(), "Avg");
+        assert_eq!(modality_word(Modality::Dtmf).as_str(), "DTMF");
+        for s in [Statistic::Sum, Statistic::Avg, Statistic::Max] {
+            assert_eq!(statistic(&statistic_word(s)), Some(s));
+        }
+        assert_eq!(
+            session_group_value(SessionGroupField::EndState, Some("Dropped")),
+            "DROPPED"
+        );
+        assert_eq!(
+            session_group_value(SessionGroupField::Locale, None),
+            NO_VALUE
+        );
+    }
+
+    #[test]
+    fn pushdown_splits_what_lex_cannot_take() {
+        let f = SessionFilter {
+            locales: Some((0..6).map(|i| format!("l{i}")).collect()),
+            channels: Some(vec!["web".into()]),
+            ..Default::default()
+        };
+        let p = session_pushdown(&f).unwrap();
+        assert_eq!(p.filters.len(), 1, "six locales stay local");
+        assert!(!p.complete && !p.matches_none);
+        let p = session_pushdown(&SessionFilter {
+            user_ids: Some(vec!["u".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(p.matches_none);
+    }
+}

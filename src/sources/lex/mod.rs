@@ -1,0 +1,429 @@
+//! `LexSource`: Amazon Lex V2 analytics through the official
+//! `aws-sdk-lexmodelsv2` client.
+//!
+//! API facts and limits (`../shared/vendors/lex.md`):
+//! - three operations: ListSessionAnalyticsData, ListSessionMetrics,
+//!   ListIntentStageMetrics (§2, §4); `POST /bots/{botId}/analytics/…`;
+//! - `maxResults` 1..1000 with `nextToken` pages; at most 10 session filters
+//!   (9 for stages), 1..5 values each, operators `EQ | GT | LT` (GT/LT only for
+//!   `Duration`) (§4, §5);
+//! - metrics: at most 7 session metrics (5 stage metrics) per call, one `binBy`,
+//!   two `groupBy`; bin keys of unconfirmed unit (§4.2);
+//! - errors and retries: §6; the SDK retries throttling and 5xx itself.
+//!
+//! How unified queries map (DESIGN §4, README's mapping table):
+//! - the time range is Lex's own rule, sent as is;
+//! - filters Lex can express are pushed down; a list of more than 5 values
+//!   stays local for sessions (and is `UNSUPPORTED_BY_VENDOR` for metrics,
+//!   which Lex computes); `userIds` matches none (Lex has no user id);
+//! - order: Lex's `sortBy` on the same field. Lex orders ties arbitrarily, so
+//!   `LexSource` streams pages in Lex's order and only stops once the page's
+//!   last session is followed by a strictly different key value; the page is
+//!   then sorted with `SessionOrder::compare`. For ascending start time the
+//!   keyset `after` narrows `startDateTime`; for the other orders Lex cannot
+//!   narrow on the key, so sessions before `after` are fetched and skipped
+//!   (deep pages cost more calls);
+//! - metrics and stages pass through with enum translation; more than 7 metrics
+//!   are split across calls; `BOT` grouping is added locally.
+
+mod client;
+mod config;
+mod error;
+mod mapping;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_lexmodelsv2::types::{
+    AnalyticsIntentStageGroupBySpecification, AnalyticsIntentStageMetric,
+    AnalyticsSessionGroupBySpecification, AnalyticsSessionMetric, SessionDataSortBy,
+};
+use chrono::DateTime;
+
+pub use client::LexClient;
+pub use config::{LexCredentials, LexSourceConfig};
+
+use self::client::{LEX_MAX_RESULTS, LexMetricsRequest};
+use self::error::bad_response;
+use super::{AnalyticsSource, BotInfo, Capabilities};
+use crate::domain::{
+    Bin, GroupKey, IntentStageBin, IntentStageGroupField, IntentStageMetricName,
+    IntentStageMetricsQuery, MetricBin, MetricValue, Session, SessionMetricName,
+    SessionMetricsQuery, SessionOrderField, SessionPage, SessionQuery, SortOrder, Statistic,
+};
+use crate::error::{Error, Result};
+
+/// Lex's per-call metric limits (lex.md §4.2, §4.3).
+const MAX_SESSION_METRICS: usize = 7;
+const MAX_STAGE_METRICS: usize = 5;
+
+pub struct LexSource {
+    bot: BotInfo,
+    capabilities: Capabilities,
+    client: LexClient,
+}
+
+impl LexSource {
+    pub async fn new(bot: BotInfo, config: &LexSourceConfig) -> LexSource {
+        use IntentStageMetricName as I;
+        use SessionMetricName as S;
+        let client = LexClient::build(&bot.id, config).await;
+        LexSource {
+            bot,
+            capabilities: Capabilities {
+                session_metrics: vec![
+                    S::Count,
+                    S::Success,
+                    S::Failure,
+                    S::Dropped,
+                    S::Duration,
+                    S::TurnsPerConversation,
+                    S::Concurrency,
+                ],
+                native_session_metrics: true,
+                intent_stage_metrics: vec![I::Count, I::Success, I::Failed, I::Dropped, I::Retry],
+                session_fields: vec![
+                    "sessionId",
+                    "originatingRequestId",
+                    "channel",
+                    "locale",
+                    "modality",
+                    "startTime",
+                    "endTime",
+                    "durationSeconds",
+                    "endState",
+                    "vendorEndState",
+                    "turns",
+                    "intents",
+                    "botAliasId",
+                    "botVersion",
+                ],
+            },
+            client,
+        }
+    }
+
+    fn unsupported_filter(&self) -> Error {
+        Error::unsupported(format!(
+            "Lex takes at most {} values per filter, and computes metrics itself; narrow the filter lists",
+            mapping::LEX_MAX_FILTER_VALUES
+        ))
+        .with_bot(&self.bot.id, crate::domain::Vendor::LexV2)
+    }
+}
+
+/// Whether key value `v`, met later in Lex's order, lies strictly beyond `boundary`.
+fn strictly_beyond(v: i64, boundary: i64, direction: SortOrder) -> bool {
+    match direction {
+        SortOrder::Asc => v > boundary,
+        SortOrder::Desc => v < boundary,
+    }
+}
+
+/// Values of `metrics` in query order, looked up by (metric, statistic).
+fn values_in_order<M: Copy + PartialEq>(
+    specs: &[(M, Statistic)],
+    found: &[(M, Statistic, Option<f64>)],
+) -> Vec<MetricValue<M>> {
+    specs
+        .iter()
+        .map(|(m, s)| MetricValue {
+            metric: *m,
+            statistic: *s,
+            value: found
+                .iter()
+                .find(|(fm, fs, _)| fm == m && fs == s)
+                .and_then(|f| f.2),
+        })
+        .collect()
+}
+
+type CellKey<F> = (i64, Vec<GroupKey<F>>);
+
+#[async_trait]
+impl AnalyticsSource for LexSource {
+    fn bot(&self) -> &BotInfo {
+        &self.bot
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+        let empty = SessionPage {
+            sessions: Vec::new(),
+            has_more: false,
+            total_count: None,
+        };
+        let push = mapping::session_pushdown(&q.filter)?;
+        if push.matches_none {
+            return Ok(empty);
+        }
+        let mut start = q.range.start();
+        if let (SessionOrderField::StartTime, SortOrder::Asc, Some(key)) =
+            (q.order.field, q.order.direction, &q.after)
+            && let Some(t) = DateTime::from_timestamp_millis(key.value)
+        {
+            // Sessions after the key started at or after its start time.
+            start = start.max(t);
+        }
+        if start >= q.range.end() {
+            return Ok(empty);
+        }
+        let sort_by = SessionDataSortBy::builder()
+            .name(mapping::sort_name(q.order.field))
+            .order(mapping::sort_order(q.order.direction))
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build sortBy: {e}")))?;
+        let limit = q.limit.get();
+        let mut kept: Vec<Session> = Vec::new();
+        let mut token: Option<String> = None;
+        let mut page_size = (limit + 1).min(LEX_MAX_RESULTS as usize) as i32;
+        loop {
+            let out = self
+                .client
+                .sessions_page(
+                    start,
+                    q.range.end(),
+                    sort_by.clone(),
+                    push.filters.clone(),
+                    page_size,
+                    token.clone(),
+                )
+                .await?;
+            page_size = LEX_MAX_RESULTS;
+            let mut last_value = None;
+            for spec in out.sessions() {
+                let s = mapping::session(spec, &self.bot.id).ok_or_else(|| {
+                    bad_response(&self.bot.id, "Lex sent a session without id or times")
+                })?;
+                last_value = Some(q.order.key_value(&s));
+                let after = q.after.as_ref().is_none_or(|k| q.order.is_after(&s, k));
+                if after && q.filter.matches(&s) {
+                    kept.push(s);
+                }
+            }
+            token = client::next(out.next_token(), &token);
+            if token.is_none() {
+                break;
+            }
+            if kept.len() > limit {
+                // Only the first limit + 1 can matter: later pages can only add
+                // sessions at or beyond the last key value seen.
+                kept.sort_by(|a, b| q.order.compare(a, b));
+                kept.truncate(limit + 1);
+                let boundary = q.order.key_value(&kept[limit - 1]);
+                if last_value.is_some_and(|v| strictly_beyond(v, boundary, q.order.direction)) {
+                    break;
+                }
+            }
+        }
+        kept.sort_by(|a, b| q.order.compare(a, b));
+        let has_more = kept.len() > limit;
+        kept.truncate(limit);
+        Ok(SessionPage {
+            sessions: kept,
+            has_more,
+            total_count: None,
+        })
+    }
+
+    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+        if q.metrics.is_empty() {
+            return Err(Error::bad_input("metrics", "name at least one metric"));
+        }
+        let push = mapping::session_pushdown(&q.filter)?;
+        if push.matches_none {
+            return Ok(Vec::new());
+        }
+        if !push.complete {
+            return Err(self.unsupported_filter());
+        }
+        let lex_fields: Vec<_> = q
+            .group_by
+            .iter()
+            .filter_map(|f| mapping::session_field_word(*f).map(|w| (*f, w)))
+            .collect();
+        let group_by: Vec<AnalyticsSessionGroupBySpecification> = lex_fields
+            .iter()
+            .map(|(_, w)| {
+                AnalyticsSessionGroupBySpecification::builder()
+                    .name(w.clone())
+                    .build()
+                    .map_err(|e| Error::internal(format!("cannot build groupBy: {e}")))
+            })
+            .collect::<Result<_>>()?;
+        let bin_by = q.bin_by.map(mapping::bin_by).transpose()?;
+        let mut cells: HashMap<CellKey<_>, Vec<(SessionMetricName, Statistic, Option<f64>)>> =
+            HashMap::new();
+        for chunk in q.metrics.chunks(MAX_SESSION_METRICS) {
+            let metrics = chunk
+                .iter()
+                .map(|m| {
+                    AnalyticsSessionMetric::builder()
+                        .name(mapping::session_metric_word(m.name))
+                        .statistic(mapping::statistic_word(m.statistic))
+                        .build()
+                        .map_err(|e| Error::internal(format!("cannot build metrics: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let results = self
+                .client
+                .session_metrics(
+                    &q.range,
+                    LexMetricsRequest {
+                        metrics,
+                        bin_by: bin_by.clone(),
+                        group_by: group_by.clone(),
+                        filters: push.filters.clone(),
+                    },
+                )
+                .await?;
+            for r in results {
+                let bin = match r.bin_keys().first().and_then(|k| k.value()) {
+                    Some(v) if q.bin_by.is_some() => mapping::bin_key_time(v)
+                        .ok_or_else(|| bad_response(&self.bot.id, "Lex sent a bad bin key"))?,
+                    _ => q.range.start(),
+                };
+                let groups = q
+                    .group_by
+                    .iter()
+                    .map(|f| {
+                        let value = match mapping::session_field_word(*f) {
+                            None => self.bot.id.clone(),
+                            Some(w) => mapping::session_group_value(
+                                *f,
+                                r.group_by_keys()
+                                    .iter()
+                                    .find(|k| k.name() == Some(&w))
+                                    .and_then(|k| k.value()),
+                            ),
+                        };
+                        GroupKey { field: *f, value }
+                    })
+                    .collect();
+                let cell = cells.entry((bin.timestamp_millis(), groups)).or_default();
+                for m in r.metrics_results() {
+                    if let (Some(name), Some(stat)) = (
+                        m.name().and_then(mapping::session_metric),
+                        m.statistic().and_then(mapping::statistic),
+                    ) {
+                        cell.push((name, stat, m.value()));
+                    }
+                }
+            }
+        }
+        let specs: Vec<_> = q.metrics.iter().map(|m| (m.name, m.statistic)).collect();
+        Ok(cells
+            .into_iter()
+            .map(|((ms, groups), found)| Bin {
+                bot_id: Some(self.bot.id.clone()),
+                bin_start: DateTime::from_timestamp_millis(ms).unwrap_or(q.range.start()),
+                bin_interval: q.bin_by,
+                groups,
+                values: values_in_order(&specs, &found),
+            })
+            .collect())
+    }
+
+    async fn intent_stage_metrics(
+        &self,
+        q: &IntentStageMetricsQuery,
+    ) -> Result<Vec<IntentStageBin>> {
+        if q.metrics.is_empty() {
+            return Err(Error::bad_input("metrics", "name at least one metric"));
+        }
+        let push = mapping::stage_pushdown(&q.filter)?;
+        if push.matches_none {
+            return Ok(Vec::new());
+        }
+        if !push.complete {
+            return Err(self.unsupported_filter());
+        }
+        let group_by: Vec<AnalyticsIntentStageGroupBySpecification> = q
+            .group_by
+            .iter()
+            .filter_map(|f| mapping::stage_field_word(*f))
+            .map(|w| {
+                AnalyticsIntentStageGroupBySpecification::builder()
+                    .name(w)
+                    .build()
+                    .map_err(|e| Error::internal(format!("cannot build groupBy: {e}")))
+            })
+            .collect::<Result<_>>()?;
+        let bin_by = q.bin_by.map(mapping::bin_by).transpose()?;
+        let mut cells: HashMap<
+            CellKey<IntentStageGroupField>,
+            Vec<(IntentStageMetricName, Statistic, Option<f64>)>,
+        > = HashMap::new();
+        for chunk in q.metrics.chunks(MAX_STAGE_METRICS) {
+            let metrics = chunk
+                .iter()
+                .map(|m| {
+                    AnalyticsIntentStageMetric::builder()
+                        .name(mapping::stage_metric_word(m.name))
+                        .statistic(mapping::statistic_word(m.statistic))
+                        .build()
+                        .map_err(|e| Error::internal(format!("cannot build metrics: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let results = self
+                .client
+                .intent_stage_metrics(
+                    &q.range,
+                    LexMetricsRequest {
+                        metrics,
+                        bin_by: bin_by.clone(),
+                        group_by: group_by.clone(),
+                        filters: push.filters.clone(),
+                    },
+                )
+                .await?;
+            for r in results {
+                let bin = match r.bin_keys().first().and_then(|k| k.value()) {
+                    Some(v) if q.bin_by.is_some() => mapping::bin_key_time(v)
+                        .ok_or_else(|| bad_response(&self.bot.id, "Lex sent a bad bin key"))?,
+                    _ => q.range.start(),
+                };
+                let groups = q
+                    .group_by
+                    .iter()
+                    .map(|f| {
+                        let value = match mapping::stage_field_word(*f) {
+                            None => self.bot.id.clone(),
+                            Some(w) => r
+                                .group_by_keys()
+                                .iter()
+                                .find(|k| k.name() == Some(&w))
+                                .and_then(|k| k.value())
+                                .unwrap_or(crate::domain::NO_VALUE)
+                                .to_owned(),
+                        };
+                        GroupKey { field: *f, value }
+                    })
+                    .collect();
+                let cell = cells.entry((bin.timestamp_millis(), groups)).or_default();
+                for m in r.metrics_results() {
+                    if let (Some(name), Some(stat)) = (
+                        m.name().and_then(mapping::stage_metric),
+                        m.statistic().and_then(mapping::statistic),
+                    ) {
+                        cell.push((name, stat, m.value()));
+                    }
+                }
+            }
+        }
+        let specs: Vec<_> = q.metrics.iter().map(|m| (m.name, m.statistic)).collect();
+        Ok(cells
+            .into_iter()
+            .map(|((ms, groups), found)| Bin {
+                bot_id: Some(self.bot.id.clone()),
+                bin_start: DateTime::from_timestamp_millis(ms).unwrap_or(q.range.start()),
+                bin_interval: q.bin_by,
+                groups,
+                values: values_in_order(&specs, &found),
+            })
+            .collect())
+    }
+}

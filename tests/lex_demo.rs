@@ -1,0 +1,77 @@
+//! The demo's wiring: a GraphQL query over a Lex bot goes through `LexSource`,
+//! the real SDK and loopback HTTP to the in-process simulator, whose
+//! `/_sim/stats` counts rise.
+
+use chrono::{Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use botscope::app::{Application, Settings};
+use botscope::demo::{demo_bots, demo_sources};
+use botscope::simulators::dataset::Dataset;
+
+async fn lex_calls(sim_url: &str) -> u64 {
+    let stats: Value = reqwest::get(format!("{sim_url}/_sim/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["calls"].as_u64().unwrap())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_over_a_lex_demo_bot_reaches_the_simulator() {
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+    let bots = demo_bots(40);
+    let infos = bots.iter().map(|(i, _)| i.clone()).collect();
+    let specs: Vec<_> = bots.into_iter().map(|(_, d)| d).collect();
+    let dataset = Dataset::generate(7, &specs, t0, t0 + Duration::days(2));
+    let (sources, simulators) = demo_sources(infos, dataset).await.unwrap();
+    let sim_url = simulators
+        .iter()
+        .find_map(|l| l.strip_prefix("Lex V2 simulator: "))
+        .expect("the demo names the Lex simulator's URL")
+        .to_owned();
+    assert_eq!(lex_calls(&sim_url).await, 0);
+
+    let settings = Settings::local(
+        "127.0.0.1:0".parse().unwrap(),
+        b"test-cursor-secret-0123456789",
+    );
+    let app = Application::build(sources, settings).await.unwrap();
+    let addr = app.spawn();
+    let query = r#"query($r: TimeRange!) {
+        sessions(botIds: ["support-lex"], range: $r, first: 5) { nodes { sessionId bot { id } } }
+        sessionMetrics(botIds: ["billing-lex"], range: $r, metrics: [{name: COUNT, statistic: SUM}]) { values { value } }
+    }"#;
+    let body: Value = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({ "query": query, "variables": { "r": {
+            "start": t0.to_rfc3339(), "end": (t0 + Duration::days(2)).to_rfc3339() } } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(
+        body["data"]["sessions"]["nodes"].as_array().unwrap().len(),
+        5
+    );
+    assert!(
+        body["data"]["sessionMetrics"][0]["values"][0]["value"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        lex_calls(&sim_url).await >= 2,
+        "both queries went to the simulator"
+    );
+}

@@ -1,0 +1,780 @@
+//! `LexSource` over the real SDK against the Lex simulator on port 0: filters,
+//! orders, pages, metrics, stages, errors and retries. Raw JSON calls (reqwest)
+//! cover requests the adapter itself never sends.
+
+#[path = "conformance/mod.rs"]
+mod conformance;
+#[path = "lex_common/mod.rs"]
+mod lex_common;
+
+use aws_sdk_lexmodelsv2::types::{
+    AnalyticsFilterOperator, AnalyticsSessionFilter, AnalyticsSessionFilterName,
+    AnalyticsSessionSortByName, AnalyticsSortOrder, SessionDataSortBy,
+};
+use serde_json::{Value, json};
+
+use botscope::domain::{
+    BinInterval, ConversationEndState, DurationFilter, IntentStageFilter, IntentStageGroupField,
+    IntentStageMetricName, IntentStageMetricSpec, IntentStageMetricsQuery, Modality, PageSize,
+    SessionFilter, SessionGroupField, SessionMetricName, SessionMetricSpec, SessionMetricsQuery,
+    SessionOrder, SessionQuery, Statistic,
+};
+use botscope::error::ErrorKind;
+use botscope::simulators::lex::LexSimConfig;
+use botscope::sources::AnalyticsSource;
+use botscope::sources::lex::{LexSource, LexSourceConfig};
+use lex_common::{LEX_BOT_ID, fixture, fixture_with, info, range, source_for};
+
+fn sdk_client(url: &str) -> aws_sdk_lexmodelsv2::Client {
+    use aws_sdk_lexmodelsv2::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_lexmodelsv2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "SECRETTEST", None, None, "t"))
+        .endpoint_url(url)
+        .build();
+    aws_sdk_lexmodelsv2::Client::from_conf(conf)
+}
+
+fn lex_time(t: chrono::DateTime<chrono::Utc>) -> aws_sdk_lexmodelsv2::primitives::DateTime {
+    aws_sdk_lexmodelsv2::primitives::DateTime::from_millis(t.timestamp_millis())
+}
+
+#[tokio::test]
+async fn every_supported_filter_and_operator_matches_the_reference() {
+    let f = fixture(150).await;
+    let sample: Vec<String> = f
+        .data
+        .sessions_in(&range())
+        .step_by(7)
+        .take(4)
+        .map(|s| s.session_id.clone())
+        .collect();
+    let filters = vec![
+        SessionFilter {
+            end_states: Some(vec![ConversationEndState::Dropped]),
+            ..Default::default()
+        },
+        SessionFilter {
+            locales: Some(vec!["en_GB".into(), "es_US".into()]),
+            ..Default::default()
+        },
+        SessionFilter {
+            channels: Some(vec!["Web".into()]),
+            ..Default::default()
+        },
+        SessionFilter {
+            modalities: Some(vec![Modality::Dtmf]),
+            ..Default::default()
+        },
+        SessionFilter {
+            modalities: Some(vec![Modality::Speech, Modality::Text]),
+            ..Default::default()
+        },
+        SessionFilter {
+            session_ids: Some(sample.clone()),
+            ..Default::default()
+        },
+        SessionFilter {
+            duration_seconds: Some(DurationFilter {
+                eq: Some(60),
+                gt: None,
+                lt: None,
+            }),
+            ..Default::default()
+        },
+        SessionFilter {
+            duration_seconds: Some(DurationFilter {
+                eq: None,
+                gt: Some(300),
+                lt: None,
+            }),
+            ..Default::default()
+        },
+        SessionFilter {
+            duration_seconds: Some(DurationFilter {
+                eq: None,
+                gt: None,
+                lt: Some(30),
+            }),
+            ..Default::default()
+        },
+        SessionFilter {
+            bot_alias_ids: Some(vec!["TSTALIASID".into()]),
+            ..Default::default()
+        },
+        SessionFilter {
+            bot_versions: Some(vec!["2".into()]),
+            end_states: Some(vec![ConversationEndState::Failure]),
+            ..Default::default()
+        },
+        // Six values: more than Lex takes, so botscope applies it locally.
+        SessionFilter {
+            session_ids: Some(
+                f.data
+                    .sessions_in(&range())
+                    .take(6)
+                    .map(|s| s.session_id.clone())
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+    ];
+    for filter in &filters {
+        let n = conformance::same_sessions(
+            &f.memory,
+            &f.lex,
+            range(),
+            filter,
+            SessionOrder::default(),
+            40,
+            conformance::Differences::default(),
+        )
+        .await;
+        assert!(n > 0, "{filter:?} should match some sessions");
+    }
+    // Lex sessions have no user id: such a filter matches none, like SQL NULL.
+    let n = conformance::same_sessions(
+        &f.memory,
+        &f.lex,
+        range(),
+        &SessionFilter {
+            user_ids: Some(vec!["u-1".into()]),
+            ..Default::default()
+        },
+        SessionOrder::default(),
+        40,
+        conformance::Differences::default(),
+    )
+    .await;
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn simulator_sorts_by_each_field_in_both_orders() {
+    let f = fixture(150).await;
+    let client = sdk_client(&f.sim.url());
+    for name in [
+        AnalyticsSessionSortByName::ConversationStartTime,
+        AnalyticsSessionSortByName::Duration,
+        AnalyticsSessionSortByName::NumberOfTurns,
+    ] {
+        for order in [
+            AnalyticsSortOrder::Ascending,
+            AnalyticsSortOrder::Descending,
+        ] {
+            let out = client
+                .list_session_analytics_data()
+                .bot_id(LEX_BOT_ID)
+                .start_date_time(lex_time(range().start()))
+                .end_date_time(lex_time(range().end()))
+                .sort_by(
+                    SessionDataSortBy::builder()
+                        .name(name.clone())
+                        .order(order.clone())
+                        .build()
+                        .unwrap(),
+                )
+                .max_results(1000)
+                .send()
+                .await
+                .unwrap();
+            let keys: Vec<f64> = out
+                .sessions()
+                .iter()
+                .map(|s| match name {
+                    AnalyticsSessionSortByName::Duration => {
+                        s.conversation_duration_seconds().unwrap() as f64
+                    }
+                    AnalyticsSessionSortByName::NumberOfTurns => {
+                        s.number_of_turns().unwrap() as f64
+                    }
+                    _ => s.conversation_start_time().unwrap().as_secs_f64(),
+                })
+                .collect();
+            assert!(keys.len() > 100);
+            let sorted = keys.windows(2).all(|w| match order {
+                AnalyticsSortOrder::Ascending => w[0] <= w[1],
+                _ => w[0] >= w[1],
+            });
+            assert!(sorted, "{name:?} {order:?} not sorted");
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_through_at_least_three_pages_with_the_sdk_paginator_and_the_source() {
+    let f = fixture(150).await;
+    let client = sdk_client(&f.sim.url());
+    let mut pages = client
+        .list_session_analytics_data()
+        .bot_id(LEX_BOT_ID)
+        .start_date_time(lex_time(range().start()))
+        .end_date_time(lex_time(range().end()))
+        .filters(
+            AnalyticsSessionFilter::builder()
+                .name(AnalyticsSessionFilterName::Duration)
+                .operator(AnalyticsFilterOperator::GreaterThan)
+                .values("30")
+                .build()
+                .unwrap(),
+        )
+        .into_paginator()
+        .page_size(50)
+        .send();
+    let (mut n_pages, mut n) = (0, 0);
+    let mut ids = std::collections::HashSet::new();
+    while let Some(page) = pages.next().await {
+        let page = page.unwrap();
+        n_pages += 1;
+        for s in page.sessions() {
+            assert!(s.conversation_duration_seconds().unwrap() > 30);
+            ids.insert(format!(
+                "{}/{}",
+                s.session_id().unwrap(),
+                s.originating_request_id().unwrap()
+            ));
+            n += 1;
+        }
+    }
+    let want = f
+        .data
+        .sessions_in(&range())
+        .filter(|s| s.duration_seconds > 30)
+        .count();
+    assert!(n_pages >= 3, "{n_pages} pages");
+    assert_eq!((n, ids.len()), (want, want), "every session exactly once");
+
+    // The source pages with keyset `after` keys: ≥ 3 pages, all sessions, in order.
+    let got = conformance::all_sessions(
+        &f.lex,
+        range(),
+        &SessionFilter::default(),
+        SessionOrder::default(),
+        60,
+    )
+    .await;
+    let total = f.data.sessions_in(&range()).count();
+    assert!(total > 3 * 60);
+    assert_eq!(got.len(), total);
+}
+
+#[tokio::test]
+async fn first_page_reports_has_more_and_no_total() {
+    let f = fixture(150).await;
+    let q = SessionQuery {
+        range: range(),
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(10, 1000).unwrap(),
+    };
+    let page = f.lex.sessions(&q).await.unwrap();
+    assert_eq!(page.sessions.len(), 10);
+    assert!(page.has_more);
+    assert_eq!(page.total_count, None);
+}
+
+fn all_session_metrics(statistic: Statistic) -> Vec<SessionMetricSpec> {
+    use SessionMetricName as M;
+    [
+        M::Count,
+        M::Success,
+        M::Failure,
+        M::Dropped,
+        M::Duration,
+        M::TurnsPerConversation,
+        M::Concurrency,
+    ]
+    .into_iter()
+    .map(|name| SessionMetricSpec { name, statistic })
+    .collect()
+}
+
+#[tokio::test]
+async fn session_metrics_bin_by_hour_and_day_group_by_each_field_every_statistic() {
+    let f = fixture(120).await;
+    for bin_by in [None, Some(BinInterval::OneHour), Some(BinInterval::OneDay)] {
+        for group_by in [
+            vec![],
+            vec![SessionGroupField::EndState],
+            vec![SessionGroupField::Locale],
+            vec![SessionGroupField::Locale, SessionGroupField::EndState],
+            vec![SessionGroupField::Bot, SessionGroupField::EndState],
+        ] {
+            for statistic in [Statistic::Sum, Statistic::Avg, Statistic::Max] {
+                let q = SessionMetricsQuery {
+                    range: range(),
+                    metrics: all_session_metrics(statistic),
+                    bin_by,
+                    group_by: group_by.clone(),
+                    filter: SessionFilter::default(),
+                };
+                conformance::same_session_metrics(&f.memory, &f.lex, &q).await;
+            }
+        }
+    }
+    // More metrics than Lex takes in one call (7) are split across calls, and
+    // filters are pushed down.
+    let mut metrics = all_session_metrics(Statistic::Sum);
+    metrics.extend(all_session_metrics(Statistic::Avg));
+    let q = SessionMetricsQuery {
+        range: range(),
+        metrics,
+        bin_by: Some(BinInterval::OneDay),
+        group_by: vec![SessionGroupField::EndState],
+        filter: SessionFilter {
+            channels: Some(vec!["Web".into()]),
+            duration_seconds: Some(DurationFilter {
+                eq: None,
+                gt: Some(20),
+                lt: Some(900),
+            }),
+            ..Default::default()
+        },
+    };
+    conformance::same_session_metrics(&f.memory, &f.lex, &q).await;
+}
+
+#[tokio::test]
+async fn metrics_with_a_filter_lex_cannot_take_are_unsupported() {
+    let f = fixture(50).await;
+    let q = SessionMetricsQuery {
+        range: range(),
+        metrics: all_session_metrics(Statistic::Sum),
+        bin_by: None,
+        group_by: vec![],
+        filter: SessionFilter {
+            session_ids: Some((0..6).map(|i| format!("s{i}")).collect()),
+            ..Default::default()
+        },
+    };
+    let err = f.lex.session_metrics(&q).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Unsupported, "{err:?}");
+}
+
+#[tokio::test]
+async fn intent_stages_by_stage_and_by_switched_to_intent() {
+    use IntentStageMetricName as S;
+    let f = fixture(120).await;
+    for group_by in [
+        vec![IntentStageGroupField::IntentStageName],
+        vec![IntentStageGroupField::SwitchedToIntent],
+        vec![
+            IntentStageGroupField::IntentStageName,
+            IntentStageGroupField::SwitchedToIntent,
+        ],
+    ] {
+        for bin_by in [None, Some(BinInterval::OneHour), Some(BinInterval::OneDay)] {
+            for statistic in [Statistic::Sum, Statistic::Avg, Statistic::Max] {
+                let q = IntentStageMetricsQuery {
+                    range: range(),
+                    metrics: [S::Count, S::Success, S::Failed, S::Dropped, S::Retry]
+                        .into_iter()
+                        .map(|name| IntentStageMetricSpec { name, statistic })
+                        .collect(),
+                    bin_by,
+                    group_by: group_by.clone(),
+                    filter: IntentStageFilter::default(),
+                };
+                conformance::same_intent_stages(&f.memory, &f.lex, &q).await;
+            }
+        }
+    }
+    let q = IntentStageMetricsQuery {
+        range: range(),
+        metrics: vec![IntentStageMetricSpec {
+            name: S::Failed,
+            statistic: Statistic::Sum,
+        }],
+        bin_by: Some(BinInterval::OneDay),
+        group_by: vec![IntentStageGroupField::IntentStageName],
+        filter: IntentStageFilter {
+            intent_stage_names: Some(vec!["Fulfillment".into(), "Close".into()]),
+            modalities: Some(vec![Modality::Text]),
+            ..Default::default()
+        },
+    };
+    conformance::same_intent_stages(&f.memory, &f.lex, &q).await;
+}
+
+async fn raw(url: &str, op: &str, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/bots/{LEX_BOT_ID}/analytics/{op}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.json().await.unwrap())
+}
+
+fn assert_validation(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &Value,
+    needle: &str,
+) {
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(headers["x-amzn-ErrorType"], "ValidationException");
+    assert_eq!(body["__type"], "ValidationException");
+    let msg = body["message"].as_str().unwrap();
+    assert!(msg.contains(needle), "{msg:?} should mention {needle:?}");
+}
+
+#[tokio::test]
+async fn validation_exceptions_like_the_service() {
+    let f = fixture(20).await;
+    let url = f.sim.url();
+    let (s, e) = (
+        range().start().timestamp() as f64,
+        range().end().timestamp() as f64,
+    );
+    let metric = json!([{ "name": "Count", "statistic": "Sum" }]);
+    let cases = vec![
+        (
+            "sessions",
+            json!({ "startDateTime": s, "endDateTime": e, "maxResults": 0 }),
+            "maxResults",
+        ),
+        (
+            "sessions",
+            json!({ "startDateTime": s, "endDateTime": e, "maxResults": 1001 }),
+            "maxResults",
+        ),
+        (
+            "sessions",
+            json!({ "startDateTime": s, "endDateTime": e,
+                    "filters": (0..11).map(|_| json!({"name": "Channel", "operator": "EQ", "values": ["web"]})).collect::<Vec<_>>() }),
+            "filters",
+        ),
+        (
+            "sessionmetrics",
+            json!({ "startDateTime": s, "endDateTime": e,
+                    "metrics": [{ "name": "Count", "statistic": "Average" }] }),
+            "Average",
+        ),
+        (
+            "sessions",
+            json!({ "startDateTime": s, "endDateTime": e,
+                    "filters": [{"name": "Modality", "operator": "CO", "values": ["Text"]}] }),
+            "operator",
+        ),
+        (
+            "sessionmetrics",
+            json!({ "startDateTime": s, "endDateTime": e,
+                    "metrics": [{ "name": "Count", "statistic": "Sum", "order": "Ascending" }],
+                    "binBy": [{ "name": "ConversationStartTime", "interval": "OneHour", "order": "Descending" }] }),
+            "not both",
+        ),
+        (
+            "intentstagemetrics",
+            json!({ "startDateTime": e, "endDateTime": s, "metrics": metric }),
+            "endDateTime",
+        ),
+        (
+            "sessionmetrics",
+            json!({ "startDateTime": s, "endDateTime": e }),
+            "metrics",
+        ),
+        (
+            "intentstagemetrics",
+            json!({ "startDateTime": s, "endDateTime": e,
+                    "metrics": [{ "name": "Failure", "statistic": "Sum" }] }),
+            "Failure",
+        ),
+    ];
+    for (op, body, needle) in cases {
+        let (status, headers, answer) = raw(&url, op, body).await;
+        assert_validation(status, &headers, &answer, needle);
+    }
+    let rejected: u64 = f.sim.stats().iter().map(|s| s.counters.rejected).sum();
+    assert_eq!(rejected, 9);
+}
+
+#[tokio::test]
+async fn the_service_message_reaches_the_client_as_bad_user_input() {
+    let f = fixture(20).await;
+    // A bot id Lex cannot accept: the only validation error the adapter can
+    // provoke, since it never sends an invalid request of its own.
+    let mut bad = info();
+    bad.vendor_bot_id = "not-a-bot".into();
+    let lex = LexSource::new(
+        bad,
+        &LexSourceConfig::for_endpoint("not-a-bot", f.sim.url()),
+    )
+    .await;
+    let q = SessionQuery {
+        range: range(),
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(10, 1000).unwrap(),
+    };
+    let err = lex.sessions(&q).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadUserInput, "{err:?}");
+    assert!(err.message.contains("botId"), "{}", err.message);
+    assert!(!err.retryable);
+
+    // A well-formed id the service does not know: 412 → NOT_FOUND.
+    let lex = LexSource::new(
+        info(),
+        &LexSourceConfig::for_endpoint("ZZZZZZZZZZ", f.sim.url()),
+    )
+    .await;
+    let err = lex.sessions(&q).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err:?}");
+}
+
+fn one_page() -> SessionQuery {
+    SessionQuery {
+        range: range(),
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(5, 1000).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn throttling_is_retried_until_success() {
+    let f = fixture(20).await;
+    f.sim.throttle_next(2);
+    let page = f.lex.sessions(&one_page()).await.unwrap();
+    assert_eq!(page.sessions.len(), 5);
+    let stat = f.sim.stats().into_iter().next().unwrap();
+    assert_eq!((stat.counters.faulted, stat.counters.calls), (2, 1));
+}
+
+#[tokio::test]
+async fn throttling_beyond_the_retry_budget_is_upstream_throttled_and_retryable() {
+    let f = fixture(20).await;
+    f.sim.throttle_next(10);
+    let err = f.lex.sessions(&one_page()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::UpstreamThrottled, "{err:?}");
+    assert_eq!(err.kind.code(), "UPSTREAM_THROTTLED");
+    assert!(err.retryable);
+    let stat = f.sim.stats().into_iter().next().unwrap();
+    assert_eq!(stat.counters.faulted, 3, "three attempts, then give up");
+
+    // The throttling answer itself, on the wire.
+    f.sim.throttle_next(1);
+    let (status, headers, body) = raw(&f.sim.url(), "sessions", json!({})).await;
+    assert_eq!(status, 429);
+    assert_eq!(headers["x-amzn-ErrorType"], "ThrottlingException");
+    assert_eq!(body["__type"], "ThrottlingException");
+    assert!(
+        headers["Retry-After"]
+            .to_str()
+            .unwrap()
+            .parse::<u32>()
+            .is_ok()
+    );
+    assert_eq!(headers["x-amz-retry-after"], "5");
+}
+
+#[tokio::test]
+async fn internal_errors_are_retried_then_upstream_unavailable() {
+    let f = fixture_with(
+        20,
+        LexSimConfig {
+            error_rate: 1.0,
+            ..LexSimConfig::default()
+        },
+    )
+    .await;
+    let lex = source_for(&f.sim, 2).await;
+    let err = lex.sessions(&one_page()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::UpstreamUnavailable, "{err:?}");
+    assert!(err.retryable);
+    let faulted: u64 = f.sim.stats().iter().map(|s| s.counters.faulted).sum();
+    assert_eq!(faulted, 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_upstream_unavailable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let mut config = LexSourceConfig::for_endpoint(LEX_BOT_ID, url);
+    config.max_attempts = 1;
+    let lex = LexSource::new(info(), &config).await;
+    let err = lex.sessions(&one_page()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::UpstreamUnavailable, "{err:?}");
+    assert!(err.retryable);
+}
+
+#[tokio::test]
+async fn an_undecodable_answer_is_upstream_bad_response() {
+    // lex.md §3: an ISO-8601 timestamp where Lex sends a number.
+    let app = axum::Router::new().fallback(|| async {
+        axum::Json(json!({ "sessions": [{ "sessionId": "s", "conversationStartTime": "2026-03-02T00:00:00Z" }] }))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let lex = LexSource::new(info(), &LexSourceConfig::for_endpoint(LEX_BOT_ID, url)).await;
+    let err = lex.sessions(&one_page()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::UpstreamBadResponse, "{err:?}");
+}
+
+#[tokio::test]
+async fn sim_routes_list_bots_and_count_calls() {
+    let f = fixture(20).await;
+    let bots: Value = reqwest::get(format!("{}/_sim/bots", f.sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bots["botIds"], json!([LEX_BOT_ID]));
+    f.lex.sessions(&one_page()).await.unwrap();
+    let stats: Value = reqwest::get(format!("{}/_sim/stats", f.sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats["stats"],
+        json!([{ "operation": "ListSessionAnalyticsData", "botId": LEX_BOT_ID,
+                 "calls": 1, "rejected": 0, "faulted": 0 }])
+    );
+}
+
+/// The simulator applies every filter itself (the adapter re-applies filters
+/// locally, so the comparisons above alone would not catch a simulator that
+/// ignored them).
+#[tokio::test]
+async fn simulator_applies_each_filter_and_operator_server_side() {
+    use botscope::domain::Session;
+    let f = fixture(150).await;
+    let client = sdk_client(&f.sim.url());
+    let id = f.data.sessions_in(&range()).nth(3).unwrap().clone();
+    type Pred = Box<dyn Fn(&Session) -> bool>;
+    let cases: Vec<(
+        AnalyticsSessionFilterName,
+        AnalyticsFilterOperator,
+        Vec<String>,
+        Pred,
+    )> = vec![
+        (
+            AnalyticsSessionFilterName::ConversationEndState,
+            AnalyticsFilterOperator::Equals,
+            vec!["Failure".into(), "Dropped".into()],
+            Box::new(|s| s.end_state != Some(ConversationEndState::Success)),
+        ),
+        (
+            AnalyticsSessionFilterName::LocaleId,
+            AnalyticsFilterOperator::Equals,
+            vec!["fr_CA".into()],
+            Box::new(|s| s.locale.as_deref() == Some("fr_CA")),
+        ),
+        (
+            AnalyticsSessionFilterName::Channel,
+            AnalyticsFilterOperator::Equals,
+            vec!["Slack".into()],
+            Box::new(|s| s.channel.as_deref() == Some("Slack")),
+        ),
+        (
+            AnalyticsSessionFilterName::Modality,
+            AnalyticsFilterOperator::Equals,
+            vec!["DTMF".into()],
+            Box::new(|s| s.modality == Some(Modality::Dtmf)),
+        ),
+        (
+            AnalyticsSessionFilterName::SessionId,
+            AnalyticsFilterOperator::Equals,
+            vec![id.session_id.clone()],
+            Box::new(move |s| s.session_id == id.session_id),
+        ),
+        (
+            AnalyticsSessionFilterName::BotAliasId,
+            AnalyticsFilterOperator::Equals,
+            vec!["TSTALIASID".into()],
+            Box::new(|s| s.bot_alias_id.as_deref() == Some("TSTALIASID")),
+        ),
+        (
+            AnalyticsSessionFilterName::BotVersion,
+            AnalyticsFilterOperator::Equals,
+            vec!["2".into()],
+            Box::new(|s| s.bot_version.as_deref() == Some("2")),
+        ),
+        (
+            AnalyticsSessionFilterName::Duration,
+            AnalyticsFilterOperator::Equals,
+            vec!["45".into()],
+            Box::new(|s| s.duration_seconds == 45),
+        ),
+        (
+            AnalyticsSessionFilterName::Duration,
+            AnalyticsFilterOperator::GreaterThan,
+            vec!["600".into()],
+            Box::new(|s| s.duration_seconds > 600),
+        ),
+        (
+            AnalyticsSessionFilterName::Duration,
+            AnalyticsFilterOperator::LessThan,
+            vec!["20 sec".into()],
+            Box::new(|s| s.duration_seconds < 20),
+        ),
+    ];
+    for (name, op, values, pred) in cases {
+        let out = client
+            .list_session_analytics_data()
+            .bot_id(LEX_BOT_ID)
+            .start_date_time(lex_time(range().start()))
+            .end_date_time(lex_time(range().end()))
+            .filters(
+                AnalyticsSessionFilter::builder()
+                    .name(name.clone())
+                    .operator(op.clone())
+                    .set_values(Some(values))
+                    .build()
+                    .unwrap(),
+            )
+            .max_results(1000)
+            .send()
+            .await
+            .unwrap();
+        let want = f.data.sessions_in(&range()).filter(|s| pred(s)).count();
+        assert!(want > 0, "{name:?} {op:?}: the dataset should hold matches");
+        assert_eq!(out.sessions().len(), want, "{name:?} {op:?}");
+    }
+}
+
+/// Serves one canned error answer to every request, as Lex encodes errors.
+async fn canned_error(status: u16, code: &'static str) -> String {
+    let app = axum::Router::new().fallback(move || async move {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            [("x-amzn-ErrorType", code)],
+            axum::Json(json!({ "__type": code, "message": "canned" })),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn quota_and_unmodelled_errors_get_clear_codes_and_are_not_retried() {
+    for (status, code, kind) in [
+        (
+            402,
+            "ServiceQuotaExceededException",
+            ErrorKind::UpstreamThrottled,
+        ),
+        (412, "PreconditionFailedException", ErrorKind::NotFound),
+        (403, "AccessDeniedException", ErrorKind::UpstreamUnavailable),
+    ] {
+        let url = canned_error(status, code).await;
+        let lex = LexSource::new(info(), &LexSourceConfig::for_endpoint(LEX_BOT_ID, url)).await;
+        let err = lex.sessions(&one_page()).await.unwrap_err();
+        assert_eq!(err.kind, kind, "{code}: {err:?}");
+        assert!(!err.retryable, "{code} must not be retryable");
+        assert!(err.message.contains("canned"), "{}", err.message);
+    }
+}

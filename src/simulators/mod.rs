@@ -4,3 +4,4 @@
 //! adapters' request/response mapping (`crate::sources::lex`, `crate::sources::kore`).
 
 pub mod dataset;
+pub mod kore;

@@ -30,12 +30,7 @@ async fn kore_source_conforms() {
     let candidate = sim.source(sim.adapter_config());
     let reference = kore::reference(data);
     // Crosses the window boundary at t0.
-    let range = TimeRange::parse(
-        t0 - Duration::hours(30),
-        t0 + Duration::hours(20),
-        92,
-    )
-    .unwrap();
+    let range = TimeRange::parse(t0 - Duration::hours(30), t0 + Duration::hours(20), 92).unwrap();
     conformance::run_suite(
         &reference as &dyn AnalyticsSource,
         &candidate,

@@ -12,9 +12,9 @@ use serde_json::Value;
 use botscope::domain::Vendor;
 use botscope::simulators::dataset::{Dataset, DatasetBot};
 use botscope::simulators::kore::{KoreSimBot, KoreSimConfig, KoreSimCounters, spawn};
+use botscope::sources::BotInfo;
 use botscope::sources::kore::{KoreConfig, KoreSource};
 use botscope::sources::memory::{BotData, MemorySource};
-use botscope::sources::BotInfo;
 
 pub const KORE_BOT: &str = "st-0c6b7d1e-5f3a-4c2b-9d8e-1a2b3c4d5e6f";
 pub const CLIENT_ID: &str = "cs-test-client";
@@ -77,12 +77,7 @@ impl Sim {
     }
 
     pub fn adapter_config(&self) -> KoreConfig {
-        let mut c = KoreConfig::new(
-            &self.url,
-            KORE_BOT,
-            CLIENT_ID,
-            SecretString::from(SECRET),
-        );
+        let mut c = KoreConfig::new(&self.url, KORE_BOT, CLIENT_ID, SecretString::from(SECRET));
         c.calls_per_minute = 1_000_000;
         c.calls_per_hour = 1_000_000;
         c.max_retries = 0;

@@ -354,3 +354,39 @@ async fn the_simulator_speaks_kore() {
     assert_eq!(bots["clientId"], kore::CLIENT_ID);
     assert_eq!(bots["bots"][0], kore::KORE_BOT);
 }
+
+#[tokio::test]
+async fn settled_windows_are_fetched_once_and_shared_by_neighbouring_queries() {
+    let t0 = kore::t0();
+    let data = kore::data(40, t0 - Duration::days(6), t0 + Duration::days(12));
+    let sim = kore::Sim::start(kore::sim_config(), data.clone()).await;
+    let mut config = sim.adapter_config();
+    config.window_cache_sessions = 100_000;
+    let source = sim.source(config);
+    let query = |range: TimeRange| SessionQuery {
+        range,
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(1000, 1000).unwrap(),
+    };
+    // Aligned windows [t0-6d, t0), [t0, t0+6d), [t0+6d, t0+12d).
+    let a = TimeRange::parse(t0 - Duration::days(6), t0 + Duration::days(6), 92).unwrap();
+    source.sessions(&query(a)).await.unwrap();
+    assert_eq!(sim.totals().await.calls, 6);
+    source.sessions(&query(a)).await.unwrap();
+    assert_eq!(
+        sim.totals().await.calls,
+        6,
+        "the same windows again: no calls"
+    );
+    let b = TimeRange::parse(t0, t0 + Duration::days(12), 92).unwrap();
+    let page = source.sessions(&query(b)).await.unwrap();
+    assert_eq!(
+        sim.totals().await.calls,
+        9,
+        "only the new window is fetched"
+    );
+    let want: Vec<Session> = data.sessions_in(&b).cloned().collect();
+    assert_each_once(&page.sessions, &want);
+}

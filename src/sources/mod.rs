@@ -76,7 +76,10 @@ pub async fn build_from_config(
 ) -> std::result::Result<Vec<std::sync::Arc<dyn AnalyticsSource>>, crate::config::ConfigError> {
     let mut sources = Vec::new();
     for (i, bot) in config.bots.iter().enumerate() {
-        let _ = &mut sources;
+        if let crate::config::BotConfig::Kore(k) = bot {
+            sources.push(kore::build_from_config(i, k)?);
+            continue;
+        }
         return Err(crate::config::ConfigError {
             key: format!("bots[{i}].vendor"),
             message: format!(

@@ -82,6 +82,8 @@ impl Sim {
         c.calls_per_hour = 1_000_000;
         c.max_retries = 0;
         c.budget_margin = Duration::from_millis(20);
+        // Every call reaches the simulator unless a test turns the cache on.
+        c.window_cache_sessions = 0;
         c
     }
 

@@ -38,6 +38,12 @@ pub struct KoreConfig {
     pub request_timeout: Duration,
     /// Retries of a throttled (429) or failed (5xx, transport) call.
     pub max_retries: u32,
+    /// Sessions kept in the window cache (0 turns it off). Only settled
+    /// windows are cached: those that ended `settle_lag` ago or earlier.
+    pub window_cache_sessions: u64,
+    /// Kore's analytics show up about 15 minutes after a session ends
+    /// (kore.md §6); windows younger than this are always fetched.
+    pub settle_lag: Duration,
 }
 
 impl KoreConfig {
@@ -64,6 +70,8 @@ impl KoreConfig {
             page_size: 1000,
             request_timeout: Duration::from_secs(30),
             max_retries: 3,
+            window_cache_sessions: 200_000,
+            settle_lag: Duration::from_secs(2 * 3600),
         }
     }
 

@@ -32,6 +32,7 @@ pub mod mapping;
 pub mod window;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt, future::try_join_all};
@@ -56,12 +57,27 @@ const WINDOWS_IN_FLIGHT: usize = 8;
 /// getSessions takes at most 50 session ids (kore.md §1.3).
 const MAX_SESSION_IDS: usize = 50;
 
+/// A settled window's sessions of one containment type: (window start, window
+/// end, containment type, pushed-down user id).
+type WindowKey = (
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    &'static str,
+    Option<String>,
+);
+
 pub struct KoreSource {
     bot: BotInfo,
     capabilities: Capabilities,
     client: KoreClient,
     agent: ConversationEndState,
     window_days: u32,
+    /// Settled windows already fetched. Windows sit on fixed UTC boundaries,
+    /// so neighbouring queries share them and a warm query spends its call
+    /// budget only on the unsettled, most recent window. Concurrent misses of
+    /// one key share one upstream fetch; errors are not cached.
+    windows: Option<moka::future::Cache<WindowKey, Arc<Vec<Session>>>>,
+    settle_lag: chrono::Duration,
 }
 
 impl KoreSource {
@@ -102,6 +118,16 @@ impl KoreSource {
             client: KoreClient::new(&config).map_err(|e| e.with_bot(&bot.id, Vendor::Kore))?,
             agent: config.agent_end_state,
             window_days: config.window_days,
+            windows: (config.window_cache_sessions > 0).then(|| {
+                moka::future::Cache::builder()
+                    .max_capacity(config.window_cache_sessions)
+                    .weigher(|_, v: &Arc<Vec<Session>>| {
+                        u32::try_from(v.len()).unwrap_or(u32::MAX).max(1)
+                    })
+                    .build()
+            }),
+            settle_lag: chrono::Duration::from_std(config.settle_lag)
+                .unwrap_or(chrono::Duration::hours(2)),
             bot,
         })
     }
@@ -134,23 +160,45 @@ impl KoreSource {
             Some([one]) => Some(one.clone()),
             _ => None,
         };
-        let calls = types.iter().map(|&ctype| {
+        let calls = types
+            .iter()
+            .map(|&ctype| self.window_type_sessions(window, ctype, user.clone()));
+        Ok(try_join_all(calls)
+            .await?
+            .iter()
+            .flat_map(|v| v.iter().cloned())
+            .collect())
+    }
+
+    /// One window's sessions of one containment type, from the window cache
+    /// when the window is settled.
+    async fn window_type_sessions(
+        &self,
+        window: TimeRange,
+        ctype: &'static str,
+        user: Option<String>,
+    ) -> Result<Arc<Vec<Session>>> {
+        let fetch = async {
             let request = KoreSessionsRequest {
                 date_from: Some(kore_time(window.start())),
                 date_to: Some(kore_time(window.end())),
                 user_id: user.clone(),
                 ..Default::default()
             };
-            async move {
-                let raw = self.client.all_sessions(Some(ctype), request).await?;
-                Ok::<_, Error>(
-                    raw.into_iter()
-                        .map(|k| k.into_session(&self.bot.id, Some(ctype), self.agent))
-                        .collect::<Vec<_>>(),
-                )
-            }
-        });
-        Ok(try_join_all(calls).await?.into_iter().flatten().collect())
+            let raw = self.client.all_sessions(Some(ctype), request).await?;
+            Ok::<_, Error>(Arc::new(
+                raw.into_iter()
+                    .map(|k| k.into_session(&self.bot.id, Some(ctype), self.agent))
+                    .collect(),
+            ))
+        };
+        match &self.windows {
+            Some(cache) if window.end() <= chrono::Utc::now() - self.settle_lag => cache
+                .try_get_with((window.start(), window.end(), ctype, user.clone()), fetch)
+                .await
+                .map_err(|e| (*e).clone()),
+            _ => fetch.await,
+        }
     }
 
     /// Sessions by id: `sessionId` (≤ 50 per call) overrides every other Kore
@@ -218,6 +266,25 @@ impl KoreSource {
         }
         Ok(())
     }
+}
+
+/// The source for one `[[bots]]` entry with `vendor = "kore"`.
+pub fn build_from_config(
+    index: usize,
+    bot: &crate::config::KoreBotConfig,
+) -> std::result::Result<std::sync::Arc<dyn AnalyticsSource>, crate::config::ConfigError> {
+    let config = KoreConfig::from_bot_config(index, bot)?;
+    let info = BotInfo {
+        id: bot.id.clone(),
+        name: bot.name.clone(),
+        vendor: Vendor::Kore,
+        vendor_bot_id: bot.bot_id.clone(),
+    };
+    let source = KoreSource::new(info, config).map_err(|e| crate::config::ConfigError {
+        key: format!("bots[{index}]"),
+        message: e.message,
+    })?;
+    Ok(std::sync::Arc::new(source))
 }
 
 #[async_trait]

@@ -1,9 +1,9 @@
 //! `botscope demo`: the embedded default. Four demo bots, two labelled Lex V2 and
 //! two Kore, over the synthetic dataset of the last `--days` days.
 //!
-//! SEAM: for now every demo bot is a `MemorySource` over the dataset. The Lex and
-//! Kore issues replace `demo_sources` with the real adapters talking to the
-//! in-process simulators over loopback; nothing else in the demo changes.
+//! SEAM: the Kore bots go through `KoreSource` and the in-process Kore
+//! simulator over loopback (`kore_sources`); the Lex bots are `MemorySource`s
+//! until the Lex issue replaces `lex_sources`. Nothing else in the demo changes.
 
 use std::sync::Arc;
 
@@ -107,9 +107,71 @@ async fn lex_sources(bots: Vec<DemoBot>) -> Vec<Arc<dyn AnalyticsSource>> {
     memory_sources(bots)
 }
 
-/// The Kore demo bots.
+/// The Kore simulator's base URL once the demo started it.
+static KORE_SIMULATOR_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The base URL of the demo's in-process Kore simulator, once started.
+pub fn kore_simulator_url() -> Option<&'static str> {
+    KORE_SIMULATOR_URL.get().map(String::as_str)
+}
+
+/// The Kore demo bots: `KoreSource` → HTTP → the in-process Kore simulator on
+/// a loopback port, with a real JWT signed by a per-run client secret. The
+/// simulator enforces Kore's budget (60 calls a minute, 1800 an hour); the
+/// adapter's window cache keeps warm queries cheap.
 async fn kore_sources(bots: Vec<DemoBot>) -> Vec<Arc<dyn AnalyticsSource>> {
-    memory_sources(bots)
+    use crate::simulators::kore::{KoreSimBot, KoreSimConfig, spawn};
+    use crate::sources::kore::{KoreConfig, KoreSource};
+
+    if bots.is_empty() {
+        return Vec::new();
+    }
+    let client_id = "cs-botscope-demo";
+    let secret = format!("demo-{}", uuid::Uuid::new_v4());
+    let mut infos = Vec::new();
+    let mut sim = Vec::new();
+    for (info, _, data) in bots {
+        sim.push(KoreSimBot {
+            bot_id: info.vendor_bot_id.clone(),
+            data: Arc::new(data),
+        });
+        infos.push(info);
+    }
+    let (addr, _handle) = match spawn(
+        ([127, 0, 0, 1], 0).into(),
+        KoreSimConfig::new(client_id, secret.clone()),
+        sim,
+    )
+    .await
+    {
+        Ok(started) => started,
+        Err(e) => {
+            // The demo cannot run without its simulator; say why and stop.
+            eprintln!("error: cannot start the Kore simulator on loopback: {e}");
+            std::process::exit(2);
+        }
+    };
+    let url = format!("http://{addr}");
+    let _ = KORE_SIMULATOR_URL.set(url.clone());
+    infos
+        .into_iter()
+        .map(|info| {
+            let config = KoreConfig::new(
+                url.clone(),
+                info.vendor_bot_id.clone(),
+                client_id,
+                secrecy::SecretString::from(secret.clone()),
+            );
+            let id = info.id.clone();
+            match KoreSource::new(info, config) {
+                Ok(source) => Arc::new(source) as Arc<dyn AnalyticsSource>,
+                Err(e) => {
+                    eprintln!("error: cannot build the Kore source for {id}: {e}");
+                    std::process::exit(2);
+                }
+            }
+        })
+        .collect()
 }
 
 fn memory_sources(bots: Vec<DemoBot>) -> Vec<Arc<dyn AnalyticsSource>> {

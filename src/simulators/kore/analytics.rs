@@ -162,7 +162,7 @@ pub async fn get_analytics(
 ) -> Response {
     let bot = match sim.admit(OP, &bot_id, &headers).await {
         Ok(bot) => bot,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body: AnalyticsBody = match parse_body(&body) {
         Ok(b) => b,

@@ -151,13 +151,29 @@ struct Sim {
     dice: Mutex<ChaCha8Rng>,
 }
 
-/// Kore's error envelope (kore.md §5.1).
-fn envelope(status: StatusCode, code: u16, msg: &str) -> Response {
-    (
+/// A refusal in Kore's error envelope `{"errors":[{"msg","code"}]}` (kore.md §5.1).
+pub struct Rejection {
+    status: StatusCode,
+    code: u16,
+    msg: String,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "errors": [{ "msg": self.msg, "code": self.code }] })),
+        )
+            .into_response()
+    }
+}
+
+fn envelope(status: StatusCode, code: u16, msg: &str) -> Rejection {
+    Rejection {
         status,
-        Json(json!({ "errors": [{ "msg": msg, "code": code }] })),
-    )
-        .into_response()
+        code,
+        msg: msg.to_owned(),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -187,7 +203,7 @@ impl Sim {
     }
 
     /// Checks the `auth` header; the error answer when it is not acceptable.
-    fn check_auth(&self, headers: &HeaderMap) -> Result<(), Response> {
+    fn check_auth(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         let invalid = || envelope(StatusCode::UNAUTHORIZED, 4002, "Invalid SDK credentials");
         let token = headers
             .get("auth")
@@ -239,7 +255,7 @@ impl Sim {
         op: &str,
         bot_id: &str,
         headers: &HeaderMap,
-    ) -> Result<&BotState, Response> {
+    ) -> Result<&BotState, Rejection> {
         self.count(op, bot_id, Counter::Call);
         if !self.config.latency.is_zero() {
             tokio::time::sleep(self.config.latency).await;
@@ -298,7 +314,7 @@ impl Sim {
                 Counter::Other
             },
         );
-        envelope(StatusCode::BAD_REQUEST, 400, msg)
+        envelope(StatusCode::BAD_REQUEST, 400, msg).into_response()
     }
 }
 

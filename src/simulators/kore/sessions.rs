@@ -113,7 +113,7 @@ pub async fn get_sessions(
 ) -> Response {
     let bot = match sim.admit(OP, &bot_id, &headers).await {
         Ok(bot) => bot,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let body: SessionsBody = match parse_body(&body) {
         Ok(b) => b,

@@ -137,13 +137,7 @@ async fn kore_sources(bots: Vec<DemoBot>) -> Vec<Arc<dyn AnalyticsSource>> {
         });
         infos.push(info);
     }
-    let (addr, _handle) = match spawn(
-        ([127, 0, 0, 1], 0).into(),
-        KoreSimConfig::new(client_id, secret.clone()),
-        sim,
-    )
-    .await
-    {
+    let (addr, _handle) = match spawn(KoreSimConfig::new(client_id, secret.clone()), sim).await {
         Ok(started) => started,
         Err(e) => {
             // The demo cannot run without its simulator; say why and stop.

@@ -302,6 +302,43 @@ async fn the_simulator_speaks_kore() {
             .json(&body)
             .send()
     };
+    let sign = |claims: Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(kore::SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    for (bad, why) in [
+        (
+            json!({ "sub": "1", "appId": "cs-other" }),
+            "another app's id",
+        ),
+        (
+            json!({ "sub": "1", "appid": kore::CLIENT_ID }),
+            "appId spelled otherwise",
+        ),
+        (
+            json!({ "appId": kore::CLIENT_ID, "exp": now - 600 }),
+            "expired",
+        ),
+        (
+            json!({ "appId": kore::CLIENT_ID, "jti": "j1", "iat": now, "exp": now + 7200 }),
+            "jti with exp over an hour",
+        ),
+    ] {
+        let resp = http
+            .post(&url)
+            .header("auth", sign(bad))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{why}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["errors"][0]["msg"].is_string(), "{why}");
+    }
     let too_long = post(
         json!({ "dateFrom": "2026-03-01", "dateTo": "2026-03-09" }),
         "agent",
@@ -389,4 +426,36 @@ async fn settled_windows_are_fetched_once_and_shared_by_neighbouring_queries() {
     );
     let want: Vec<Session> = data.sessions_in(&b).cloned().collect();
     assert_each_once(&page.sessions, &want);
+}
+
+#[tokio::test]
+async fn injected_throttles_and_server_errors_are_retried() {
+    let t0 = kore::t0();
+    let data = kore::data(200, t0, t0 + Duration::days(3));
+    let mut config = kore::sim_config();
+    config.throttle_rate = 0.25;
+    config.error_rate = 0.25;
+    config.max_page_size = 20;
+    config.seed = 5;
+    let sim = kore::Sim::start(config, data.clone()).await;
+    let mut adapter = sim.adapter_config();
+    adapter.max_retries = 8;
+    adapter.retry_base_delay = StdDuration::from_millis(2);
+    let source = sim.source(adapter);
+    let range = TimeRange::parse(t0, t0 + Duration::days(3), 92).unwrap();
+    let got = conformance::all_sessions(
+        &source,
+        range,
+        &SessionFilter::default(),
+        SessionOrder::default(),
+        1000,
+    )
+    .await;
+    let want: Vec<Session> = data.sessions_in(&range).cloned().collect();
+    assert_each_once(&got, &want);
+    let totals = sim.totals().await;
+    assert!(
+        totals.faults_throttle > 0 && totals.faults_error > 0,
+        "{totals:?}"
+    );
 }

@@ -57,9 +57,7 @@ impl Sim {
             bot_id: KORE_BOT.into(),
             data,
         }];
-        let (addr, _handle) = spawn("127.0.0.1:0".parse().unwrap(), config, bots)
-            .await
-            .expect("spawn the Kore simulator");
+        let (addr, _handle) = spawn(config, bots).await.expect("spawn the Kore simulator");
         Sim {
             url: format!("http://{addr}"),
         }

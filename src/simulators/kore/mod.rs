@@ -386,13 +386,13 @@ pub fn router(config: KoreSimConfig, bots: Vec<KoreSimBot>) -> Router {
         .with_state(sim)
 }
 
-/// Serves the simulator on `listen` (port 0 for tests) in a background task.
+/// Serves the simulator on a free loopback port in a background task (tests,
+/// the demo); returns its address and the task.
 pub async fn spawn(
-    listen: SocketAddr,
     config: KoreSimConfig,
     bots: Vec<KoreSimBot>,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(listen).await?;
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let app = router(config, bots);
     let handle = tokio::spawn(async move {

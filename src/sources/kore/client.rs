@@ -27,6 +27,7 @@ pub struct KoreClient {
     budget: Arc<KoreBudget>,
     page_size: u32,
     max_retries: u32,
+    retry_base_delay: Duration,
     max_budget_wait: Duration,
 }
 
@@ -53,6 +54,7 @@ impl KoreClient {
             )),
             page_size: config.page_size.max(1),
             max_retries: config.max_retries,
+            retry_base_delay: config.retry_base_delay,
             max_budget_wait: config.max_budget_wait,
         })
     }
@@ -106,7 +108,7 @@ impl KoreClient {
             if !err.retryable || attempt >= self.max_retries {
                 return Err(err);
             }
-            let backoff = Duration::from_millis(200 * 2u64.pow(attempt));
+            let backoff = self.retry_base_delay * 2u32.saturating_pow(attempt.min(16));
             let wait = retry_after.unwrap_or(backoff).min(Duration::from_secs(30));
             tracing::debug!(operation, attempt, ?wait, error = %err, "retrying Kore call");
             tokio::time::sleep(wait).await;

@@ -38,6 +38,8 @@ pub struct KoreConfig {
     pub request_timeout: Duration,
     /// Retries of a throttled (429) or failed (5xx, transport) call.
     pub max_retries: u32,
+    /// First backoff of a retry, doubled each time (a `Retry-After` wins).
+    pub retry_base_delay: Duration,
     /// Sessions kept in the window cache (0 turns it off). Only settled
     /// windows are cached: those that ended `settle_lag` ago or earlier.
     pub window_cache_sessions: u64,
@@ -70,6 +72,7 @@ impl KoreConfig {
             page_size: 1000,
             request_timeout: Duration::from_secs(30),
             max_retries: 3,
+            retry_base_delay: Duration::from_millis(200),
             window_cache_sessions: 200_000,
             settle_lag: Duration::from_secs(2 * 3600),
         }

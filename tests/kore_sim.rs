@@ -459,3 +459,53 @@ async fn injected_throttles_and_server_errors_are_retried() {
         "{totals:?}"
     );
 }
+
+#[tokio::test]
+async fn session_id_and_user_filters_are_pushed_down_and_still_exact() {
+    let t0 = kore::t0();
+    let data = kore::data(80, t0 - Duration::days(3), t0 + Duration::days(3));
+    let sim = kore::Sim::start(kore::sim_config(), data.clone()).await;
+    let source = sim.source(sim.adapter_config());
+    let reference = kore::reference(data.clone());
+    let range = TimeRange::parse(t0 - Duration::days(1), t0 + Duration::days(1), 92).unwrap();
+    let inside: Vec<&Session> = data.sessions_in(&range).collect();
+    let outside = data.sessions.first().unwrap();
+    assert!(outside.start_time < range.start());
+    // Session ids: one call by id (dates ignored by Kore), trimmed to the range.
+    let by_id = SessionFilter {
+        session_ids: Some(vec![
+            inside[0].session_id.clone(),
+            inside[5].session_id.clone(),
+            outside.session_id.clone(),
+            "ffffffffffffffffffffffff".into(),
+        ]),
+        ..Default::default()
+    };
+    let got = conformance::all_sessions(&source, range, &by_id, SessionOrder::default(), 10).await;
+    let want =
+        conformance::all_sessions(&reference, range, &by_id, SessionOrder::default(), 10).await;
+    assert_eq!(ids(&got), ids(&want));
+    assert_eq!(got.len(), 2);
+    assert_eq!(sim.totals().await.calls, 1);
+    // One user id: sent as `userId`; several are filtered by botscope.
+    let one_user = SessionFilter {
+        user_ids: Some(vec![inside[3].user_id.clone().unwrap()]),
+        ..Default::default()
+    };
+    let got =
+        conformance::all_sessions(&source, range, &one_user, SessionOrder::default(), 10).await;
+    let want =
+        conformance::all_sessions(&reference, range, &one_user, SessionOrder::default(), 10).await;
+    assert_eq!(ids(&got), ids(&want));
+    assert!(!got.is_empty());
+    let lex_only = SessionFilter {
+        bot_alias_ids: Some(vec!["PRODALIAS1".into()]),
+        ..Default::default()
+    };
+    let got =
+        conformance::all_sessions(&source, range, &lex_only, SessionOrder::default(), 10).await;
+    assert!(
+        got.is_empty(),
+        "Kore sessions have no alias: the filter matches none"
+    );
+}

@@ -72,6 +72,8 @@ pub enum Command {
 pub enum SimulateCommand {
     /// The Amazon Lex V2 analytics API (restJson1), serving the demo's Lex bots.
     Lex(SimulateLexArgs),
+    /// The Kore.ai simulator: getSessions and getAnalytics for the demo's Kore bots.
+    Kore(SimulateKoreArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -98,6 +100,78 @@ pub struct SimulateLexArgs {
     pub error_rate: f64,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct SimulateKoreArgs {
+    #[arg(long, default_value = "127.0.0.1:9002")]
+    pub listen: SocketAddr,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The JWT app's client id the simulator accepts (claim `appId`).
+    #[arg(long, default_value = "cs-botscope-sim")]
+    pub client_id: String,
+    /// The client secret JWTs must be signed with (HS256).
+    #[arg(long, env = "KORE_CLIENT_SECRET")]
+    pub client_secret: String,
+    /// Days of history up to now.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=92))]
+    pub days: u32,
+    /// Added to every answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of calls answered with an injected 429 (0..=1).
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Share of calls answered with an injected 500 (0..=1).
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// The page-size cap applied silently to `limit`.
+    #[arg(long, default_value_t = 500)]
+    pub max_page_size: usize,
+}
+
+async fn simulate_kore(args: SimulateKoreArgs) -> ExitCode {
+    use crate::simulators::kore::{KoreSimBot, KoreSimConfig, run};
+    if !(0.0..=1.0).contains(&args.throttle_rate) || !(0.0..=1.0).contains(&args.error_rate) {
+        return fail("--throttle-rate and --error-rate must be between 0 and 1");
+    }
+    if args.client_secret.is_empty() || args.max_page_size == 0 {
+        return fail("--client-secret must not be empty and --max-page-size must be at least 1");
+    }
+    let (infos, dataset) = demo_dataset(&DemoOptions {
+        seed: args.seed,
+        days: args.days,
+        ..DemoOptions::default()
+    });
+    let bots: Vec<KoreSimBot> = infos
+        .iter()
+        .zip(dataset.bots)
+        .filter(|(info, _)| info.vendor == crate::domain::Vendor::Kore)
+        .map(|(info, (_, data))| KoreSimBot {
+            bot_id: info.vendor_bot_id.clone(),
+            data: std::sync::Arc::new(data),
+        })
+        .collect();
+    let mut config = KoreSimConfig::new(args.client_id.clone(), args.client_secret);
+    config.latency = Duration::from_millis(args.latency_ms);
+    config.throttle_rate = args.throttle_rate;
+    config.error_rate = args.error_rate;
+    config.max_page_size = args.max_page_size;
+    config.seed = args.seed;
+    println!(
+        "Kore simulator on http://{} (client id {})",
+        args.listen, args.client_id
+    );
+    for b in &bots {
+        println!("  bot {}: {} sessions", b.bot_id, b.data.sessions.len());
+    }
+    println!("  POST /api/public/bot/{{botId}}/getSessions?containmentType=…, POST …/getAnalytics");
+    println!("  GET /_sim/stats, GET /_sim/bots");
+    match run(args.listen, config, bots).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("cannot serve on {}: {e}", args.listen)),
+    }
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
@@ -105,6 +179,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Simulate(SimulateCommand::Kore(args)) => simulate_kore(args).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             ExitCode::SUCCESS
@@ -220,6 +295,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             let since = start
                 .map(|s| s.format("%Y-%m-%dT00:00:00Z").to_string())
                 .unwrap_or_default();
+            // Tomorrow: the range must stay within limits.max_range_days.
             let until = (chrono::Utc::now() + chrono::Duration::days(1))
                 .format("%Y-%m-%dT00:00:00Z")
                 .to_string();

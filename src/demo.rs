@@ -1,9 +1,10 @@
 //! `botscope demo`: the embedded default. Four demo bots, two labelled Lex V2 and
 //! two Kore, over the synthetic dataset of the last `--days` days.
 //!
-//! The Lex bots go through `LexSource` and the real AWS SDK to an in-process Lex
-//! simulator on a loopback port. SEAM: the Kore bots are still a
-//! `MemorySource` over the dataset until the Kore issue replaces `kore_sources`.
+//! Every demo bot goes through its real adapter: the Lex bots through
+//! `LexSource` and the real AWS SDK to an in-process Lex simulator, the Kore
+//! bots through `KoreSource` (signed JWTs, 7-day windows, call budget) to an
+//! in-process Kore simulator, both on loopback ports. No in-memory shortcut.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use crate::domain::Vendor;
 use crate::simulators::dataset::{Dataset, DatasetBot};
 use crate::simulators::lex::{LexSimConfig, LexSimulator};
 use crate::sources::lex::{LexSource, LexSourceConfig};
-use crate::sources::memory::{BotData, MemorySource};
+use crate::sources::memory::BotData;
 use crate::sources::{AnalyticsSource, BotInfo};
 
 #[derive(Debug, Clone)]
@@ -102,10 +103,14 @@ pub async fn demo_sources(
         .map(|(info, (spec, data))| (info, spec, data))
         .partition(|(info, _, _)| info.vendor == Vendor::LexV2);
     let (mut sources, lex_sim) = lex_sources(lex).await?;
-    sources.extend(kore_sources(kore).await);
+    let (kore, kore_url) = kore_sources(kore).await?;
+    sources.extend(kore);
     Ok((
         sources,
-        vec![format!("Lex V2 simulator: {}", lex_sim.url())],
+        vec![
+            format!("Lex V2 simulator: {}", lex_sim.url()),
+            format!("Kore simulator:   {kore_url}"),
+        ],
     ))
 }
 
@@ -133,15 +138,40 @@ pub async fn lex_sources(
     Ok((sources, sim))
 }
 
-/// The Kore demo bots.
-async fn kore_sources(bots: Vec<DemoBot>) -> Vec<Arc<dyn AnalyticsSource>> {
-    memory_sources(bots)
-}
+/// The Kore demo bots: `KoreSource` → HTTP → the in-process Kore simulator on
+/// a loopback port, with a real JWT signed by a per-run client secret. The
+/// simulator enforces Kore's budget (60 calls a minute, 1800 an hour); the
+/// adapter's window cache keeps warm queries cheap. Returns the simulator's URL.
+pub async fn kore_sources(
+    bots: Vec<DemoBot>,
+) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, String)> {
+    use crate::simulators::kore::{KoreSimBot, KoreSimConfig, spawn};
+    use crate::sources::kore::{KoreConfig, KoreSource};
 
-fn memory_sources(bots: Vec<DemoBot>) -> Vec<Arc<dyn AnalyticsSource>> {
-    bots.into_iter()
-        .map(|(info, _, data)| {
-            Arc::new(MemorySource::new(info, Arc::new(data))) as Arc<dyn AnalyticsSource>
-        })
-        .collect()
+    let client_id = "cs-botscope-demo";
+    let secret = format!("demo-{}", uuid::Uuid::new_v4());
+    let mut infos = Vec::new();
+    let mut sim = Vec::new();
+    for (info, _, data) in bots {
+        sim.push(KoreSimBot {
+            bot_id: info.vendor_bot_id.clone(),
+            data: Arc::new(data),
+        });
+        infos.push(info);
+    }
+    let (addr, _handle) = spawn(KoreSimConfig::new(client_id, secret.clone()), sim).await?;
+    let url = format!("http://{addr}");
+    let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
+    for info in infos {
+        let config = KoreConfig::new(
+            url.clone(),
+            info.vendor_bot_id.clone(),
+            client_id,
+            secrecy::SecretString::from(secret.clone()),
+        );
+        let source =
+            KoreSource::new(info, config).map_err(|e| std::io::Error::other(e.to_string()))?;
+        sources.push(Arc::new(source));
+    }
+    Ok((sources, url))
 }

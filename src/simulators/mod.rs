@@ -4,4 +4,5 @@
 //! adapters' request/response mapping (`crate::sources::lex`, `crate::sources::kore`).
 
 pub mod dataset;
+pub mod kore;
 pub mod lex;

@@ -9,6 +9,7 @@
 //! `ErrorKind::Unsupported`, never empty data, and [`Capabilities`] says so up
 //! front so callers need not guess.
 
+pub mod kore;
 pub mod lex;
 pub mod memory;
 
@@ -67,12 +68,8 @@ pub trait AnalyticsSource: Send + Sync {
     ) -> Result<Vec<IntentStageBin>>;
 }
 
-/// Builds one source per configured bot (`botscope serve`).
-#[allow(clippy::never_loop)]
-///
-/// Lex bots get a [`lex::LexSource`]; the Kore adapter arrives with the Kore
-/// issue, and until then a Kore bot is refused with a clear error, never
-/// served fake data.
+/// Builds one source per configured bot (`botscope serve`): a
+/// [`lex::LexSource`] for each Lex bot, a [`kore::KoreSource`] for each Kore bot.
 pub async fn build_from_config(
     config: &crate::config::Config,
 ) -> std::result::Result<Vec<std::sync::Arc<dyn AnalyticsSource>>, crate::config::ConfigError> {
@@ -92,15 +89,7 @@ pub async fn build_from_config(
                     lex::LexSource::new(info, &lex_config).await,
                 ));
             }
-            BotConfig::Kore(_) => {
-                return Err(crate::config::ConfigError {
-                    key: format!("bots[{i}].vendor"),
-                    message: format!(
-                        "the {} adapter is not built into this version yet; run `botscope demo` to try botscope",
-                        bot.vendor().as_str()
-                    ),
-                });
-            }
+            BotConfig::Kore(kore_bot) => sources.push(kore::build_from_config(i, kore_bot)?),
         }
     }
     Ok(sources)

@@ -1,0 +1,416 @@
+//! The Kore.ai simulator: `getSessions` and `getAnalytics` as
+//! `../shared/vendors/kore.md` describes them, written from Kore's side.
+//!
+//! It never imports `crate::sources::kore`: an adapter tested against a
+//! simulator sharing its mapping would prove nothing (DESIGN §8).
+//!
+//! What it does, and where it guesses (kore.md marks the facts it lacks):
+//! - `auth: <JWT>` header, HS256 with the client secret, claim `appId` = the
+//!   client id (kore.md §4.3). Missing, bad or expired → 401
+//!   `{"errors":[{"msg":"Invalid SDK credentials","code":4002}]}` (§4.4). With `jti`,
+//!   `exp` must be ≤ 1 h after `iat` (§4.3). Replayed `jti`s are rejected only
+//!   with `enforce_jti_replay` ("Enforce JTI" is an app option, §4.2).
+//! - `dateFrom`/`dateTo`: both documented formats and defaults (§1.3).
+//!   **Guess** (NOT DOCUMENTED): they filter on `start_time`,
+//!   `dateFrom <= start_time < dateTo`; a date-only value is midnight GMT.
+//! - The 7-day rule (§1.3): a range over 7 days is rejected with HTTP 400 and
+//!   the error envelope; exactly 7 days is accepted unless `strict_seven_days`
+//!   (kore.md's SIM suggestion). The message text is invented.
+//! - `limit` is silently capped at `max_page_size` (the real maximum is NOT
+//!   DOCUMENTED, §1.3); `limit` defaults to 100 (a guess from the samples).
+//! - `containmentType` omitted → all types (NOT DOCUMENTED, guess); matched
+//!   case-insensitively; an unknown value → 400 (invented message).
+//! - Per-bot budget (§5.2): `calls_per_minute` / `calls_per_hour` in rolling
+//!   windows shared by both operations; past it → 429 with the per-minute or
+//!   hourly message of [S14]. Rejected calls do not use the budget (a guess).
+//! - `getAnalytics` records are derived from the dataset's intent-stage records
+//!   (no per-type samples exist, §2.4; the derivation is invented):
+//!   per intent occurrence of a session, `successintent` at its first stage;
+//!   `successtask` / `failtask` when its last stage succeeded / failed or
+//!   dropped; every retried stage is a `failintent`, or an
+//!   `unhandledutterance` when it is the occurrence's first stage.
+//!   `filters.channel` defaults to `rtm` as documented (§2.2).
+
+mod analytics;
+mod budget;
+mod sessions;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::sources::memory::BotData;
+
+pub use analytics::KoreSimTask;
+use budget::SlidingBudget;
+
+/// How the simulator behaves.
+#[derive(Debug, Clone)]
+pub struct KoreSimConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Added to every answer.
+    pub latency: Duration,
+    /// Share of calls answered with an injected 429.
+    pub throttle_rate: f64,
+    /// Share of calls answered with an injected 500.
+    pub error_rate: f64,
+    /// The page-size cap applied silently to `limit`.
+    pub max_page_size: usize,
+    /// Reject exactly 7 days too (kore.md: "less than 7 days").
+    pub strict_seven_days: bool,
+    pub calls_per_minute: u32,
+    pub calls_per_hour: u32,
+    /// The budget's windows; 60 s and 1 h at Kore, shrunk in tests.
+    pub minute: Duration,
+    pub hour: Duration,
+    /// Reject a `jti` seen before ("Enforce JTI").
+    pub enforce_jti_replay: bool,
+    /// Seed of the fault dice.
+    pub seed: u64,
+}
+
+impl KoreSimConfig {
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        KoreSimConfig {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            latency: Duration::ZERO,
+            throttle_rate: 0.0,
+            error_rate: 0.0,
+            max_page_size: 500,
+            strict_seven_days: false,
+            calls_per_minute: 60,
+            calls_per_hour: 1800,
+            minute: Duration::from_secs(60),
+            hour: Duration::from_secs(3600),
+            enforce_jti_replay: false,
+            seed: 0,
+        }
+    }
+}
+
+/// One bot the simulator serves, keyed by its Kore bot id (`st-…`).
+#[derive(Debug, Clone)]
+pub struct KoreSimBot {
+    pub bot_id: String,
+    pub data: Arc<BotData>,
+}
+
+/// Counters of one operation for one bot (`GET /_sim/stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KoreSimCounters {
+    pub calls: u64,
+    pub rejected_seven_days: u64,
+    pub rejected_budget: u64,
+    pub rejected_auth: u64,
+    pub rejected_other: u64,
+    pub faults_throttle: u64,
+    pub faults_error: u64,
+}
+
+impl KoreSimCounters {
+    fn add(&mut self, o: &KoreSimCounters) {
+        self.calls += o.calls;
+        self.rejected_seven_days += o.rejected_seven_days;
+        self.rejected_budget += o.rejected_budget;
+        self.rejected_auth += o.rejected_auth;
+        self.rejected_other += o.rejected_other;
+        self.faults_throttle += o.faults_throttle;
+        self.faults_error += o.faults_error;
+    }
+}
+
+struct BotState {
+    data: Arc<BotData>,
+    tasks: Vec<KoreSimTask>,
+    budget: SlidingBudget,
+}
+
+struct Sim {
+    config: KoreSimConfig,
+    bots: HashMap<String, BotState>,
+    /// (operation, bot id) → counters.
+    stats: Mutex<BTreeMap<(String, String), KoreSimCounters>>,
+    seen_jtis: Mutex<HashSet<String>>,
+    dice: Mutex<ChaCha8Rng>,
+}
+
+/// A refusal in Kore's error envelope `{"errors":[{"msg","code"}]}` (kore.md §5.1).
+pub struct Rejection {
+    status: StatusCode,
+    code: u16,
+    msg: String,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "errors": [{ "msg": self.msg, "code": self.code }] })),
+        )
+            .into_response()
+    }
+}
+
+fn envelope(status: StatusCode, code: u16, msg: &str) -> Rejection {
+    Rejection {
+        status,
+        code,
+        msg: msg.to_owned(),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Counter {
+    Call,
+    SevenDays,
+    Budget,
+    Auth,
+    Other,
+    Throttle,
+    Error,
+}
+
+impl Sim {
+    fn count(&self, op: &str, bot: &str, what: Counter) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        let c = stats.entry((op.to_owned(), bot.to_owned())).or_default();
+        match what {
+            Counter::Call => c.calls += 1,
+            Counter::SevenDays => c.rejected_seven_days += 1,
+            Counter::Budget => c.rejected_budget += 1,
+            Counter::Auth => c.rejected_auth += 1,
+            Counter::Other => c.rejected_other += 1,
+            Counter::Throttle => c.faults_throttle += 1,
+            Counter::Error => c.faults_error += 1,
+        }
+    }
+
+    /// Checks the `auth` header; the error answer when it is not acceptable.
+    fn check_auth(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        let invalid = || envelope(StatusCode::UNAUTHORIZED, 4002, "Invalid SDK credentials");
+        let token = headers
+            .get("auth")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(invalid)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        // The documented minimal payload has no `exp` (kore.md §4.3); check it
+        // only when present.
+        validation.required_spec_claims.clear();
+        validation.validate_aud = false;
+        let data = jsonwebtoken::decode::<Value>(
+            token,
+            &DecodingKey::from_secret(self.config.client_secret.as_bytes()),
+            &validation,
+        )
+        .map_err(|_| invalid())?;
+        let claims = data.claims;
+        if claims["appId"].as_str() != Some(self.config.client_id.as_str()) {
+            return Err(invalid());
+        }
+        if let Some(jti) = claims["jti"].as_str() {
+            let now = chrono::Utc::now().timestamp();
+            let iat = claims["iat"].as_i64().unwrap_or(now);
+            if claims["exp"].as_i64().is_none_or(|exp| exp - iat > 3600) {
+                return Err(envelope(
+                    StatusCode::UNAUTHORIZED,
+                    401,
+                    "error verifying the jwt: if \"jti\" claim \"exp\" must be <= 1 hour(s)",
+                ));
+            }
+            if self.config.enforce_jti_replay {
+                let mut seen = self.seen_jtis.lock().unwrap_or_else(|e| e.into_inner());
+                if !seen.insert(jti.to_owned()) {
+                    return Err(envelope(
+                        StatusCode::UNAUTHORIZED,
+                        401,
+                        "error verifying the jwt: possibly a replay",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything every operation does before answering: count, latency,
+    /// auth, bot lookup, budget, injected faults.
+    async fn admit(
+        &self,
+        op: &str,
+        bot_id: &str,
+        headers: &HeaderMap,
+    ) -> Result<&BotState, Rejection> {
+        self.count(op, bot_id, Counter::Call);
+        if !self.config.latency.is_zero() {
+            tokio::time::sleep(self.config.latency).await;
+        }
+        if let Err(r) = self.check_auth(headers) {
+            self.count(op, bot_id, Counter::Auth);
+            return Err(r);
+        }
+        let Some(bot) = self.bots.get(bot_id) else {
+            self.count(op, bot_id, Counter::Other);
+            return Err(envelope(StatusCode::BAD_REQUEST, 400, "Invalid StreamId"));
+        };
+        if let Err(hourly) = bot.budget.try_take() {
+            self.count(op, bot_id, Counter::Budget);
+            let msg = if hourly {
+                "You've exceeded the hourly rate limit. Please wait for sometime before retrying."
+            } else {
+                "You've exceeded the per-minute rate limit. Please wait for sometime before retrying."
+            };
+            return Err(envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg));
+        }
+        let (throttle, error) = {
+            let mut dice = self.dice.lock().unwrap_or_else(|e| e.into_inner());
+            (
+                dice.r#gen::<f64>() < self.config.throttle_rate,
+                dice.r#gen::<f64>() < self.config.error_rate,
+            )
+        };
+        if throttle {
+            self.count(op, bot_id, Counter::Throttle);
+            return Err(envelope(
+                StatusCode::TOO_MANY_REQUESTS,
+                429,
+                "Rate limit for this API has been reached. Please try again after some time.",
+            ));
+        }
+        if error {
+            self.count(op, bot_id, Counter::Error);
+            // Invented text: kore.md documents no 5xx body.
+            return Err(envelope(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                500,
+                "Internal Server Error (simulated fault)",
+            ));
+        }
+        Ok(bot)
+    }
+
+    fn bad_request(&self, op: &str, bot_id: &str, seven_days: bool, msg: &str) -> Response {
+        self.count(
+            op,
+            bot_id,
+            if seven_days {
+                Counter::SevenDays
+            } else {
+                Counter::Other
+            },
+        );
+        envelope(StatusCode::BAD_REQUEST, 400, msg).into_response()
+    }
+}
+
+/// Parses a JSON body that may be empty (kore.md §1.1: the body is optional).
+fn parse_body<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
+async fn sim_bots(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    let mut bots: Vec<&String> = sim.bots.keys().collect();
+    bots.sort();
+    Json(json!({ "clientId": sim.config.client_id, "bots": bots }))
+}
+
+async fn sim_stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    let stats = sim.stats.lock().unwrap_or_else(|e| e.into_inner());
+    let mut totals = KoreSimCounters::default();
+    let mut operations = Vec::new();
+    for ((op, bot), c) in stats.iter() {
+        totals.add(c);
+        operations.push(json!({ "operation": op, "bot": bot, "counters": c }));
+    }
+    Json(json!({ "totals": totals, "operations": operations }))
+}
+
+/// The simulator's routes.
+pub fn router(config: KoreSimConfig, bots: Vec<KoreSimBot>) -> Router {
+    let bots = bots
+        .into_iter()
+        .map(|b| {
+            let tasks = analytics::derive_tasks(&b.data);
+            let budget = SlidingBudget::new(
+                config.calls_per_minute,
+                config.calls_per_hour,
+                config.minute,
+                config.hour,
+            );
+            (
+                b.bot_id,
+                BotState {
+                    data: b.data,
+                    tasks,
+                    budget,
+                },
+            )
+        })
+        .collect();
+    let sim = Arc::new(Sim {
+        dice: Mutex::new(ChaCha8Rng::seed_from_u64(config.seed)),
+        config,
+        bots,
+        stats: Mutex::default(),
+        seen_jtis: Mutex::default(),
+    });
+    Router::new()
+        .route(
+            "/api/public/bot/{bot_id}/getSessions",
+            post(sessions::get_sessions),
+        )
+        .route(
+            "/api/public/bot/{bot_id}/getAnalytics",
+            post(analytics::get_analytics),
+        )
+        .route("/_sim/stats", get(sim_stats))
+        .route("/_sim/bots", get(sim_bots))
+        .with_state(sim)
+}
+
+/// Serves the simulator on a free loopback port in a background task (tests,
+/// the demo); returns its address and the task.
+pub async fn spawn(
+    config: KoreSimConfig,
+    bots: Vec<KoreSimBot>,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let app = router(config, bots);
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((addr, handle))
+}
+
+/// Serves the simulator in the foreground until Ctrl-C (`botscope simulate kore`).
+pub async fn run(
+    listen: SocketAddr,
+    config: KoreSimConfig,
+    bots: Vec<KoreSimBot>,
+) -> std::io::Result<()> {
+    let listener = TcpListener::bind(listen).await?;
+    axum::serve(listener, router(config, bots))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,0 +1,231 @@
+//! `POST /api/public/bot/{botId}/getSessions?containmentType=…` (kore.md §1).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Sim, parse_body};
+use crate::domain::Session;
+
+const OP: &str = "getSessions";
+
+#[derive(Debug, Deserialize)]
+pub struct SessionsParams {
+    #[serde(rename = "containmentType")]
+    containment_type: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsBody {
+    user_id: Option<String>,
+    skip: Option<u64>,
+    offset: Option<u64>,
+    limit: Option<u64>,
+    date_from: Option<String>,
+    date_to: Option<String>,
+    tags: Option<TagFilter>,
+    session_type: Option<String>,
+    session_id: Option<Vec<String>>,
+}
+
+/// `{"and":[{"name","values","type"}]}` (kore.md §1.3, §3.2).
+#[derive(Debug, Default, Deserialize)]
+pub struct TagFilter {
+    #[serde(default)]
+    and: Vec<TagCondition>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TagCondition {
+    name: String,
+    #[serde(default)]
+    values: Vec<String>,
+    #[serde(rename = "type")]
+    scope: Option<String>,
+}
+
+/// `yyyy-mm-dd` (midnight GMT, kore.md §1.3) or `yyyy-mm-ddThh:mm:ss.msZ`.
+pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d.and_hms_opt(0, 0, 0)?.and_utc());
+    }
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// A session as Kore writes it: mixed snake_case and camelCase (kore.md §1.4).
+fn session_json(bot_id: &str, s: &Session) -> Value {
+    let tags = |scope: &str| -> Vec<Value> {
+        s.tags
+            .iter()
+            .flatten()
+            .filter(|t| t.scope == scope)
+            .map(|t| json!({ "name": t.name, "value": t.value }))
+            .collect()
+    };
+    json!({
+        "sessionId": s.session_id,
+        "botId": bot_id,
+        "channel": s.channel,
+        "userId": s.user_id,
+        "start_time": iso(s.start_time),
+        "end_time": iso(s.end_time),
+        "session_lang": s.locale.iter().collect::<Vec<_>>(),
+        "sessionType": if s.interactive.unwrap_or(true) { "interactive" } else { "non-interactive" },
+        "isDeveloper": false,
+        "sessionStatus": "closed",
+        "tags": { "userTags": tags("user"), "sessionTags": tags("session"), "altText": [] },
+        "noOfMessagesExchanged": s.turns.unwrap_or(0),
+        "noOfTasksExecuted": s.tasks_executed.unwrap_or(0),
+        "containmentType": s.vendor_end_state,
+    })
+}
+
+fn tags_match(filter: &TagFilter, s: &Session) -> bool {
+    filter.and.iter().all(|c| {
+        s.tags.iter().flatten().any(|t| {
+            t.name == c.name
+                && c.values.contains(&t.value)
+                && c.scope.as_deref().is_none_or(|scope| scope == t.scope)
+        })
+    })
+}
+
+pub async fn get_sessions(
+    State(sim): State<Arc<Sim>>,
+    Path(bot_id): Path<String>,
+    Query(params): Query<SessionsParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let bot = match sim.admit(OP, &bot_id, &headers).await {
+        Ok(bot) => bot,
+        Err(r) => return r.into_response(),
+    };
+    let body: SessionsBody = match parse_body(&body) {
+        Ok(b) => b,
+        // Invented text: the validation message is not documented.
+        Err(e) => {
+            return sim.bad_request(OP, &bot_id, false, &format!("Invalid request body: {e}"));
+        }
+    };
+    let containment = match params.containment_type.as_deref() {
+        None => None,
+        Some(c) => match c.to_ascii_lowercase().as_str() {
+            "selfservice" | "dropoff" | "agent" => Some(c.to_ascii_lowercase()),
+            // Invented text (kore.md §1.2: an invalid value is NOT DOCUMENTED).
+            _ => {
+                return sim.bad_request(OP, &bot_id, false, "Invalid containmentType");
+            }
+        },
+    };
+    let skip = body.skip.or(body.offset).unwrap_or(0) as usize;
+    let limit = (body.limit.unwrap_or(100) as usize).clamp(1, sim.config.max_page_size);
+
+    let mut matched: Vec<&Session>;
+    let mut invalid = Vec::new();
+    if let Some(ids) = &body.session_id {
+        if ids.len() > 50 {
+            // Invented text (kore.md §1.6: behaviour NOT DOCUMENTED).
+            return sim.bad_request(OP, &bot_id, false, "sessionId accepts at most 50 ids");
+        }
+        // With `sessionId`, every other filter is ignored (kore.md §1.3).
+        let mut ids = ids.clone();
+        ids.sort();
+        ids.dedup();
+        matched = Vec::new();
+        for id in &ids {
+            match bot.data.sessions.iter().find(|s| &s.session_id == id) {
+                Some(s) => matched.push(s),
+                None => invalid.push(id.clone()),
+            }
+        }
+    } else {
+        let from = body.date_from.as_deref().map(parse_date);
+        let to = body.date_to.as_deref().map(parse_date);
+        let (from, to) = match (from, to) {
+            (Some(None), _) | (_, Some(None)) => {
+                // Invented text.
+                return sim.bad_request(
+                    OP,
+                    &bot_id,
+                    false,
+                    "dateFrom/dateTo must be yyyy-mm-dd or yyyy-mm-ddThh:mm:ss.msZ",
+                );
+            }
+            (Some(Some(f)), Some(Some(t))) => (f, t),
+            (Some(Some(f)), None) => (f, f + Duration::days(7)),
+            (None, Some(Some(t))) => (t - Duration::days(7), t),
+            (None, None) => {
+                let today = Utc::now();
+                (today - Duration::days(7), today)
+            }
+        };
+        let span = to - from;
+        if span > Duration::days(7) || (sim.config.strict_seven_days && span >= Duration::days(7)) {
+            // Invented text: kore.md §1.6 says only "an error will be thrown".
+            return sim.bad_request(
+                OP,
+                &bot_id,
+                true,
+                "The duration between dateTo and dateFrom should be less than 7 days",
+            );
+        }
+        let lo = bot.data.sessions.partition_point(|s| s.start_time < from);
+        let hi = bot.data.sessions.partition_point(|s| s.start_time < to);
+        matched = bot.data.sessions[lo..hi]
+            .iter()
+            .filter(|s| {
+                containment.as_deref().is_none_or(|c| {
+                    s.vendor_end_state
+                        .as_deref()
+                        .is_some_and(|v| v.eq_ignore_ascii_case(c))
+                })
+            })
+            .filter(|s| {
+                body.user_id
+                    .as_deref()
+                    .is_none_or(|u| s.user_id.as_deref() == Some(u))
+            })
+            .filter(|s| {
+                body.session_type.as_deref().is_none_or(|t| {
+                    let interactive = s.interactive.unwrap_or(true);
+                    (t == "interactive") == interactive
+                })
+            })
+            .filter(|s| body.tags.as_ref().is_none_or(|f| tags_match(f, s)))
+            .collect();
+    }
+    // Latest first (kore.md §1.3); ties by id so pages are stable.
+    matched.sort_by(|a, b| {
+        b.start_time
+            .cmp(&a.start_time)
+            .then_with(|| b.session_id.cmp(&a.session_id))
+    });
+    let total = matched.len();
+    let page: Vec<Value> = matched
+        .iter()
+        .skip(skip)
+        .take(limit)
+        .map(|s| session_json(&bot_id, s))
+        .collect();
+    let more = skip + page.len() < total;
+    let mut out = json!({ "total": total, "moreAvailable": more, "sessions": page });
+    if body.session_id.is_some() {
+        out["invalidSessions"] = json!(invalid);
+    }
+    Json(out).into_response()
+}

@@ -1,0 +1,184 @@
+//! `KoreClient`: signed, budgeted, retried calls to getSessions and
+//! getAnalytics, and paging through their answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::auth::KoreAuth;
+use super::budget::KoreBudget;
+use super::config::KoreConfig;
+use super::error::{bad_body, classify_status, transport};
+use super::mapping::{
+    KoreAnalyticsFilters, KoreAnalyticsRecord, KoreAnalyticsRequest, KoreAnalyticsResponse,
+    KoreSession, KoreSessionsRequest, KoreSessionsResponse, kore_time,
+};
+use crate::domain::TimeRange;
+use crate::error::{Error, ErrorKind, Result};
+
+pub struct KoreClient {
+    http: reqwest::Client,
+    /// `{host}/api/public/bot/{botId}`
+    base: String,
+    auth: KoreAuth,
+    budget: Arc<KoreBudget>,
+    page_size: u32,
+    max_retries: u32,
+    retry_base_delay: Duration,
+    max_budget_wait: Duration,
+}
+
+impl KoreClient {
+    pub fn new(config: &KoreConfig) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .build()
+            .map_err(|e| Error::internal("cannot build the HTTP client").with_source(e))?;
+        Ok(KoreClient {
+            http,
+            base: format!(
+                "{}/api/public/bot/{}",
+                config.host.trim_end_matches('/'),
+                config.bot_id
+            ),
+            auth: KoreAuth::new(config.client_id.clone(), config.client_secret.clone()),
+            budget: Arc::new(KoreBudget::new(
+                config.calls_per_minute,
+                config.calls_per_hour,
+                config.budget_minute,
+                config.budget_hour,
+                config.budget_margin,
+            )),
+            page_size: config.page_size.max(1),
+            max_retries: config.max_retries,
+            retry_base_delay: config.retry_base_delay,
+            max_budget_wait: config.max_budget_wait,
+        })
+    }
+
+    /// One call: budget, token, POST, classification; retried with backoff on
+    /// retryable failures, honouring `Retry-After` when Kore sends one (it is
+    /// NOT DOCUMENTED, kore.md §5.2).
+    async fn call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        operation: &str,
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<R> {
+        let url = format!("{}/{operation}", self.base);
+        let mut attempt = 0;
+        loop {
+            self.budget.acquire(self.max_budget_wait).await?;
+            let token = self.auth.token()?;
+            let sent = self
+                .http
+                .post(&url)
+                .query(query)
+                .header("auth", token)
+                .json(body)
+                .send()
+                .await;
+            let (err, retry_after) = match sent {
+                Err(e) => (transport(operation, e), None),
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let bytes = resp.bytes().await.map_err(|e| transport(operation, e));
+                    match bytes {
+                        Err(e) => (e, None),
+                        Ok(bytes) if status == StatusCode::OK => {
+                            return serde_json::from_slice(&bytes)
+                                .map_err(|e| bad_body(operation, e));
+                        }
+                        Ok(bytes) => (
+                            classify_status(status, &String::from_utf8_lossy(&bytes), operation),
+                            retry_after,
+                        ),
+                    }
+                }
+            };
+            if !err.retryable || attempt >= self.max_retries {
+                return Err(err);
+            }
+            let backoff = self.retry_base_delay * 2u32.saturating_pow(attempt.min(16));
+            let wait = retry_after.unwrap_or(backoff).min(Duration::from_secs(30));
+            tracing::debug!(operation, attempt, ?wait, error = %err, "retrying Kore call");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Every session of one getSessions query: pages with `skip += sessions
+    /// received` until `moreAvailable` is false (`total` is unreliable,
+    /// kore.md §1.4).
+    pub async fn all_sessions(
+        &self,
+        containment: Option<&str>,
+        mut request: KoreSessionsRequest,
+    ) -> Result<Vec<KoreSession>> {
+        let query: Vec<(&str, &str)> = containment
+            .map(|c| vec![("containmentType", c)])
+            .unwrap_or_default();
+        request.limit = self.page_size;
+        request.skip = 0;
+        let mut out = Vec::new();
+        loop {
+            let page: KoreSessionsResponse = self.call("getSessions", &query, &request).await?;
+            let received = page.sessions.len() as u64;
+            out.extend(page.sessions);
+            if !page.more_available {
+                return Ok(out);
+            }
+            if received == 0 {
+                return Err(Error::new(
+                    ErrorKind::UpstreamBadResponse,
+                    "Kore's getSessions said moreAvailable but sent no sessions",
+                ));
+            }
+            request.skip += received;
+        }
+    }
+
+    /// Every getAnalytics record of `kind` in `window`, on every channel.
+    pub async fn all_analytics(
+        &self,
+        kind: &'static str,
+        window: TimeRange,
+        channels: &[String],
+    ) -> Result<Vec<KoreAnalyticsRecord>> {
+        let mut request = KoreAnalyticsRequest {
+            kind,
+            filters: KoreAnalyticsFilters {
+                from: kore_time(window.start()),
+                to: kore_time(window.end()),
+                channel: channels.to_vec(),
+            },
+            limit: self.page_size,
+            skip: 0,
+        };
+        let mut out = Vec::new();
+        loop {
+            let page: KoreAnalyticsResponse = self.call("getAnalytics", &[], &request).await?;
+            let received = page.result.len() as u64;
+            out.extend(page.result);
+            if !page.more_available {
+                return Ok(out);
+            }
+            if received == 0 {
+                return Err(Error::new(
+                    ErrorKind::UpstreamBadResponse,
+                    "Kore's getAnalytics said moreAvailable but sent no records",
+                ));
+            }
+            request.skip += received;
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! The Kore.ai XO adapter: `KoreSource` answers the unified questions from
+//! Kore's public `getSessions` and `getAnalytics` APIs.
+//!
+//! The API's limits, from `../shared/vendors/kore.md`, and what this adapter does
+//! about each:
+//! - `auth: <JWT>` header, HS256 with the client secret, claim `appId`
+//!   (§4): [`auth::KoreAuth`].
+//! - `dateTo - dateFrom` must be under 7 days (§1.3): [`window::KoreWindowPlan`]
+//!   splits ranges into 6-day windows anchored at the epoch.
+//! - `containmentType` is a query parameter, one value per call (§1.2): one
+//!   call per type and window, so each session's type is known even if the
+//!   answer omitted it.
+//! - Pages: `skip` until `moreAvailable` is false; the maximum `limit` is
+//!   NOT DOCUMENTED and may be capped silently (§1.3): [`client::KoreClient`].
+//! - 60 calls a minute and 1800 an hour per bot, shared by every API (§5.2):
+//!   [`budget::KoreBudget`], one per source, so every query for the bot shares it.
+//!   A cold 30-day query costs about 6 windows × 3 types × pages calls.
+//! - Session metrics are not served by Kore: botscope computes them with the
+//!   foundation's `SessionAggregator` from all sessions of the range.
+//! - Intent stages: Kore has no stages. getAnalytics' `successtask` /
+//!   `failtask` records give COUNT, SUCCESS and FAILED per task, reported with
+//!   the task name as the stage name; DROPPED, RETRY and `switchedToIntent`
+//!   cannot be derived and are `UNSUPPORTED_BY_VENDOR`.
+//! - Errors: the table in [`error`].
+
+pub mod auth;
+pub mod budget;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod mapping;
+pub mod window;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt, future::try_join_all};
+
+pub use self::client::KoreClient;
+pub use self::config::KoreConfig;
+use self::mapping::{
+    ALL_CHANNELS, CONTAINMENT_TYPES, KoreSessionsRequest, end_state_of, kore_time, modality_of,
+};
+pub use self::window::KoreWindowPlan;
+use super::{AnalyticsSource, BotInfo, Capabilities};
+use crate::domain::{
+    ConversationEndState, IntentStageAggregator, IntentStageBin, IntentStageGroupField,
+    IntentStageMetricName, IntentStageMetricsQuery, IntentStageRecord, MetricBin, Session,
+    SessionAggregator, SessionFilter, SessionMetricName, SessionMetricsQuery, SessionPage,
+    SessionQuery, StageOutcome, TimeRange, Vendor,
+};
+use crate::error::{Error, Result};
+
+/// Windows fetched at once; the budget paces the calls in any case.
+const WINDOWS_IN_FLIGHT: usize = 8;
+/// getSessions takes at most 50 session ids (kore.md §1.3).
+const MAX_SESSION_IDS: usize = 50;
+
+/// A settled window's sessions of one containment type: (window start, window
+/// end, containment type, pushed-down user id).
+type WindowKey = (
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    &'static str,
+    Option<String>,
+);
+
+pub struct KoreSource {
+    bot: BotInfo,
+    capabilities: Capabilities,
+    client: KoreClient,
+    agent: ConversationEndState,
+    window_days: u32,
+    /// Settled windows already fetched. Windows sit on fixed UTC boundaries,
+    /// so neighbouring queries share them and a warm query spends its call
+    /// budget only on the unsettled, most recent window. Concurrent misses of
+    /// one key share one upstream fetch; errors are not cached.
+    windows: Option<moka::future::Cache<WindowKey, Arc<Vec<Session>>>>,
+    settle_lag: chrono::Duration,
+}
+
+impl KoreSource {
+    pub fn new(bot: BotInfo, config: KoreConfig) -> Result<Self> {
+        use IntentStageMetricName as I;
+        use SessionMetricName as S;
+        Ok(KoreSource {
+            capabilities: Capabilities {
+                session_metrics: vec![
+                    S::Count,
+                    S::Success,
+                    S::Failure,
+                    S::Dropped,
+                    S::Duration,
+                    S::TurnsPerConversation,
+                    S::Concurrency,
+                ],
+                native_session_metrics: false,
+                intent_stage_metrics: vec![I::Count, I::Success, I::Failed],
+                session_fields: vec![
+                    "sessionId",
+                    "userId",
+                    "channel",
+                    "locale",
+                    "modality",
+                    "startTime",
+                    "endTime",
+                    "durationSeconds",
+                    "endState",
+                    "vendorEndState",
+                    "turns",
+                    "intents",
+                    "interactive",
+                    "tasksExecuted",
+                    "tags",
+                ],
+            },
+            client: KoreClient::new(&config).map_err(|e| e.with_bot(&bot.id, Vendor::Kore))?,
+            agent: config.agent_end_state,
+            window_days: config.window_days,
+            windows: (config.window_cache_sessions > 0).then(|| {
+                moka::future::Cache::builder()
+                    .max_capacity(config.window_cache_sessions)
+                    .weigher(|_, v: &Arc<Vec<Session>>| {
+                        u32::try_from(v.len()).unwrap_or(u32::MAX).max(1)
+                    })
+                    .build()
+            }),
+            settle_lag: chrono::Duration::from_std(config.settle_lag)
+                .unwrap_or(chrono::Duration::hours(2)),
+            bot,
+        })
+    }
+
+    fn tag(&self, e: Error) -> Error {
+        e.with_bot(self.bot.id.clone(), Vendor::Kore)
+    }
+
+    /// The containment types whose end state the filter accepts.
+    fn containment_types(&self, filter: &SessionFilter) -> Vec<&'static str> {
+        CONTAINMENT_TYPES
+            .into_iter()
+            .filter(|c| {
+                filter.end_states.as_ref().is_none_or(|allowed| {
+                    end_state_of(c, self.agent).is_some_and(|e| allowed.contains(&e))
+                })
+            })
+            .collect()
+    }
+
+    /// One window's sessions: one getSessions query per containment type,
+    /// concurrently. `userId` is pushed down when the filter names one user.
+    async fn window_sessions(
+        &self,
+        window: TimeRange,
+        types: &[&'static str],
+        filter: &SessionFilter,
+    ) -> Result<Vec<Session>> {
+        let user = match filter.user_ids.as_deref() {
+            Some([one]) => Some(one.clone()),
+            _ => None,
+        };
+        let calls = types
+            .iter()
+            .map(|&ctype| self.window_type_sessions(window, ctype, user.clone()));
+        Ok(try_join_all(calls)
+            .await?
+            .iter()
+            .flat_map(|v| v.iter().cloned())
+            .collect())
+    }
+
+    /// One window's sessions of one containment type, from the window cache
+    /// when the window is settled.
+    async fn window_type_sessions(
+        &self,
+        window: TimeRange,
+        ctype: &'static str,
+        user: Option<String>,
+    ) -> Result<Arc<Vec<Session>>> {
+        let fetch = async {
+            let request = KoreSessionsRequest {
+                date_from: Some(kore_time(window.start())),
+                date_to: Some(kore_time(window.end())),
+                user_id: user.clone(),
+                ..Default::default()
+            };
+            let raw = self.client.all_sessions(Some(ctype), request).await?;
+            Ok::<_, Error>(Arc::new(
+                raw.into_iter()
+                    .map(|k| k.into_session(&self.bot.id, Some(ctype), self.agent))
+                    .collect(),
+            ))
+        };
+        match &self.windows {
+            Some(cache) if window.end() <= chrono::Utc::now() - self.settle_lag => cache
+                .try_get_with((window.start(), window.end(), ctype, user.clone()), fetch)
+                .await
+                .map_err(|e| (*e).clone()),
+            _ => fetch.await,
+        }
+    }
+
+    /// Sessions by id: `sessionId` (≤ 50 per call) overrides every other Kore
+    /// filter, dates included (kore.md §1.3), so one call per chunk covers any range.
+    async fn sessions_by_id(&self, ids: &[String]) -> Result<Vec<Session>> {
+        let calls = ids.chunks(MAX_SESSION_IDS).map(|chunk| {
+            let request = KoreSessionsRequest {
+                session_id: Some(chunk.to_vec()),
+                ..Default::default()
+            };
+            async move {
+                let raw = self.client.all_sessions(None, request).await?;
+                Ok::<_, Error>(
+                    raw.into_iter()
+                        .map(|k| k.into_session(&self.bot.id, None, self.agent))
+                        .collect::<Vec<_>>(),
+                )
+            }
+        });
+        Ok(try_join_all(calls).await?.into_iter().flatten().collect())
+    }
+
+    async fn task_records(
+        &self,
+        window: TimeRange,
+        kind: &'static str,
+        outcome: StageOutcome,
+        channels: &[String],
+    ) -> Result<(StageOutcome, Vec<mapping::KoreAnalyticsRecord>)> {
+        let records = self.client.all_analytics(kind, window, channels).await?;
+        Ok((outcome, records))
+    }
+
+    /// Calls `each` with the sessions of the range that match the filter,
+    /// window by window in time order, each session exactly once.
+    async fn for_each_window(
+        &self,
+        range: TimeRange,
+        filter: &SessionFilter,
+        mut each: impl FnMut(Vec<Session>) -> Result<()>,
+    ) -> Result<()> {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut keep = |mut batch: Vec<Session>| {
+            batch.retain(|s| {
+                range.contains_conversation(s.start_time, s.end_time)
+                    && filter.matches(s)
+                    && seen.insert(s.session_id.clone())
+            });
+            batch
+        };
+        if let Some(ids) = &filter.session_ids {
+            let batch = self.sessions_by_id(ids).await.map_err(|e| self.tag(e))?;
+            return each(keep(batch));
+        }
+        let types = self.containment_types(filter);
+        if types.is_empty() {
+            return Ok(());
+        }
+        let plan = KoreWindowPlan::new(&range, self.window_days);
+        let mut windows = futures::stream::iter(plan.windows)
+            .map(|w| self.window_sessions(w, &types, filter))
+            .buffered(WINDOWS_IN_FLIGHT);
+        while let Some(batch) = windows.try_next().await.map_err(|e| self.tag(e))? {
+            each(keep(batch))?;
+        }
+        Ok(())
+    }
+}
+
+/// The source for one `[[bots]]` entry with `vendor = "kore"`.
+pub fn build_from_config(
+    index: usize,
+    bot: &crate::config::KoreBotConfig,
+) -> std::result::Result<std::sync::Arc<dyn AnalyticsSource>, crate::config::ConfigError> {
+    let config = KoreConfig::from_bot_config(index, bot)?;
+    let info = BotInfo {
+        id: bot.id.clone(),
+        name: bot.name.clone(),
+        vendor: Vendor::Kore,
+        vendor_bot_id: bot.bot_id.clone(),
+    };
+    let source = KoreSource::new(info, config).map_err(|e| crate::config::ConfigError {
+        key: format!("bots[{index}]"),
+        message: e.message,
+    })?;
+    Ok(std::sync::Arc::new(source))
+}
+
+#[async_trait]
+impl AnalyticsSource for KoreSource {
+    fn bot(&self) -> &BotInfo {
+        &self.bot
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// Fetches every matching session of the range, then orders and pages
+    /// locally: Kore only sorts latest-first and pages by offset.
+    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+        let mut all = Vec::new();
+        self.for_each_window(q.range, &q.filter, |batch| {
+            all.extend(batch);
+            Ok(())
+        })
+        .await?;
+        let total = all.len() as u64;
+        all.sort_unstable_by(|a, b| q.order.compare(a, b));
+        let from = match &q.after {
+            Some(key) => all.partition_point(|s| !q.order.is_after(s, key)),
+            None => 0,
+        };
+        let rest = all.len() - from;
+        let take = rest.min(q.limit.get());
+        let sessions: Vec<Session> = all.drain(from..from + take).collect();
+        Ok(SessionPage {
+            sessions,
+            has_more: rest > take,
+            total_count: Some(total),
+        })
+    }
+
+    /// Computed by the aggregation engine. Without CONCURRENCY, sessions are
+    /// pushed window by window as they arrive; CONCURRENCY needs them in start
+    /// order across windows, so they are sorted first.
+    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+        let mut agg = SessionAggregator::new(
+            Some(self.bot.id.clone()),
+            q.range,
+            &q.metrics,
+            q.bin_by,
+            &q.group_by,
+        )?;
+        let ordered = q
+            .metrics
+            .iter()
+            .any(|m| m.name == SessionMetricName::Concurrency);
+        let mut held: Vec<Session> = Vec::new();
+        self.for_each_window(q.range, &q.filter, |batch| {
+            if ordered {
+                held.extend(batch);
+                return Ok(());
+            }
+            batch.iter().try_for_each(|s| agg.push(s))
+        })
+        .await?;
+        held.sort_by_key(|s| s.start_time);
+        for s in &held {
+            agg.push(s)?;
+        }
+        Ok(agg.finish())
+    }
+
+    async fn intent_stage_metrics(
+        &self,
+        q: &IntentStageMetricsQuery,
+    ) -> Result<Vec<IntentStageBin>> {
+        if let Some(m) = q
+            .metrics
+            .iter()
+            .find(|m| !self.capabilities.intent_stage_metrics.contains(&m.name))
+        {
+            return Err(self.tag(Error::unsupported(format!(
+                "Kore has no intent stages; only COUNT, SUCCESS and FAILED per task can be \
+                 derived from getAnalytics, not {:?}",
+                m.name
+            ))));
+        }
+        if q.group_by
+            .contains(&IntentStageGroupField::SwitchedToIntent)
+        {
+            return Err(self.tag(Error::unsupported(
+                "Kore's getAnalytics records do not say which intent a task switched to",
+            )));
+        }
+        let mut agg = IntentStageAggregator::new(
+            Some(self.bot.id.clone()),
+            q.range,
+            &q.metrics,
+            q.bin_by,
+            &q.group_by,
+        )?;
+        let channels: Vec<String> = match &q.filter.channels {
+            Some(c) => c.clone(),
+            None => ALL_CHANNELS.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let plan = KoreWindowPlan::new(&q.range, self.window_days);
+        let jobs: Vec<(TimeRange, &'static str, StageOutcome)> = plan
+            .windows
+            .iter()
+            .flat_map(|w| {
+                [
+                    (*w, "successtask", StageOutcome::Success),
+                    (*w, "failtask", StageOutcome::Failed),
+                ]
+            })
+            .collect();
+        // At most 2 calls per window; the budget paces them.
+        let calls: Vec<_> = jobs
+            .into_iter()
+            .map(|(w, kind, outcome)| self.task_records(w, kind, outcome, &channels))
+            .collect();
+        let fetched = try_join_all(calls).await.map_err(|e| self.tag(e))?;
+        for (outcome, records) in fetched {
+            for r in records {
+                let Some(at) = r.timestamp else { continue };
+                let task = r.task_name.or(r.intent).unwrap_or_default();
+                let record = IntentStageRecord {
+                    bot_id: self.bot.id.clone(),
+                    session_id: r.session_id.unwrap_or_default(),
+                    intent_name: task.clone(),
+                    stage_name: task,
+                    start_time: at,
+                    end_time: at,
+                    outcome,
+                    switched_to_intent: None,
+                    locale: r.language,
+                    modality: r.channel.as_deref().map(modality_of),
+                    channel: r.channel,
+                    bot_alias_id: None,
+                    bot_version: None,
+                };
+                if q.range.contains_conversation(at, at) && q.filter.matches(&record) {
+                    agg.push(&record);
+                }
+            }
+        }
+        Ok(agg.finish())
+    }
+}

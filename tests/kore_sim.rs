@@ -1,0 +1,511 @@
+//! Kore over HTTP on port 0: `KoreSource` against the Kore simulator (never a
+//! mock of our trait). Windows, boundaries, paging, credentials, the call
+//! budget and the 7-day rule, checked from the simulator's own counters.
+
+#[path = "conformance/mod.rs"]
+mod conformance;
+mod kore;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use botscope::domain::{
+    IntentStageFilter, IntentStageGroupField, IntentStageMetricName, IntentStageMetricSpec,
+    IntentStageMetricsQuery, PageSize, Session, SessionFilter, SessionOrder, SessionQuery,
+    Statistic, TimeRange,
+};
+use botscope::error::ErrorKind;
+use botscope::sources::AnalyticsSource;
+use botscope::sources::kore::KoreWindowPlan;
+use botscope::sources::memory::BotData;
+
+fn ids(v: &[Session]) -> Vec<String> {
+    v.iter().map(|s| s.session_id.clone()).collect()
+}
+
+fn assert_each_once(got: &[Session], want: &[Session]) {
+    let got_ids = ids(got);
+    let unique: HashSet<&String> = got_ids.iter().collect();
+    assert_eq!(unique.len(), got_ids.len(), "a session came back twice");
+    let mut g = got_ids.clone();
+    let mut w = ids(want);
+    g.sort();
+    w.sort();
+    assert_eq!(g, w, "sessions lost or invented");
+}
+
+#[tokio::test]
+async fn thirty_days_become_windows_times_containment_types_each_session_once() {
+    let t0 = kore::t0();
+    let data = kore::data(40, t0, t0 + Duration::days(31));
+    let sim = kore::Sim::start(kore::sim_config(), data.clone()).await;
+    let source = sim.source(sim.adapter_config());
+    let range = TimeRange::parse(
+        t0 + Duration::hours(5),
+        t0 + Duration::days(30) + Duration::hours(5),
+        92,
+    )
+    .unwrap();
+    let windows = KoreWindowPlan::new(&range, 6).windows.len() as u64;
+    assert!(windows >= 5, "{windows} windows");
+    let got = conformance::all_sessions(
+        &source,
+        range,
+        &SessionFilter::default(),
+        SessionOrder::default(),
+        1000,
+    )
+    .await;
+    let want: Vec<Session> = data.sessions_in(&range).cloned().collect();
+    assert!(want.len() > 500);
+    assert_each_once(&got, &want);
+    let totals = sim.totals().await;
+    // One call per window and containment type (one page each here).
+    assert_eq!(totals.calls, windows * 3);
+    assert_eq!(totals.rejected_seven_days, 0, "the 7-day rule was violated");
+}
+
+#[tokio::test]
+async fn a_session_crossing_a_window_boundary_is_neither_lost_nor_doubled() {
+    let t0 = kore::t0();
+    let base = kore::data(30, t0 - Duration::days(2), t0 + Duration::days(2));
+    let mut sessions = base.sessions.clone();
+    // Starts a minute before the boundary at t0, ends ten minutes after it.
+    let crossing_id = {
+        let s = &mut sessions[0];
+        s.start_time = t0 - Duration::minutes(1);
+        s.end_time = t0 + Duration::minutes(10);
+        s.duration_seconds = 660;
+        s.session_id.clone()
+    };
+    let data = Arc::new(BotData::new(sessions, Vec::new()));
+    let sim = kore::Sim::start(kore::sim_config(), data.clone()).await;
+    let source = sim.source(sim.adapter_config());
+    let range = TimeRange::parse(t0 - Duration::days(1), t0 + Duration::days(1), 92).unwrap();
+    assert_eq!(KoreWindowPlan::new(&range, 6).windows.len(), 2);
+    let got = conformance::all_sessions(
+        &source,
+        range,
+        &SessionFilter::default(),
+        SessionOrder::default(),
+        100,
+    )
+    .await;
+    let hits = got.iter().filter(|s| s.session_id == crossing_id).count();
+    assert_eq!(hits, 1, "the crossing session must come back exactly once");
+    let want: Vec<Session> = data.sessions_in(&range).cloned().collect();
+    assert_each_once(&got, &want);
+}
+
+#[tokio::test]
+async fn a_server_page_cap_below_the_limit_still_returns_everything() {
+    let t0 = kore::t0();
+    let data = kore::data(200, t0, t0 + Duration::days(1));
+    let mut config = kore::sim_config();
+    config.max_page_size = 7;
+    let sim = kore::Sim::start(config, data.clone()).await;
+    let source = sim.source(sim.adapter_config()); // asks for 1000 a page
+    let range = TimeRange::parse(t0, t0 + Duration::days(1), 92).unwrap();
+    let page = source
+        .sessions(&SessionQuery {
+            range,
+            filter: SessionFilter::default(),
+            order: SessionOrder::default(),
+            after: None,
+            limit: PageSize::parse(1000, 1000).unwrap(),
+        })
+        .await
+        .unwrap();
+    let want: Vec<Session> = data.sessions_in(&range).cloned().collect();
+    assert!(want.len() > 100);
+    assert_each_once(&page.sessions, &want);
+    assert_eq!(page.total_count, Some(want.len() as u64));
+    assert!(
+        sim.totals().await.calls as usize >= want.len() / 7,
+        "it paged"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_gives_the_clear_error() {
+    let t0 = kore::t0();
+    let sim = kore::Sim::start(
+        kore::sim_config(),
+        kore::data(20, t0, t0 + Duration::days(1)),
+    )
+    .await;
+    let mut config = sim.adapter_config();
+    config.client_secret = secrecy::SecretString::from("not-the-secret-xyz");
+    let source = sim.source(config);
+    let err = source
+        .sessions(&SessionQuery {
+            range: TimeRange::parse(t0, t0 + Duration::days(1), 92).unwrap(),
+            filter: SessionFilter::default(),
+            order: SessionOrder::default(),
+            after: None,
+            limit: PageSize::parse(10, 1000).unwrap(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::UpstreamUnavailable);
+    assert!(!err.retryable);
+    assert!(
+        err.message.contains("invalid Kore credentials"),
+        "{}",
+        err.message
+    );
+    assert!(!err.message.contains("not-the-secret-xyz"));
+    assert!(!format!("{err:?}").contains("not-the-secret-xyz"));
+    assert_eq!(err.bot.as_deref(), Some("kore-a"));
+    assert!(sim.totals().await.rejected_auth >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_queries_never_exceed_the_budget() {
+    let t0 = kore::t0();
+    let data = kore::data(50, t0, t0 + Duration::days(2));
+    // Kore's budget shape, shrunk: 10 calls per 300 ms "minute", 45 per 3 s "hour".
+    let mut config = kore::sim_config();
+    config.calls_per_minute = 10;
+    config.calls_per_hour = 45;
+    config.minute = StdDuration::from_millis(300);
+    config.hour = StdDuration::from_secs(3);
+    let sim = kore::Sim::start(config, data).await;
+    let mut adapter = sim.adapter_config();
+    adapter.calls_per_minute = 10;
+    adapter.calls_per_hour = 45;
+    adapter.budget_minute = StdDuration::from_millis(300);
+    adapter.budget_hour = StdDuration::from_secs(3);
+    let source = Arc::new(sim.source(adapter));
+    let range = TimeRange::parse(t0, t0 + Duration::days(1), 92).unwrap();
+    let started = Instant::now();
+    let queries = (0..20).map(|i| {
+        let source = source.clone();
+        tokio::spawn(async move {
+            source
+                .sessions(&SessionQuery {
+                    range,
+                    filter: SessionFilter::default(),
+                    order: SessionOrder::default(),
+                    after: None,
+                    limit: PageSize::parse(1 + i, 1000).unwrap(),
+                })
+                .await
+        })
+    });
+    for q in futures::future::join_all(queries).await {
+        q.unwrap()
+            .expect("queries wait for the budget, they do not fail");
+    }
+    let totals = sim.totals().await;
+    assert_eq!(totals.calls, 60, "20 queries × 3 containment types");
+    assert_eq!(totals.rejected_budget, 0, "botscope exceeded the budget");
+    // 60 calls at 45 per 3 s cannot finish before the first "hour" ends.
+    assert!(
+        started.elapsed() >= StdDuration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn intent_stages_come_from_task_records_and_the_rest_is_unsupported() {
+    let t0 = kore::t0();
+    let data = kore::data(100, t0, t0 + Duration::days(2));
+    let sim = kore::Sim::start(kore::sim_config(), data).await;
+    let source = sim.source(sim.adapter_config());
+    let range = TimeRange::parse(t0, t0 + Duration::days(2), 92).unwrap();
+    let spec = |name| IntentStageMetricSpec {
+        name,
+        statistic: Statistic::Sum,
+    };
+    use IntentStageMetricName as M;
+    let q = IntentStageMetricsQuery {
+        range,
+        metrics: vec![spec(M::Count), spec(M::Success), spec(M::Failed)],
+        bin_by: None,
+        group_by: vec![IntentStageGroupField::IntentStageName],
+        filter: IntentStageFilter::default(),
+    };
+    let bins = source.intent_stage_metrics(&q).await.unwrap();
+    assert!(bins.len() >= 3, "one group per task: {bins:#?}");
+    for b in &bins {
+        let count = b.value(M::Count, Statistic::Sum).unwrap();
+        let ok = b.value(M::Success, Statistic::Sum).unwrap();
+        let failed = b.value(M::Failed, Statistic::Sum).unwrap();
+        assert!(count > 0.0 && ok > 0.0 && failed > 0.0, "{b:?}");
+        assert_eq!(count, ok + failed);
+    }
+    // Voice traffic (korevg) counts too: getAnalytics defaults to rtm only.
+    let rtm_only = IntentStageMetricsQuery {
+        filter: IntentStageFilter {
+            channels: Some(vec!["rtm".into()]),
+            ..Default::default()
+        },
+        ..q.clone()
+    };
+    let all: f64 = bins
+        .iter()
+        .map(|b| b.value(M::Count, Statistic::Sum).unwrap())
+        .sum();
+    let rtm: f64 = source
+        .intent_stage_metrics(&rtm_only)
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.value(M::Count, Statistic::Sum).unwrap())
+        .sum();
+    assert!(rtm > 0.0 && rtm < all, "rtm {rtm} of {all}");
+    for unsupported in [
+        IntentStageMetricsQuery {
+            metrics: vec![spec(M::Retry)],
+            ..q.clone()
+        },
+        IntentStageMetricsQuery {
+            group_by: vec![IntentStageGroupField::SwitchedToIntent],
+            ..q.clone()
+        },
+    ] {
+        let e = source.intent_stage_metrics(&unsupported).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+    }
+}
+
+/// The simulator speaks kore.md: the envelope, the 7-day rule, dates in both
+/// formats, `auth` required, latest first, the page cap applied silently.
+#[tokio::test]
+async fn the_simulator_speaks_kore() {
+    let t0 = kore::t0();
+    let mut config = kore::sim_config();
+    config.max_page_size = 5;
+    let sim = kore::Sim::start(config, kore::data(100, t0, t0 + Duration::days(3))).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/public/bot/{}/getSessions", sim.url, kore::KORE_BOT);
+    let no_auth = http.post(&url).json(&json!({})).send().await.unwrap();
+    assert_eq!(no_auth.status(), 401);
+    let body: Value = no_auth.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], 4002);
+
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({ "sub": "1", "appId": kore::CLIENT_ID }),
+        &jsonwebtoken::EncodingKey::from_secret(kore::SECRET.as_bytes()),
+    )
+    .unwrap();
+    let post = |body: Value, ctype: &str| {
+        http.post(format!("{url}?containmentType={ctype}"))
+            .header("auth", &token)
+            .json(&body)
+            .send()
+    };
+    let sign = |claims: Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(kore::SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let now = chrono::Utc::now().timestamp();
+    for (bad, why) in [
+        (
+            json!({ "sub": "1", "appId": "cs-other" }),
+            "another app's id",
+        ),
+        (
+            json!({ "sub": "1", "appid": kore::CLIENT_ID }),
+            "appId spelled otherwise",
+        ),
+        (
+            json!({ "appId": kore::CLIENT_ID, "exp": now - 600 }),
+            "expired",
+        ),
+        (
+            json!({ "appId": kore::CLIENT_ID, "jti": "j1", "iat": now, "exp": now + 7200 }),
+            "jti with exp over an hour",
+        ),
+    ] {
+        let resp = http
+            .post(&url)
+            .header("auth", sign(bad))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{why}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["errors"][0]["msg"].is_string(), "{why}");
+    }
+    let too_long = post(
+        json!({ "dateFrom": "2026-03-01", "dateTo": "2026-03-09" }),
+        "agent",
+    )
+    .await
+    .unwrap();
+    assert_eq!(too_long.status(), 400);
+    let body: Value = too_long.json().await.unwrap();
+    assert!(
+        body["errors"][0]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("7 days")
+    );
+    assert_eq!(sim.totals().await.rejected_seven_days, 1);
+
+    let ok: Value = post(
+        json!({ "dateFrom": "2026-03-02", "dateTo": "2026-03-03T00:00:00.000Z", "limit": 100 }),
+        "SelfService",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let sessions = ok["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 5, "limit capped silently");
+    assert_eq!(ok["moreAvailable"], true);
+    assert!(ok["total"].as_u64().unwrap() > 5);
+    let starts: Vec<&str> = sessions
+        .iter()
+        .map(|s| s["start_time"].as_str().unwrap())
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] >= w[1]), "latest first");
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s["containmentType"] == "selfService")
+    );
+    assert!(
+        sessions[0]["session_lang"].is_array() && sessions[0]["noOfMessagesExchanged"].is_number()
+    );
+
+    let bots: Value = reqwest::get(format!("{}/_sim/bots", sim.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bots["clientId"], kore::CLIENT_ID);
+    assert_eq!(bots["bots"][0], kore::KORE_BOT);
+}
+
+#[tokio::test]
+async fn settled_windows_are_fetched_once_and_shared_by_neighbouring_queries() {
+    let t0 = kore::t0();
+    let data = kore::data(40, t0 - Duration::days(6), t0 + Duration::days(12));
+    let sim = kore::Sim::start(kore::sim_config(), data.clone()).await;
+    let mut config = sim.adapter_config();
+    config.window_cache_sessions = 100_000;
+    let source = sim.source(config);
+    let query = |range: TimeRange| SessionQuery {
+        range,
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(1000, 1000).unwrap(),
+    };
+    // Aligned windows [t0-6d, t0), [t0, t0+6d), [t0+6d, t0+12d).
+    let a = TimeRange::parse(t0 - Duration::days(6), t0 + Duration::days(6), 92).unwrap();
+    source.sessions(&query(a)).await.unwrap();
+    assert_eq!(sim.totals().await.calls, 6);
+    source.sessions(&query(a)).await.unwrap();
+    assert_eq!(
+        sim.totals().await.calls,
+        6,
+        "the same windows again: no calls"
+    );
+    let b = TimeRange::parse(t0, t0 + Duration::days(12), 92).unwrap();
+    let page = source.sessions(&query(b)).await.unwrap();
+    assert_eq!(
+        sim.totals().await.calls,
+        9,
+        "only the new window is fetched"
+    );
+    let want: Vec<Session> = data.sessions_in(&b).cloned().collect();
+    assert_each_once(&page.sessions, &want);
+}
+
+#[tokio::test]
+async fn injected_throttles_and_server_errors_are_retried() {
+    let t0 = kore::t0();
+    let data = kore::data(200, t0, t0 + Duration::days(3));
+    let mut config = kore::sim_config();
+    config.throttle_rate = 0.25;
+    config.error_rate = 0.25;
+    config.max_page_size = 20;
+    config.seed = 5;
+    let sim = kore::Sim::start(config, data.clone()).await;
+    let mut adapter = sim.adapter_config();
+    adapter.max_retries = 8;
+    adapter.retry_base_delay = StdDuration::from_millis(2);
+    let source = sim.source(adapter);
+    let range = TimeRange::parse(t0, t0 + Duration::days(3), 92).unwrap();
+    let got = conformance::all_sessions(
+        &source,
+        range,
+        &SessionFilter::default(),
+        SessionOrder::default(),
+        1000,
+    )
+    .await;
+    let want: Vec<Session> = data.sessions_in(&range).cloned().collect();
+    assert_each_once(&got, &want);
+    let totals = sim.totals().await;
+    assert!(
+        totals.faults_throttle > 0 && totals.faults_error > 0,
+        "{totals:?}"
+    );
+}
+
+#[tokio::test]
+async fn session_id_and_user_filters_are_pushed_down_and_still_exact() {
+    let t0 = kore::t0();
+    let data = kore::data(80, t0 - Duration::days(3), t0 + Duration::days(3));
+    let sim = kore::Sim::start(kore::sim_config(), data.clone()).await;
+    let source = sim.source(sim.adapter_config());
+    let reference = kore::reference(data.clone());
+    let range = TimeRange::parse(t0 - Duration::days(1), t0 + Duration::days(1), 92).unwrap();
+    let inside: Vec<&Session> = data.sessions_in(&range).collect();
+    let outside = data.sessions.first().unwrap();
+    assert!(outside.start_time < range.start());
+    // Session ids: one call by id (dates ignored by Kore), trimmed to the range.
+    let by_id = SessionFilter {
+        session_ids: Some(vec![
+            inside[0].session_id.clone(),
+            inside[5].session_id.clone(),
+            outside.session_id.clone(),
+            "ffffffffffffffffffffffff".into(),
+        ]),
+        ..Default::default()
+    };
+    let got = conformance::all_sessions(&source, range, &by_id, SessionOrder::default(), 10).await;
+    let want =
+        conformance::all_sessions(&reference, range, &by_id, SessionOrder::default(), 10).await;
+    assert_eq!(ids(&got), ids(&want));
+    assert_eq!(got.len(), 2);
+    assert_eq!(sim.totals().await.calls, 1);
+    // One user id: sent as `userId`; several are filtered by botscope.
+    let one_user = SessionFilter {
+        user_ids: Some(vec![inside[3].user_id.clone().unwrap()]),
+        ..Default::default()
+    };
+    let got =
+        conformance::all_sessions(&source, range, &one_user, SessionOrder::default(), 10).await;
+    let want =
+        conformance::all_sessions(&reference, range, &one_user, SessionOrder::default(), 10).await;
+    assert_eq!(ids(&got), ids(&want));
+    assert!(!got.is_empty());
+    let lex_only = SessionFilter {
+        bot_alias_ids: Some(vec!["PRODALIAS1".into()]),
+        ..Default::default()
+    };
+    let got =
+        conformance::all_sessions(&source, range, &lex_only, SessionOrder::default(), 10).await;
+    assert!(
+        got.is_empty(),
+        "Kore sessions have no alias: the filter matches none"
+    );
+}

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{Application, Settings};
 use crate::config::Config;
-use crate::demo::{DemoOptions, demo_dataset, demo_sources};
+use crate::demo::{DemoOptions, SimulatorKnobs, demo_dataset, demo_sources_with};
 use crate::server::auth::{Authenticator, mint_hs256};
 
 #[derive(Parser, Debug)]
@@ -41,6 +41,21 @@ pub enum Command {
         /// Turn on HS256 JWT auth with this secret (at least 32 bytes); a token is printed.
         #[arg(long)]
         auth_secret: Option<String>,
+        /// Latency both simulators add to every answer, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        sim_latency_ms: u64,
+        /// Share of simulator calls answered with a throttling error (0..=1).
+        #[arg(long, default_value_t = 0.0)]
+        sim_throttle_rate: f64,
+        /// Share of simulator calls answered with a 5xx (0..=1).
+        #[arg(long, default_value_t = 0.0)]
+        sim_error_rate: f64,
+        /// Source-cache size (e.g. 64MiB).
+        #[arg(long, default_value = "256MiB")]
+        cache_max_bytes: bytesize::ByteSize,
+        /// Turn off the whole-response cache (every request executes).
+        #[arg(long)]
+        no_response_cache: bool,
     },
     /// Run the gateway in production from a config file.
     Serve {
@@ -238,13 +253,32 @@ pub async fn run(cli: Cli) -> ExitCode {
             days,
             sessions_per_day,
             auth_secret,
+            sim_latency_ms,
+            sim_throttle_rate,
+            sim_error_rate,
+            cache_max_bytes,
+            no_response_cache,
         } => {
             let opts = DemoOptions {
                 seed,
                 days,
                 sessions_per_day,
             };
+            if !(0.0..=1.0).contains(&sim_throttle_rate) || !(0.0..=1.0).contains(&sim_error_rate) {
+                return fail("--sim-throttle-rate and --sim-error-rate must be between 0 and 1");
+            }
+            let knobs = SimulatorKnobs {
+                latency: Duration::from_millis(sim_latency_ms),
+                throttle_rate: sim_throttle_rate,
+                error_rate: sim_error_rate,
+            };
             let mut settings = Settings::local(listen, b"botscope-demo-cursor-secret");
+            if let Some(cache) = &mut settings.cache {
+                cache.max_bytes = cache_max_bytes.as_u64();
+                if no_response_cache {
+                    cache.response_max_bytes = None;
+                }
+            }
             if let Some(secret) = &auth_secret {
                 if secret.len() < 32 {
                     return fail("--auth-secret must be at least 32 bytes");
@@ -270,7 +304,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     )
                 })
                 .collect();
-            let (sources, simulators) = match demo_sources(infos, dataset).await {
+            let (sources, simulators) = match demo_sources_with(infos, dataset, &knobs).await {
                 Ok(s) => s,
                 Err(e) => return fail(format!("cannot start the demo simulators: {e}")),
             };

@@ -97,13 +97,33 @@ pub async fn demo_sources(
     infos: Vec<BotInfo>,
     dataset: Dataset,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, Vec<String>)> {
+    demo_sources_with(infos, dataset, &SimulatorKnobs::default()).await
+}
+
+/// Fault and latency knobs applied to both demo simulators (`botscope demo --sim-…`).
+#[derive(Debug, Clone, Default)]
+pub struct SimulatorKnobs {
+    /// Added by the simulators to every answer (a realistic upstream latency).
+    pub latency: std::time::Duration,
+    /// Share of calls each simulator answers with a throttling error.
+    pub throttle_rate: f64,
+    /// Share of calls each simulator answers with a 5xx.
+    pub error_rate: f64,
+}
+
+/// [`demo_sources`] with simulator knobs.
+pub async fn demo_sources_with(
+    infos: Vec<BotInfo>,
+    dataset: Dataset,
+    knobs: &SimulatorKnobs,
+) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, Vec<String>)> {
     let (lex, kore): (Vec<_>, Vec<_>) = infos
         .into_iter()
         .zip(dataset.bots)
         .map(|(info, (spec, data))| (info, spec, data))
         .partition(|(info, _, _)| info.vendor == Vendor::LexV2);
-    let (mut sources, lex_sim) = lex_sources(lex).await?;
-    let (kore, kore_url) = kore_sources(kore).await?;
+    let (mut sources, lex_sim) = lex_sources(lex, knobs).await?;
+    let (kore, kore_url) = kore_sources(kore, knobs).await?;
     sources.extend(kore);
     Ok((
         sources,
@@ -120,6 +140,7 @@ pub type DemoBot = (BotInfo, DatasetBot, BotData);
 /// in-process `LexSimulator` serving the bots' data under their Lex ids.
 pub async fn lex_sources(
     bots: Vec<DemoBot>,
+    knobs: &SimulatorKnobs,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, LexSimulator)> {
     let (infos, data): (Vec<BotInfo>, Vec<_>) = bots
         .into_iter()
@@ -129,7 +150,13 @@ pub async fn lex_sources(
         })
         .unzip();
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let sim = LexSimulator::spawn(listen, LexSimConfig::default(), data).await?;
+    let sim_config = LexSimConfig {
+        latency: knobs.latency,
+        throttle_rate: knobs.throttle_rate,
+        error_rate: knobs.error_rate,
+        ..LexSimConfig::default()
+    };
+    let sim = LexSimulator::spawn(listen, sim_config, data).await?;
     let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
     for info in infos {
         let config = LexSourceConfig::for_endpoint(&info.vendor_bot_id, sim.url());
@@ -144,6 +171,7 @@ pub async fn lex_sources(
 /// adapter's window cache keeps warm queries cheap. Returns the simulator's URL.
 pub async fn kore_sources(
     bots: Vec<DemoBot>,
+    knobs: &SimulatorKnobs,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, String)> {
     use crate::simulators::kore::{KoreSimBot, KoreSimConfig, spawn};
     use crate::sources::kore::{KoreConfig, KoreSource};
@@ -159,7 +187,11 @@ pub async fn kore_sources(
         });
         infos.push(info);
     }
-    let (addr, _handle) = spawn(KoreSimConfig::new(client_id, secret.clone()), sim).await?;
+    let mut sim_config = KoreSimConfig::new(client_id, secret.clone());
+    sim_config.latency = knobs.latency;
+    sim_config.throttle_rate = knobs.throttle_rate;
+    sim_config.error_rate = knobs.error_rate;
+    let (addr, _handle) = spawn(sim_config, sim).await?;
     let url = format!("http://{addr}");
     let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
     for info in infos {

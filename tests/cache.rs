@@ -279,3 +279,41 @@ async fn response_cache_never_crosses_scopes_and_sets_headers() {
         .unwrap();
     assert_eq!(r.headers()["cache-control"], "no-store");
 }
+
+/// Pins the layer order of `layers::stack`: metrics outside the cache (it sees
+/// every question, hits included), the cache outside the vendor (a hit never
+/// reaches it).
+#[tokio::test]
+async fn layer_order_is_metrics_then_cache_then_vendor() {
+    botscope::metrics::handle();
+    let mut source = memory_sources().remove(0);
+    let mut info = source.bot().clone();
+    info.id = "layer-order-bot".into();
+    source = Arc::new(MemorySource::new(
+        info,
+        Arc::new(botscope::sources::memory::BotData::default()),
+    ));
+    let inner = counting(source);
+    let cache = SourceCache::new(64 << 20, policy(Duration::from_secs(60)));
+    let stacked = botscope::layers::stack(inner.clone(), Some(&cache));
+    for _ in 0..3 {
+        stacked.sessions(&query(1)).await.unwrap();
+    }
+    assert_eq!(
+        inner.calls.load(Ordering::SeqCst),
+        1,
+        "cache sits outside the vendor"
+    );
+    let text = botscope::metrics::render();
+    let seen: f64 = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("botscope_source_calls_total") && l.contains("bot=\"layer-order-bot\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(
+        seen, 3.0,
+        "metrics sits outside the cache and counts hits too:\n{text}"
+    );
+}

@@ -180,6 +180,9 @@ async fn twenty_concurrent_queries_never_exceed_the_budget() {
     adapter.calls_per_hour = 45;
     adapter.budget_minute = StdDuration::from_millis(300);
     adapter.budget_hour = StdDuration::from_secs(3);
+    // Calls are logged when sent and counted by the simulator when received;
+    // the margin covers the skew on a busy machine, as in production.
+    adapter.budget_margin = StdDuration::from_millis(100);
     let source = Arc::new(sim.source(adapter));
     let range = TimeRange::parse(t0, t0 + Duration::days(1), 92).unwrap();
     let started = Instant::now();
@@ -507,5 +510,54 @@ async fn session_id_and_user_filters_are_pushed_down_and_still_exact() {
     assert!(
         got.is_empty(),
         "Kore sessions have no alias: the filter matches none"
+    );
+}
+
+#[tokio::test]
+async fn a_sub_range_of_a_cached_range_costs_no_call_and_the_open_window_refreshes() {
+    let t0 = kore::t0();
+    let data = kore::data(40, t0, t0 + Duration::days(30));
+    let sim = kore::Sim::start(kore::sim_config(), data.clone()).await;
+    let mut config = sim.adapter_config();
+    config.window_cache_sessions = 100_000;
+    let source = sim.source(config);
+    let query = |range: TimeRange| SessionQuery {
+        range,
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(1000, 1000).unwrap(),
+    };
+    let days_1_30 = TimeRange::parse(t0, t0 + Duration::days(30), 92).unwrap();
+    source.sessions(&query(days_1_30)).await.unwrap();
+    let after_first = sim.totals().await.calls;
+    let days_3_20 = TimeRange::parse(t0 + Duration::days(2), t0 + Duration::days(20), 92).unwrap();
+    let page = source.sessions(&query(days_3_20)).await.unwrap();
+    assert_eq!(
+        sim.totals().await.calls,
+        after_first,
+        "days 3-20 after days 1-30: zero upstream calls"
+    );
+    let want: Vec<Session> = data.sessions_in(&days_3_20).cloned().collect();
+    assert_each_once(&page.sessions, &want);
+
+    // Today's open window is cached only for recent_ttl.
+    let now = chrono::Utc::now();
+    let recent = kore::data(40, now - Duration::days(2), now);
+    let sim = kore::Sim::start(kore::sim_config(), recent).await;
+    let mut config = sim.adapter_config();
+    config.window_cache_sessions = 100_000;
+    config.recent_ttl = StdDuration::from_millis(100);
+    let source = sim.source(config);
+    let last_hour = TimeRange::parse(now - Duration::hours(1), now, 92).unwrap();
+    source.sessions(&query(last_hour)).await.unwrap();
+    let calls = sim.totals().await.calls;
+    source.sessions(&query(last_hour)).await.unwrap();
+    assert_eq!(sim.totals().await.calls, calls, "within recent_ttl: cached");
+    tokio::time::sleep(StdDuration::from_millis(250)).await;
+    source.sessions(&query(last_hour)).await.unwrap();
+    assert!(
+        sim.totals().await.calls > calls,
+        "after recent_ttl the open window is fetched again"
     );
 }

@@ -37,13 +37,3 @@ pub fn stack(
     };
     Arc::new(MetricsLayer::new(cached))
 }
-
-/// The names of the layers around a source, outermost first (for the order test).
-pub fn describe(cache: bool) -> Vec<&'static str> {
-    let mut v = vec!["metrics"];
-    if cache {
-        v.push("cache");
-    }
-    v.push("vendor");
-    v
-}

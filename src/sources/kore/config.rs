@@ -40,12 +40,15 @@ pub struct KoreConfig {
     pub max_retries: u32,
     /// First backoff of a retry, doubled each time (a `Retry-After` wins).
     pub retry_base_delay: Duration,
-    /// Sessions kept in the window cache (0 turns it off). Only settled
-    /// windows are cached: those that ended `settle_lag` ago or earlier.
+    /// Sessions kept in the window cache (0 turns it off).
     pub window_cache_sessions: u64,
     /// Kore's analytics show up about 15 minutes after a session ends
-    /// (kore.md §6); windows younger than this are always fetched.
+    /// (kore.md §6): a window that ended `settle_lag` ago or earlier is
+    /// settled and kept `settled_ttl`; a younger one (today's open window)
+    /// is kept only `recent_ttl`, so it refreshes.
     pub settle_lag: Duration,
+    pub settled_ttl: Duration,
+    pub recent_ttl: Duration,
 }
 
 impl KoreConfig {
@@ -75,6 +78,8 @@ impl KoreConfig {
             retry_base_delay: Duration::from_millis(200),
             window_cache_sessions: 200_000,
             settle_lag: Duration::from_secs(2 * 3600),
+            settled_ttl: Duration::from_secs(24 * 3600),
+            recent_ttl: Duration::from_secs(60),
         }
     }
 

@@ -57,8 +57,8 @@ const WINDOWS_IN_FLIGHT: usize = 8;
 /// getSessions takes at most 50 session ids (kore.md §1.3).
 const MAX_SESSION_IDS: usize = 50;
 
-/// A settled window's sessions of one containment type: (window start, window
-/// end, containment type, pushed-down user id).
+/// A window's sessions of one containment type: (window start, window end,
+/// containment type, pushed-down user id).
 type WindowKey = (
     chrono::DateTime<chrono::Utc>,
     chrono::DateTime<chrono::Utc>,
@@ -72,12 +72,33 @@ pub struct KoreSource {
     client: KoreClient,
     agent: ConversationEndState,
     window_days: u32,
-    /// Settled windows already fetched. Windows sit on fixed UTC boundaries,
-    /// so neighbouring queries share them and a warm query spends its call
-    /// budget only on the unsettled, most recent window. Concurrent misses of
-    /// one key share one upstream fetch; errors are not cached.
-    windows: Option<moka::future::Cache<WindowKey, Arc<Vec<Session>>>>,
+    /// Windows already fetched. Windows sit on fixed UTC boundaries, so
+    /// neighbouring queries share them; settled windows live `settled_ttl`,
+    /// the open one `recent_ttl`. Concurrent misses of one key share one
+    /// upstream fetch; errors are not cached.
+    windows: Option<moka::future::Cache<WindowKey, WindowEntry>>,
     settle_lag: chrono::Duration,
+    settled_ttl: std::time::Duration,
+    recent_ttl: std::time::Duration,
+}
+
+#[derive(Clone)]
+struct WindowEntry {
+    sessions: Arc<Vec<Session>>,
+    ttl: std::time::Duration,
+}
+
+struct WindowTtl;
+
+impl moka::Expiry<WindowKey, WindowEntry> for WindowTtl {
+    fn expire_after_create(
+        &self,
+        _: &WindowKey,
+        v: &WindowEntry,
+        _: std::time::Instant,
+    ) -> Option<std::time::Duration> {
+        Some(v.ttl)
+    }
 }
 
 impl KoreSource {
@@ -121,13 +142,16 @@ impl KoreSource {
             windows: (config.window_cache_sessions > 0).then(|| {
                 moka::future::Cache::builder()
                     .max_capacity(config.window_cache_sessions)
-                    .weigher(|_, v: &Arc<Vec<Session>>| {
-                        u32::try_from(v.len()).unwrap_or(u32::MAX).max(1)
+                    .weigher(|_, v: &WindowEntry| {
+                        u32::try_from(v.sessions.len()).unwrap_or(u32::MAX).max(1)
                     })
+                    .expire_after(WindowTtl)
                     .build()
             }),
             settle_lag: chrono::Duration::from_std(config.settle_lag)
                 .unwrap_or(chrono::Duration::hours(2)),
+            settled_ttl: config.settled_ttl,
+            recent_ttl: config.recent_ttl,
             bot,
         })
     }
@@ -171,7 +195,7 @@ impl KoreSource {
     }
 
     /// One window's sessions of one containment type, from the window cache
-    /// when the window is settled.
+    /// when it holds them.
     async fn window_type_sessions(
         &self,
         window: TimeRange,
@@ -192,13 +216,25 @@ impl KoreSource {
                     .collect(),
             ))
         };
-        match &self.windows {
-            Some(cache) if window.end() <= chrono::Utc::now() - self.settle_lag => cache
-                .try_get_with((window.start(), window.end(), ctype, user.clone()), fetch)
-                .await
-                .map_err(|e| (*e).clone()),
-            _ => fetch.await,
-        }
+        let Some(cache) = &self.windows else {
+            return fetch.await;
+        };
+        let ttl = if window.end() <= chrono::Utc::now() - self.settle_lag {
+            self.settled_ttl
+        } else {
+            self.recent_ttl
+        };
+        let entry = async {
+            Ok::<_, Error>(WindowEntry {
+                sessions: fetch.await?,
+                ttl,
+            })
+        };
+        cache
+            .try_get_with((window.start(), window.end(), ctype, user.clone()), entry)
+            .await
+            .map(|e| e.sessions)
+            .map_err(|e| (*e).clone())
     }
 
     /// Sessions by id: `sessionId` (≤ 50 per call) overrides every other Kore

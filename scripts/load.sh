@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# HTTP load benchmark: botscope next to what users would otherwise run (GraphQL Mesh +
+# Hive Gateway over the Kore REST API) and the bare REST upstream, in one run with the
+# same load, using ../shared/peers; then botscope-only runs. Results: BENCHMARKS.md.
+#
+#   scripts/load.sh                      # everything (~4 min after the one-time setup)
+#   SIM_LATENCY_MS=50 scripts/load.sh    # simulators add 50 ms to every upstream call
+#
+# Phases:
+#   1. peers/run.sh: upstream, peer, peer-cache and botscope (`EXTRA_*`) at concurrency
+#      $CONC for $DURATION s each; botscope answers the equivalent query over one Kore
+#      bot (100 sessions, the same four fields) and serves repeats from its response cache.
+#   2. botscope alone, response cache off (every request executes GraphQL, answers come
+#      from the source cache): sessions(first: 100) over 4 bots; sessionMetrics
+#      30 days x ONE_HOUR x END_STATE over 4 bots. 64 MiB source cache. Peak RSS read.
+#   3. cold queries against simulators with $COLD_LATENCY_MS latency: a one-window
+#      query and 30-day Kore metrics, each on a fresh process (no cache).
+# A 200 whose body carries GraphQL `errors` counts as an error: phases 2-3 read
+# botscope's own /metrics (graphql requests by outcome) before and after each load.
+# Everything binds 127.0.0.1; every process started here is stopped by PID.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PEERS_SRC=${PEERS_SRC:-$ROOT/../shared/peers}
+WORK=${WORK:-$ROOT/target/load}
+PORT=${PORT:-4100}
+CONC=${CONC:-32}
+DURATION=${DURATION:-15}
+WARMUP=${WARMUP:-5}
+SIM_LATENCY_MS=${SIM_LATENCY_MS:-0}
+COLD_LATENCY_MS=${COLD_LATENCY_MS:-50}
+RUN_ID=${RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}
+OUT="$WORK/results/$RUN_ID"
+BIN="$ROOT/target/release/botscope"
+URL="http://127.0.0.1:$PORT/graphql"
+PIDS=()
+
+log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+mkdir -p "$OUT"
+log "building botscope (release)"
+(cd "$ROOT" && cargo build --release -q)
+
+if [ ! -d "$WORK/peers" ]; then
+  cp -r "$PEERS_SRC" "$WORK/peers"
+  chmod -R u+w "$WORK/peers"
+fi
+log "peer setup (idempotent)"
+(cd "$WORK/peers" && bash setup.sh >"$OUT/peers-setup.log" 2>&1)
+OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
+
+# Bodies. The demo's data covers the last 30 days up to now.
+python3 - "$OUT" <<'PY'
+import json, sys, datetime as dt
+out = sys.argv[1]
+today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+def body(q, v): return json.dumps({"query": q, "variables": v})
+two_days = {"start": iso(today - dt.timedelta(days=3)), "end": iso(today - dt.timedelta(days=1))}
+one_day = {"start": iso(today - dt.timedelta(days=2)), "end": iso(today - dt.timedelta(days=1))}
+month = {"start": iso(today - dt.timedelta(days=29)), "end": iso(today)}
+week = {"start": iso(today - dt.timedelta(days=7)), "end": iso(today)}
+bodies = {
+  # The peer's query, botscope's way: one Kore bot, self-service sessions of two days, 100 of them.
+  "kore100": body("query Sessions100($r: TimeRange!) { sessions(botIds: [\"sales-kore\"], range: $r, first: 100, filter: {endStates: [SUCCESS]}) { totalCount pageInfo { hasNextPage } nodes { sessionId startTime vendorEndState turns } } }", {"r": two_days}),
+  "sessions4bots": body("query S($r: TimeRange!) { sessions(range: $r, first: 100) { pageInfo { hasNextPage endCursor } nodes { id bot { id } sessionId startTime durationSeconds endState turns } } }", {"r": week}),
+  "metrics30d": body("query M($r: TimeRange!) { sessionMetrics(range: $r, metrics: [{name: COUNT, statistic: SUM}, {name: DURATION, statistic: AVG}], binBy: ONE_HOUR, groupBy: [END_STATE]) { bot { id } binStart groups { value } values { value } } }", {"r": month}),
+  "cold_one_window": body("query C($r: TimeRange!) { sessions(botIds: [\"returns-kore\"], range: $r, first: 100) { nodes { sessionId startTime } } }", {"r": one_day}),
+  "cold_kore_metrics30d": body("query K($r: TimeRange!) { sessionMetrics(botIds: [\"returns-kore\"], range: $r, metrics: [{name: COUNT, statistic: SUM}], binBy: ONE_DAY, groupBy: [END_STATE]) { binStart values { value } } }", {"r": month}),
+}
+for name, b in bodies.items():
+    open(f"{out}/{name}.json", "w").write(b)
+PY
+
+graphql_outcomes() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^botscope_graphql_requests_total/ {print}' ; }
+not_ok() { # GraphQL answers with errors so far ("partial" or "error" outcomes)
+  graphql_outcomes | awk '/outcome="(partial|error)"/ {s+=$2} END {print s+0}'
+}
+wait_ready() { for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return 0; sleep 0.5; done; return 1; }
+start_demo() { "$BIN" demo --listen "127.0.0.1:$PORT" "$@" >"$OUT/demo-$(date +%s%N).log" 2>&1 & DEMO=$!; PIDS+=("$DEMO"); wait_ready; }
+stop_demo() { kill "$DEMO" 2>/dev/null || true; wait "$DEMO" 2>/dev/null || true; }
+rss_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+oha_run() { # name body
+  "$OHA" -z "${WARMUP}s" -c "$CONC" --no-tui --output-format json -m POST -H 'content-type: application/json' -D "$OUT/$2.json" "$URL" >/dev/null
+  "$OHA" -z "${DURATION}s" -w -c "$CONC" --no-tui --output-format json -m POST -H 'content-type: application/json' -D "$OUT/$2.json" "$URL" >"$OUT/$1.oha.json"
+}
+
+log "phase 1: peers/run.sh with botscope as the extra target"
+(cd "$WORK/peers" && RUN_ID="$RUN_ID" CONC="$CONC" DURATION="$DURATION" WARMUP="$WARMUP" \
+  EXTRA_URL="$URL" EXTRA_BODY="$OUT/kore100.json" EXTRA_NAME=botscope EXTRA_VERIFY=none \
+  EXTRA_CMD="exec $BIN demo --listen 127.0.0.1:$PORT --sim-latency-ms $SIM_LATENCY_MS --cache-max-bytes 64MiB" \
+  bash run.sh) 2>&1 | tee "$OUT/peers-run.log" >&2
+cp "$WORK/peers/results/$RUN_ID/summary.md" "$OUT/peers-summary.md" 2>/dev/null || true
+
+log "phase 2: botscope executing from its source cache (response cache off)"
+start_demo --no-response-cache --cache-max-bytes 64MiB --sim-latency-ms "$SIM_LATENCY_MS"
+for q in sessions4bots metrics30d; do
+  curl -s "$URL" -H 'content-type: application/json' -d @"$OUT/$q.json" >"$OUT/$q.answer.json"
+  before=$(not_ok)
+  oha_run "exec-$q" "$q"
+  after=$(not_ok)
+  echo "$((after - before))" >"$OUT/exec-$q.graphql_errors"
+done
+rss_kb "$DEMO" >"$OUT/exec.rss_kb"
+stop_demo
+
+log "phase 3: cold queries, simulators at ${COLD_LATENCY_MS} ms"
+for q in cold_one_window cold_kore_metrics30d; do
+  start_demo --sim-latency-ms "$COLD_LATENCY_MS"
+  curl -s -o "$OUT/$q.answer.json" -w '%{time_total}\n' "$URL" -H 'content-type: application/json' -d @"$OUT/$q.json" >"$OUT/$q.seconds"
+  stop_demo
+done
+
+python3 - "$OUT" "$COLD_LATENCY_MS" <<'PY' | tee "$OUT/botscope-summary.md"
+import json, sys, os
+out, lat = sys.argv[1], float(sys.argv[2])
+print("| run | req/s | p50 ms | p99 ms | HTTP errors | GraphQL errors |")
+print("|---|---|---|---|---|---|")
+for q in ["sessions4bots", "metrics30d"]:
+    d = json.load(open(f"{out}/exec-{q}.oha.json"))
+    s = d["summary"]; p = d["latencyPercentiles"]
+    codes = d.get("statusCodeDistribution", {})
+    http_err = sum(v for k, v in codes.items() if not k.startswith("2")) + sum(d.get("errorDistribution", {}).values())
+    gql = open(f"{out}/exec-{q}.graphql_errors").read().strip()
+    print(f"| executed from source cache: {q} | {s['requestsPerSec']:.0f} | {p['p50']*1000:.2f} | {p['p99']*1000:.2f} | {http_err} | {gql} |")
+print(f"\npeak RSS (VmHWM) of the phase-2 process: {int(open(f'{out}/exec.rss_kb').read())/1024:.0f} MiB")
+for q in ["cold_one_window", "cold_kore_metrics30d"]:
+    t = float(open(f"{out}/{q}.seconds").read()) * 1000
+    ans = json.load(open(f"{out}/{q}.answer.json"))
+    print(f"\ncold {q}: {t:.0f} ms with {lat:.0f} ms upstream latency ({t/lat:.1f} x one call); errors: {'errors' in ans}")
+PY
+log "results in $OUT"

@@ -230,6 +230,15 @@ impl KoreSource {
                 ttl,
             })
         };
+        // A trimmed window is answered by its whole parent when that is cached.
+        let parent = KoreWindowPlan::parent(&window, self.window_days);
+        if parent != window
+            && let Some(hit) = cache
+                .get(&(parent.start(), parent.end(), ctype, user.clone()))
+                .await
+        {
+            return Ok(hit.sessions);
+        }
         cache
             .try_get_with((window.start(), window.end(), ctype, user.clone()), entry)
             .await

@@ -10,9 +10,10 @@
 #   1. peers/run.sh: upstream, peer, peer-cache and botscope (`EXTRA_*`) at concurrency
 #      $CONC for $DURATION s each; botscope answers the equivalent query over one Kore
 #      bot (100 sessions, the same four fields) and serves repeats from its response cache.
-#   2. botscope alone, response cache off (every request executes GraphQL, answers come
-#      from the source cache): sessions(first: 100) over 4 bots; sessionMetrics
-#      30 days x ONE_HOUR x END_STATE over 4 bots. 64 MiB source cache. Peak RSS read.
+#   2. the gateway alone (`botscope serve`, the simulators in their own processes, so
+#      the RSS is the gateway's), response cache off (every request executes GraphQL,
+#      answers come from the 64 MiB source cache): sessions(first: 100) over 4 bots;
+#      sessionMetrics 30 days x ONE_HOUR x END_STATE over 4 bots. Peak RSS read.
 #   3. cold queries against simulators with $COLD_LATENCY_MS latency: a one-window
 #      query and 30-day Kore metrics, each on a fresh process (no cache).
 # A 200 whose body carries GraphQL `errors` counts as an error: phases 2-3 read
@@ -93,8 +94,49 @@ log "phase 1: peers/run.sh with botscope as the extra target"
   bash run.sh) 2>&1 | tee "$OUT/peers-run.log" >&2
 cp "$WORK/peers/results/$RUN_ID/summary.md" "$OUT/peers-summary.md" 2>/dev/null || true
 
-log "phase 2: botscope executing from its source cache (response cache off)"
-start_demo --no-response-cache --cache-max-bytes 64MiB --sim-latency-ms "$SIM_LATENCY_MS"
+log "phase 2: botscope serve executing from its source cache (response cache off)"
+KORE_SECRET="load-test-kore-secret-$RANDOM"
+"$BIN" simulate lex --listen 127.0.0.1:9101 --latency-ms "$SIM_LATENCY_MS" >"$OUT/sim-lex.log" 2>&1 & PIDS+=("$!")
+"$BIN" simulate kore --listen 127.0.0.1:9102 --client-secret "$KORE_SECRET" --latency-ms "$SIM_LATENCY_MS" >"$OUT/sim-kore.log" 2>&1 & PIDS+=("$!")
+cat >"$OUT/bench.toml" <<TOML
+listen = "127.0.0.1:$PORT"
+cursor_secret = "load-test-cursor-secret-0123456789"
+[cache]
+max_bytes = "64MiB"
+response_cache = false
+[[bots]]
+id = "support-lex"
+name = "Customer Support (Lex)"
+vendor = "lex_v2"
+bot_id = "K7XQ2M9PLA"
+region = "us-east-1"
+endpoint_url = "http://127.0.0.1:9101"
+[[bots]]
+id = "billing-lex"
+name = "Billing (Lex)"
+vendor = "lex_v2"
+bot_id = "B1LLNG0LX2"
+region = "us-east-1"
+endpoint_url = "http://127.0.0.1:9101"
+[[bots]]
+id = "sales-kore"
+name = "Sales (Kore)"
+vendor = "kore"
+bot_id = "st-0c6b7d1e-5f3a-4c2b-9d8e-1a2b3c4d5e6f"
+host = "http://127.0.0.1:9102"
+client_id = "cs-botscope-sim"
+client_secret = "$KORE_SECRET"
+[[bots]]
+id = "returns-kore"
+name = "Returns (Kore)"
+vendor = "kore"
+bot_id = "st-7a1e9c44-2b6d-4f80-a3c5-9e0d1f2a3b4c"
+host = "http://127.0.0.1:9102"
+client_id = "cs-botscope-sim"
+client_secret = "$KORE_SECRET"
+TOML
+sleep 3
+"$BIN" serve --config "$OUT/bench.toml" >"$OUT/serve.log" 2>&1 & DEMO=$!; PIDS+=("$DEMO"); wait_ready
 for q in sessions4bots metrics30d; do
   curl -s "$URL" -H 'content-type: application/json' -d @"$OUT/$q.json" >"$OUT/$q.answer.json"
   before=$(not_ok)
@@ -104,6 +146,7 @@ for q in sessions4bots metrics30d; do
 done
 rss_kb "$DEMO" >"$OUT/exec.rss_kb"
 stop_demo
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 
 log "phase 3: cold queries, simulators at ${COLD_LATENCY_MS} ms"
 for q in cold_one_window cold_kore_metrics30d; do
@@ -124,7 +167,7 @@ for q in ["sessions4bots", "metrics30d"]:
     http_err = sum(v for k, v in codes.items() if not k.startswith("2")) + sum(d.get("errorDistribution", {}).values())
     gql = open(f"{out}/exec-{q}.graphql_errors").read().strip()
     print(f"| executed from source cache: {q} | {s['requestsPerSec']:.0f} | {p['p50']*1000:.2f} | {p['p99']*1000:.2f} | {http_err} | {gql} |")
-print(f"\npeak RSS (VmHWM) of the phase-2 process: {int(open(f'{out}/exec.rss_kb').read())/1024:.0f} MiB")
+print(f"\npeak RSS (VmHWM) of the gateway (botscope serve, 64 MiB source cache) after phase 2: {int(open(f'{out}/exec.rss_kb').read())/1024:.0f} MiB")
 for q in ["cold_one_window", "cold_kore_metrics30d"]:
     t = float(open(f"{out}/{q}.seconds").read()) * 1000
     ans = json.load(open(f"{out}/{q}.answer.json"))

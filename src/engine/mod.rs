@@ -121,6 +121,8 @@ type BotBins<F, M> = Vec<Bin<F, M>>;
 pub struct Engine {
     bots: Vec<Arc<dyn AnalyticsSource>>,
     index: HashMap<String, usize>,
+    /// Shared descriptions, so GraphQL `bot` fields cost a reference count.
+    infos: Vec<Arc<BotInfo>>,
     limits: Limits,
     cursors: CursorKey,
 }
@@ -141,9 +143,11 @@ impl Engine {
             .enumerate()
             .map(|(i, b)| (b.bot().id.clone(), i))
             .collect();
+        let infos = bots.iter().map(|b| Arc::new(b.bot().clone())).collect();
         Engine {
             bots,
             index,
+            infos,
             limits,
             cursors,
         }
@@ -163,8 +167,8 @@ impl Engine {
     }
 
     /// A configured bot's description, whatever the caller's scope.
-    pub fn bot_info(&self, id: &str) -> Option<&BotInfo> {
-        self.index.get(id).map(|&i| self.bots[i].bot())
+    pub fn bot_info(&self, id: &str) -> Option<&Arc<BotInfo>> {
+        self.index.get(id).map(|&i| &self.infos[i])
     }
 
     /// One bot by id: `None` when unknown, `FORBIDDEN` when the caller may not see it.

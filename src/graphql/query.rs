@@ -55,7 +55,7 @@ impl Query {
             .visible_bots(scope(ctx))
             .into_iter()
             .filter(|b| vendor.is_none_or(|v| b.vendor == v))
-            .map(|b| Bot(b.clone()))
+            .map(|b| Bot(Arc::new(b.clone())))
             .collect()
     }
 
@@ -64,7 +64,7 @@ impl Query {
         Ok(engine(ctx)
             .bot(scope(ctx), &id)
             .gql()?
-            .map(|b| Bot(b.clone())))
+            .map(|b| Bot(Arc::new(b.clone()))))
     }
 
     /// Sessions across bots, merged in the requested order (default
@@ -100,7 +100,7 @@ impl Query {
             after,
         };
         let partial = engine.sessions(scope(ctx), req).await.gql()?;
-        Ok(SessionConnection(report(ctx, partial)))
+        Ok(SessionConnection::from(report(ctx, partial)))
     }
 
     /// Session metrics per bot (or rolled up across bots), per time bin and group.

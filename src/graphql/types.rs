@@ -13,7 +13,7 @@ use crate::engine::Engine;
 use crate::sources::BotInfo;
 
 /// A bot the gateway serves.
-pub struct Bot(pub BotInfo);
+pub struct Bot(pub Arc<BotInfo>);
 
 #[Object]
 impl Bot {
@@ -39,7 +39,7 @@ fn bot_of(ctx: &Context<'_>, id: &str) -> Option<Bot> {
 }
 
 /// One conversation. A field the vendor does not have is `null`.
-pub struct Session(pub domain::Session);
+pub struct Session(pub Arc<domain::Session>);
 
 #[Object]
 impl Session {
@@ -137,13 +137,31 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-pub struct SessionConnection(pub crate::engine::SessionConnection);
+/// A page of sessions; nodes are shared between `edges` and `nodes`.
+pub struct SessionConnection {
+    edges: Vec<(String, Arc<domain::Session>)>,
+    has_next_page: bool,
+    total_count: Option<u64>,
+}
+
+impl From<crate::engine::SessionConnection> for SessionConnection {
+    fn from(c: crate::engine::SessionConnection) -> Self {
+        SessionConnection {
+            edges: c
+                .edges
+                .into_iter()
+                .map(|(cur, s)| (cur, Arc::new(s)))
+                .collect(),
+            has_next_page: c.has_next_page,
+            total_count: c.total_count,
+        }
+    }
+}
 
 #[Object]
 impl SessionConnection {
     async fn edges(&self) -> Vec<SessionEdge> {
-        self.0
-            .edges
+        self.edges
             .iter()
             .map(|(cursor, s)| SessionEdge {
                 cursor: cursor.clone(),
@@ -152,22 +170,18 @@ impl SessionConnection {
             .collect()
     }
     async fn nodes(&self) -> Vec<Session> {
-        self.0
-            .edges
-            .iter()
-            .map(|(_, s)| Session(s.clone()))
-            .collect()
+        self.edges.iter().map(|(_, s)| Session(s.clone())).collect()
     }
     async fn page_info(&self) -> PageInfo {
         PageInfo {
-            has_next_page: self.0.has_next_page,
-            end_cursor: self.0.edges.last().map(|(c, _)| c.clone()),
+            has_next_page: self.has_next_page,
+            end_cursor: self.edges.last().map(|(c, _)| c.clone()),
         }
     }
     /// Sessions matching the query over all pages; `null` unless known
     /// without extra upstream calls.
     async fn total_count(&self) -> Option<u64> {
-        self.0.total_count
+        self.total_count
     }
 }
 

@@ -41,6 +41,12 @@ pub enum Command {
         /// Turn on HS256 JWT auth with this secret (at least 32 bytes); a token is printed.
         #[arg(long)]
         auth_secret: Option<String>,
+        /// Share of simulator calls (both vendors) answered with an injected 429.
+        #[arg(long, default_value_t = 0.0)]
+        fault_throttle_rate: f64,
+        /// Share of simulator calls (both vendors) answered with an injected 5xx.
+        #[arg(long, default_value_t = 0.0)]
+        fault_error_rate: f64,
     },
     /// Run the gateway in production from a config file.
     Serve {
@@ -238,11 +244,23 @@ pub async fn run(cli: Cli) -> ExitCode {
             days,
             sessions_per_day,
             auth_secret,
+            fault_throttle_rate,
+            fault_error_rate,
         } => {
+            let faults = crate::simulators::SimFaults {
+                throttle_rate: fault_throttle_rate,
+                error_rate: fault_error_rate,
+            };
+            if !faults.is_valid() {
+                return fail(
+                    "--fault-throttle-rate and --fault-error-rate must be between 0 and 1",
+                );
+            }
             let opts = DemoOptions {
                 seed,
                 days,
                 sessions_per_day,
+                faults,
             };
             let mut settings = Settings::local(listen, b"botscope-demo-cursor-secret");
             if let Some(secret) = &auth_secret {
@@ -270,10 +288,11 @@ pub async fn run(cli: Cli) -> ExitCode {
                     )
                 })
                 .collect();
-            let (sources, simulators) = match demo_sources(infos, dataset).await {
-                Ok(s) => s,
-                Err(e) => return fail(format!("cannot start the demo simulators: {e}")),
-            };
+            let (sources, simulators) =
+                match crate::demo::demo_sources_with_faults(infos, dataset, opts.faults).await {
+                    Ok(s) => s,
+                    Err(e) => return fail(format!("cannot start the demo simulators: {e}")),
+                };
             let app = match Application::build(sources, settings).await {
                 Ok(a) => a,
                 Err(e) => return fail(format!("cannot listen on {listen}: {e}")),
@@ -344,6 +363,7 @@ async fn simulate_lex(args: SimulateLexArgs) -> ExitCode {
         seed: args.seed,
         days: args.days,
         sessions_per_day: args.sessions_per_day,
+        ..DemoOptions::default()
     };
     let (infos, dataset) = demo_dataset(&opts);
     let bots: Vec<(String, std::sync::Arc<crate::sources::memory::BotData>)> = infos

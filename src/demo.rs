@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{Duration, DurationRound, Utc};
 
 use crate::domain::Vendor;
+use crate::simulators::SimFaults;
 use crate::simulators::dataset::{Dataset, DatasetBot};
 use crate::simulators::lex::{LexSimConfig, LexSimulator};
 use crate::sources::lex::{LexSource, LexSourceConfig};
@@ -22,6 +23,8 @@ pub struct DemoOptions {
     pub seed: u64,
     pub days: u32,
     pub sessions_per_day: u32,
+    /// Fault rates both in-process simulators start with (`--fault-*`).
+    pub faults: SimFaults,
 }
 
 impl Default for DemoOptions {
@@ -30,6 +33,7 @@ impl Default for DemoOptions {
             seed: 42,
             days: 30,
             sessions_per_day: 1000,
+            faults: SimFaults::default(),
         }
     }
 }
@@ -97,13 +101,23 @@ pub async fn demo_sources(
     infos: Vec<BotInfo>,
     dataset: Dataset,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, Vec<String>)> {
+    demo_sources_with_faults(infos, dataset, SimFaults::default()).await
+}
+
+/// [`demo_sources`] with both simulators injecting `faults` (they can be
+/// changed later with `PUT /_sim/faults` on either simulator).
+pub async fn demo_sources_with_faults(
+    infos: Vec<BotInfo>,
+    dataset: Dataset,
+    faults: SimFaults,
+) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, Vec<String>)> {
     let (lex, kore): (Vec<_>, Vec<_>) = infos
         .into_iter()
         .zip(dataset.bots)
         .map(|(info, (spec, data))| (info, spec, data))
         .partition(|(info, _, _)| info.vendor == Vendor::LexV2);
-    let (mut sources, lex_sim) = lex_sources(lex).await?;
-    let (kore, kore_url) = kore_sources(kore).await?;
+    let (mut sources, lex_sim) = lex_sources(lex, faults).await?;
+    let (kore, kore_url) = kore_sources(kore, faults).await?;
     sources.extend(kore);
     Ok((
         sources,
@@ -120,6 +134,7 @@ pub type DemoBot = (BotInfo, DatasetBot, BotData);
 /// in-process `LexSimulator` serving the bots' data under their Lex ids.
 pub async fn lex_sources(
     bots: Vec<DemoBot>,
+    faults: SimFaults,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, LexSimulator)> {
     let (infos, data): (Vec<BotInfo>, Vec<_>) = bots
         .into_iter()
@@ -129,7 +144,18 @@ pub async fn lex_sources(
         })
         .unzip();
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let sim = LexSimulator::spawn(listen, LexSimConfig::default(), data).await?;
+    let sim_config = LexSimConfig {
+        throttle_rate: faults.throttle_rate,
+        error_rate: faults.error_rate,
+        // Short hints, so throttled demo calls retry quickly.
+        retry_after_ms: if faults == SimFaults::default() {
+            1000
+        } else {
+            100
+        },
+        ..LexSimConfig::default()
+    };
+    let sim = LexSimulator::spawn(listen, sim_config, data).await?;
     let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
     for info in infos {
         let config = LexSourceConfig::for_endpoint(&info.vendor_bot_id, sim.url());
@@ -144,6 +170,7 @@ pub async fn lex_sources(
 /// adapter's window cache keeps warm queries cheap. Returns the simulator's URL.
 pub async fn kore_sources(
     bots: Vec<DemoBot>,
+    faults: SimFaults,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, String)> {
     use crate::simulators::kore::{KoreSimBot, KoreSimConfig, spawn};
     use crate::sources::kore::{KoreConfig, KoreSource};
@@ -159,7 +186,12 @@ pub async fn kore_sources(
         });
         infos.push(info);
     }
-    let (addr, _handle) = spawn(KoreSimConfig::new(client_id, secret.clone()), sim).await?;
+    let sim_config = KoreSimConfig {
+        throttle_rate: faults.throttle_rate,
+        error_rate: faults.error_rate,
+        ..KoreSimConfig::new(client_id, secret.clone())
+    };
+    let (addr, _handle) = spawn(sim_config, sim).await?;
     let url = format!("http://{addr}");
     let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
     for info in infos {

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{Application, Settings};
 use crate::config::Config;
-use crate::demo::{DemoOptions, demo_dataset, demo_sources};
+use crate::demo::{DemoOptions, demo_dataset, demo_sources_with_faults};
 use crate::server::auth::{Authenticator, mint_hs256};
 
 #[derive(Parser, Debug)]
@@ -289,7 +289,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 })
                 .collect();
             let (sources, simulators) =
-                match crate::demo::demo_sources_with_faults(infos, dataset, opts.faults).await {
+                match demo_sources_with_faults(infos, dataset, opts.faults).await {
                     Ok(s) => s,
                     Err(e) => return fail(format!("cannot start the demo simulators: {e}")),
                 };

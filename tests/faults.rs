@@ -107,7 +107,8 @@ async fn rig(faults: SimFaults, attempts: u32, breaker: Option<BreakerPolicy>) -
             sources.push(Arc::new(KoreSource::new(info, c).unwrap()));
         }
     }
-    let mut settings = Settings::local("127.0.0.1:0".parse().unwrap(), b"faults-cursor-secret-0123");
+    let mut settings =
+        Settings::local("127.0.0.1:0".parse().unwrap(), b"faults-cursor-secret-0123");
     settings.cache = None;
     settings.breaker = breaker;
     let addr = Application::build(sources, settings).await.unwrap().spawn();
@@ -184,7 +185,11 @@ async fn answers(rig: &Rig, deadline: Duration) -> Vec<Value> {
         let resp = rig
             .query(SESSIONS, json!({ "r": range(), "after": after }))
             .await;
-        assert!(t.elapsed() < deadline, "sessions page took {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < deadline,
+            "sessions page took {:?}",
+            t.elapsed()
+        );
         assert!(resp.get("errors").is_none(), "{resp}");
         let page = &resp["data"]["sessions"];
         out.push(page["nodes"].clone());
@@ -228,7 +233,10 @@ async fn throttling_and_5xx_on_both_vendors_still_answer_correctly() {
         .iter()
         .map(|r| r["faulted"].as_u64().unwrap())
         .sum();
-    assert!(lex_faulted > 0, "the Lex simulator injected faults: {stats}");
+    assert!(
+        lex_faulted > 0,
+        "the Lex simulator injected faults: {stats}"
+    );
     let kore: Value = reqwest::get(format!("{}/_sim/stats", faulty.kore_sim))
         .await
         .unwrap()
@@ -309,7 +317,11 @@ async fn a_vendor_down_gives_partial_data_opens_the_breaker_and_recovers() {
         }
         assert_eq!(bots_of(&resp).len(), 2);
     }
-    assert_eq!(rig.kore_calls().await, before, "an open breaker calls nobody");
+    assert_eq!(
+        rig.kore_calls().await,
+        before,
+        "an open breaker calls nobody"
+    );
 
     // The vendor recovers; after the cool-down one probe closes each breaker.
     rig.set_faults(&rig.kore_sim, SimFaults::default()).await;

@@ -187,6 +187,15 @@ impl KoreClient {
         let mut out = Vec::new();
         loop {
             let page: KoreSessionsResponse = self.call("getSessions", &query, &request).await?;
+            if let Some(bad) = page.sessions.iter().find(|s| s.end_time < s.start_time) {
+                return Err(Error::new(
+                    ErrorKind::UpstreamBadResponse,
+                    format!(
+                        "Kore getSessions returned session {} ending before it starts",
+                        bad.session_id
+                    ),
+                ));
+            }
             let received = page.sessions.len() as u64;
             out.extend(page.sessions);
             if !page.more_available {

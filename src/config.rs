@@ -647,6 +647,18 @@ pub fn parse_end_state(s: &str) -> Option<ConversationEndState> {
         .find(|e| e.as_str().eq_ignore_ascii_case(s))
 }
 
+/// A duration like `"30s"` or `"500ms"`, more than zero.
+pub fn positive_duration(key: &str, v: &str) -> Result<std::time::Duration, ConfigError> {
+    match humantime::parse_duration(v) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(err(key, "must be more than zero")),
+        Err(_) => Err(err(
+            key,
+            format!("{v:?} is not a duration like \"30s\" or \"500ms\""),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -733,17 +745,5 @@ client_secret = "${KORE}"
             error_of(&GOOD.replace("lex_v2", "dialogflow")).key,
             "bots[0].vendor"
         );
-    }
-}
-
-/// A duration like `"30s"` or `"500ms"`, more than zero.
-pub fn positive_duration(key: &str, v: &str) -> Result<std::time::Duration, ConfigError> {
-    match humantime::parse_duration(v) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(err(key, "must be more than zero")),
-        Err(_) => Err(err(
-            key,
-            format!("{v:?} is not a duration like \"30s\" or \"500ms\""),
-        )),
     }
 }

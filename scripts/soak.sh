@@ -35,7 +35,7 @@ SAMPLER=$!
 if command -v oha >/dev/null; then
   oha -z "${DURATION}s" -c "$CONCURRENCY" --no-tui -m POST -H 'content-type: application/json' -D "$BODY" \
     "http://127.0.0.1:$PORT/graphql" | tee soak.out
-  FIVEXX=$(grep -E '^\s*\[5[0-9][0-9]\]' soak.out | awk '{s+=$2} END {print s+0}')
+  FIVEXX=$( (grep -E '^\s*\[5[0-9][0-9]\]' soak.out || true) | awk '{s+=$2} END {print s+0}')
 else
   python3 - "$PORT" "$BODY" "$DURATION" "$CONCURRENCY" <<'PY' | tee soak.out
 import asyncio, sys, time, collections

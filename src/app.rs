@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::config::{AuthMode, CacheSettings, Config, ConfigError};
 use crate::engine::{CursorKey, Engine, Limits};
 use crate::graphql::{SchemaLimits, build_schema};
-use crate::layers::{CachePolicy, SourceCache};
+use crate::layers::{BreakerPolicy, CachePolicy, SourceCache};
 use crate::server::auth::Authenticator;
 use crate::server::response_cache::ResponseCache;
 use crate::server::{AppState, HttpSettings, router, serve};
@@ -28,6 +28,8 @@ pub struct Settings {
     pub graphiql: bool,
     /// Source and response caches; `None` turns both off.
     pub cache: Option<CacheSettings>,
+    /// The per-bot circuit breaker; `None` turns it off.
+    pub breaker: Option<BreakerPolicy>,
 }
 
 impl Settings {
@@ -42,6 +44,7 @@ impl Settings {
             auth: None,
             graphiql: true,
             cache: Some(CacheSettings::defaults()),
+            breaker: Some(BreakerPolicy::default()),
         }
     }
 
@@ -82,6 +85,7 @@ impl Settings {
             auth,
             graphiql: config.server.graphiql,
             cache: Some(config.cache_settings()?),
+            breaker: config.breaker_policy()?,
         })
     }
 }
@@ -107,7 +111,7 @@ impl Application {
             .map(|(c, p)| SourceCache::new(c.max_bytes, p));
         let sources = sources
             .into_iter()
-            .map(|s| crate::layers::stack(s, source_cache.as_ref()))
+            .map(|s| crate::layers::stack(s, source_cache.as_ref(), settings.breaker))
             .collect();
         let engine = Arc::new(Engine::new(
             sources,

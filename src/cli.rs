@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{Application, Settings};
 use crate::config::Config;
-use crate::demo::{DemoOptions, SimulatorKnobs, demo_dataset, demo_sources_with};
+use crate::demo::{DemoOptions, demo_dataset, demo_sources_with_faults};
 use crate::server::auth::{Authenticator, mint_hs256};
 
 #[derive(Parser, Debug)]
@@ -41,15 +41,15 @@ pub enum Command {
         /// Turn on HS256 JWT auth with this secret (at least 32 bytes); a token is printed.
         #[arg(long)]
         auth_secret: Option<String>,
+        /// Share of simulator calls (both vendors) answered with an injected 429.
+        #[arg(long, default_value_t = 0.0)]
+        fault_throttle_rate: f64,
+        /// Share of simulator calls (both vendors) answered with an injected 5xx.
+        #[arg(long, default_value_t = 0.0)]
+        fault_error_rate: f64,
         /// Latency both simulators add to every answer, in milliseconds.
         #[arg(long, default_value_t = 0)]
         sim_latency_ms: u64,
-        /// Share of simulator calls answered with a throttling error (0..=1).
-        #[arg(long, default_value_t = 0.0)]
-        sim_throttle_rate: f64,
-        /// Share of simulator calls answered with a 5xx (0..=1).
-        #[arg(long, default_value_t = 0.0)]
-        sim_error_rate: f64,
         /// Source-cache size (e.g. 64MiB).
         #[arg(long, default_value = "256MiB")]
         cache_max_bytes: bytesize::ByteSize,
@@ -253,24 +253,26 @@ pub async fn run(cli: Cli) -> ExitCode {
             days,
             sessions_per_day,
             auth_secret,
+            fault_throttle_rate,
+            fault_error_rate,
             sim_latency_ms,
-            sim_throttle_rate,
-            sim_error_rate,
             cache_max_bytes,
             no_response_cache,
         } => {
+            let faults = crate::simulators::SimFaults {
+                throttle_rate: fault_throttle_rate,
+                error_rate: fault_error_rate,
+            };
+            if !faults.is_valid() {
+                return fail(
+                    "--fault-throttle-rate and --fault-error-rate must be between 0 and 1",
+                );
+            }
             let opts = DemoOptions {
                 seed,
                 days,
                 sessions_per_day,
-            };
-            if !(0.0..=1.0).contains(&sim_throttle_rate) || !(0.0..=1.0).contains(&sim_error_rate) {
-                return fail("--sim-throttle-rate and --sim-error-rate must be between 0 and 1");
-            }
-            let knobs = SimulatorKnobs {
-                latency: Duration::from_millis(sim_latency_ms),
-                throttle_rate: sim_throttle_rate,
-                error_rate: sim_error_rate,
+                faults,
             };
             let mut settings = Settings::local(listen, b"botscope-demo-cursor-secret");
             if let Some(cache) = &mut settings.cache {
@@ -304,7 +306,14 @@ pub async fn run(cli: Cli) -> ExitCode {
                     )
                 })
                 .collect();
-            let (sources, simulators) = match demo_sources_with(infos, dataset, &knobs).await {
+            let (sources, simulators) = match demo_sources_with_faults(
+                infos,
+                dataset,
+                opts.faults,
+                chrono::Duration::milliseconds(sim_latency_ms as i64),
+            )
+            .await
+            {
                 Ok(s) => s,
                 Err(e) => return fail(format!("cannot start the demo simulators: {e}")),
             };
@@ -378,6 +387,7 @@ async fn simulate_lex(args: SimulateLexArgs) -> ExitCode {
         seed: args.seed,
         days: args.days,
         sessions_per_day: args.sessions_per_day,
+        ..DemoOptions::default()
     };
     let (infos, dataset) = demo_dataset(&opts);
     let bots: Vec<(String, std::sync::Arc<crate::sources::memory::BotData>)> = infos

@@ -49,7 +49,29 @@ pub struct Config {
     #[serde(default)]
     pub server: ServerConfig,
     #[serde(default)]
+    pub resilience: ResilienceConfig,
+    #[serde(default)]
     pub bots: Vec<BotConfig>,
+}
+
+/// `[resilience]`: the per-bot circuit breaker (`layers::breaker`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResilienceConfig {
+    /// Consecutive retryable upstream failures that open a bot's breaker;
+    /// 0 turns the breaker off.
+    pub breaker_failures: u32,
+    /// How long an open breaker fails fast before it probes (`"30s"`).
+    pub breaker_cool_down: String,
+}
+
+impl Default for ResilienceConfig {
+    fn default() -> Self {
+        ResilienceConfig {
+            breaker_failures: 5,
+            breaker_cool_down: "30s".into(),
+        }
+    }
 }
 
 fn default_listen() -> String {
@@ -165,6 +187,12 @@ pub struct LexBotConfig {
     /// Upstream budget for this account, requests per second.
     #[serde(default = "default_lex_rps")]
     pub requests_per_second: u32,
+    /// Attempts per Lex call, the first included (SDK standard retry); default 3.
+    pub max_attempts: Option<u32>,
+    /// Longest one attempt may take (`"10s"`); default 20 s.
+    pub attempt_timeout: Option<String>,
+    /// Longest one call may take, all retries included (`"30s"`); default 60 s.
+    pub timeout: Option<String>,
 }
 
 fn default_lex_rps() -> u32 {
@@ -409,6 +437,19 @@ impl Config {
         })
     }
 
+    /// The per-bot circuit breaker from `[resilience]`; `None` when
+    /// `breaker_failures = 0` turns it off.
+    pub fn breaker_policy(&self) -> Result<Option<crate::layers::BreakerPolicy>, ConfigError> {
+        let r = &self.resilience;
+        let cool_down = positive_duration("resilience.breaker_cool_down", &r.breaker_cool_down)?;
+        Ok(
+            (r.breaker_failures > 0).then_some(crate::layers::BreakerPolicy {
+                failure_threshold: r.breaker_failures,
+                cool_down,
+            }),
+        )
+    }
+
     pub fn max_body_bytes(&self) -> Result<usize, ConfigError> {
         let v = &self.server.max_body_bytes;
         v.parse::<bytesize::ByteSize>()
@@ -453,6 +494,7 @@ impl Config {
         }
         self.cache_settings()?;
         self.max_body_bytes()?;
+        self.breaker_policy()?;
         let l = &self.limits;
         for (key, v) in [
             ("limits.max_page_size", l.max_page_size),
@@ -509,6 +551,19 @@ impl Config {
                     }
                     if b.requests_per_second == 0 {
                         return Err(err(key("requests_per_second"), "must be at least 1"));
+                    }
+                    if let Some(n) = b.max_attempts
+                        && !(1..=10).contains(&n)
+                    {
+                        return Err(err(key("max_attempts"), "must be between 1 and 10"));
+                    }
+                    for (field, v) in [
+                        ("attempt_timeout", &b.attempt_timeout),
+                        ("timeout", &b.timeout),
+                    ] {
+                        if let Some(v) = v {
+                            positive_duration(&key(field), v)?;
+                        }
                     }
                 }
                 BotConfig::Kore(b) => {
@@ -590,6 +645,18 @@ pub fn parse_end_state(s: &str) -> Option<ConversationEndState> {
     ConversationEndState::ALL
         .into_iter()
         .find(|e| e.as_str().eq_ignore_ascii_case(s))
+}
+
+/// A duration like `"30s"` or `"500ms"`, more than zero.
+pub fn positive_duration(key: &str, v: &str) -> Result<std::time::Duration, ConfigError> {
+    match humantime::parse_duration(v) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(err(key, "must be more than zero")),
+        Err(_) => Err(err(
+            key,
+            format!("{v:?} is not a duration like \"30s\" or \"500ms\""),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use chrono::{Duration, DurationRound, Utc};
 
 use crate::domain::Vendor;
+use crate::simulators::SimFaults;
 use crate::simulators::dataset::{Dataset, DatasetBot};
 use crate::simulators::lex::{LexSimConfig, LexSimulator};
 use crate::sources::lex::{LexSource, LexSourceConfig};
@@ -22,6 +23,8 @@ pub struct DemoOptions {
     pub seed: u64,
     pub days: u32,
     pub sessions_per_day: u32,
+    /// Fault rates both in-process simulators start with (`--fault-*`).
+    pub faults: SimFaults,
 }
 
 impl Default for DemoOptions {
@@ -30,6 +33,7 @@ impl Default for DemoOptions {
             seed: 42,
             days: 30,
             sessions_per_day: 1000,
+            faults: SimFaults::default(),
         }
     }
 }
@@ -97,33 +101,25 @@ pub async fn demo_sources(
     infos: Vec<BotInfo>,
     dataset: Dataset,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, Vec<String>)> {
-    demo_sources_with(infos, dataset, &SimulatorKnobs::default()).await
+    demo_sources_with_faults(infos, dataset, SimFaults::default(), Duration::zero()).await
 }
 
-/// Fault and latency knobs applied to both demo simulators (`botscope demo --sim-…`).
-#[derive(Debug, Clone, Default)]
-pub struct SimulatorKnobs {
-    /// Added by the simulators to every answer (a realistic upstream latency).
-    pub latency: std::time::Duration,
-    /// Share of calls each simulator answers with a throttling error.
-    pub throttle_rate: f64,
-    /// Share of calls each simulator answers with a 5xx.
-    pub error_rate: f64,
-}
-
-/// [`demo_sources`] with simulator knobs.
-pub async fn demo_sources_with(
+/// [`demo_sources`] with both simulators injecting `faults` (they can be
+/// changed later with `PUT /_sim/faults` on either simulator) and adding
+/// `latency` to every answer, like a real upstream.
+pub async fn demo_sources_with_faults(
     infos: Vec<BotInfo>,
     dataset: Dataset,
-    knobs: &SimulatorKnobs,
+    faults: SimFaults,
+    latency: Duration,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, Vec<String>)> {
     let (lex, kore): (Vec<_>, Vec<_>) = infos
         .into_iter()
         .zip(dataset.bots)
         .map(|(info, (spec, data))| (info, spec, data))
         .partition(|(info, _, _)| info.vendor == Vendor::LexV2);
-    let (mut sources, lex_sim) = lex_sources(lex, knobs).await?;
-    let (kore, kore_url) = kore_sources(kore, knobs).await?;
+    let (mut sources, lex_sim) = lex_sources(lex, faults, latency).await?;
+    let (kore, kore_url) = kore_sources(kore, faults, latency).await?;
     sources.extend(kore);
     Ok((
         sources,
@@ -140,7 +136,8 @@ pub type DemoBot = (BotInfo, DatasetBot, BotData);
 /// in-process `LexSimulator` serving the bots' data under their Lex ids.
 pub async fn lex_sources(
     bots: Vec<DemoBot>,
-    knobs: &SimulatorKnobs,
+    faults: SimFaults,
+    latency: Duration,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, LexSimulator)> {
     let (infos, data): (Vec<BotInfo>, Vec<_>) = bots
         .into_iter()
@@ -151,9 +148,15 @@ pub async fn lex_sources(
         .unzip();
     let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let sim_config = LexSimConfig {
-        latency: knobs.latency,
-        throttle_rate: knobs.throttle_rate,
-        error_rate: knobs.error_rate,
+        latency: latency.to_std().unwrap_or_default(),
+        throttle_rate: faults.throttle_rate,
+        error_rate: faults.error_rate,
+        // Short hints, so throttled demo calls retry quickly.
+        retry_after_ms: if faults == SimFaults::default() {
+            1000
+        } else {
+            100
+        },
         ..LexSimConfig::default()
     };
     let sim = LexSimulator::spawn(listen, sim_config, data).await?;
@@ -171,7 +174,8 @@ pub async fn lex_sources(
 /// adapter's window cache keeps warm queries cheap. Returns the simulator's URL.
 pub async fn kore_sources(
     bots: Vec<DemoBot>,
-    knobs: &SimulatorKnobs,
+    faults: SimFaults,
+    latency: Duration,
 ) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, String)> {
     use crate::simulators::kore::{KoreSimBot, KoreSimConfig, spawn};
     use crate::sources::kore::{KoreConfig, KoreSource};
@@ -187,10 +191,12 @@ pub async fn kore_sources(
         });
         infos.push(info);
     }
-    let mut sim_config = KoreSimConfig::new(client_id, secret.clone());
-    sim_config.latency = knobs.latency;
-    sim_config.throttle_rate = knobs.throttle_rate;
-    sim_config.error_rate = knobs.error_rate;
+    let sim_config = KoreSimConfig {
+        latency: latency.to_std().unwrap_or_default(),
+        throttle_rate: faults.throttle_rate,
+        error_rate: faults.error_rate,
+        ..KoreSimConfig::new(client_id, secret.clone())
+    };
     let (addr, _handle) = spawn(sim_config, sim).await?;
     let url = format!("http://{addr}");
     let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();

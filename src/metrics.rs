@@ -11,6 +11,8 @@
 //! | `botscope_source_call_seconds` | histogram | `bot`, `vendor`, `operation` | time a source took |
 //! | `botscope_source_cache_requests_total` | counter | `operation`, `outcome` (`hit`, `miss`) | source-cache lookups |
 //! | `botscope_cache_evictions_total` | counter | | source-cache entries evicted for size |
+//! | `botscope_breaker_state` | gauge | `bot` | circuit breaker: 0 closed, 1 half-open, 2 open |
+//! | `botscope_breaker_rejections_total` | counter | `bot` | questions failed fast by an open breaker |
 
 use std::sync::OnceLock;
 

@@ -281,8 +281,9 @@ async fn response_cache_never_crosses_scopes_and_sets_headers() {
 }
 
 /// Pins the layer order of `layers::stack`: metrics outside the cache (it sees
-/// every question, hits included), the cache outside the vendor (a hit never
-/// reaches it).
+/// every question, hits included), the cache outside the breaker (hits keep
+/// answering while the breaker is open), the breaker outside the vendor (an
+/// open breaker fails fast without a call).
 #[tokio::test]
 async fn layer_order_is_metrics_then_cache_then_vendor() {
     botscope::metrics::handle();
@@ -295,7 +296,11 @@ async fn layer_order_is_metrics_then_cache_then_vendor() {
     ));
     let inner = counting(source);
     let cache = SourceCache::new(64 << 20, policy(Duration::from_secs(60)));
-    let stacked = botscope::layers::stack(inner.clone(), Some(&cache));
+    let stacked = botscope::layers::stack(
+        inner.clone(),
+        Some(&cache),
+        Some(botscope::layers::BreakerPolicy::default()),
+    );
     for _ in 0..3 {
         stacked.sessions(&query(1)).await.unwrap();
     }

@@ -3,12 +3,18 @@
 //! [`stack`] composes them in one place, outermost first:
 //!
 //! ```text
-//! metrics ( cache ( vendor source ( rate limit ( retry ( HTTP ) ) ) ) )
+//! metrics ( cache ( breaker ( vendor source ( rate limit ( retry ( HTTP ) ) ) ) ) )
 //! ```
 //!
 //! - **metrics** outermost, so it sees every question, cached or not.
 //! - **cache** next, so a hit costs no budget and no upstream call, and
-//!   concurrent identical questions coalesce before they reach the vendor.
+//!   concurrent identical questions coalesce before they reach the vendor;
+//!   cache hits keep answering while the breaker is open.
+//! - **breaker** (`breaker.rs`, one per bot) just above the vendor: it sees
+//!   each question's outcome *after* the vendor client's retries, opens after
+//!   N consecutive `UPSTREAM_UNAVAILABLE`/`UPSTREAM_THROTTLED` answers, then
+//!   fails fast without touching the vendor until a cool-down passes and one
+//!   probe succeeds. Below the cache so hits never count as vendor health.
 //! - **rate limit** and **retry** act per *upstream call*, not per question (one
 //!   question can take many calls: Kore windows × containment types × pages,
 //!   Lex pages), so they live in the vendor clients under the source: the Kore
@@ -16,11 +22,13 @@
 //!   wrong order would be retry outside cache (retries would re-run cache
 //!   misses as whole questions) or rate limit outside cache (hits would spend budget).
 
+pub mod breaker;
 pub mod cache;
 pub mod metrics;
 
 use std::sync::Arc;
 
+pub use breaker::{BreakerLayer, BreakerPolicy, BreakerState};
 pub use cache::{CacheLayer, CachePolicy, SourceCache};
 pub use metrics::MetricsLayer;
 
@@ -30,10 +38,15 @@ use crate::sources::AnalyticsSource;
 pub fn stack(
     vendor: Arc<dyn AnalyticsSource>,
     cache: Option<&SourceCache>,
+    breaker: Option<BreakerPolicy>,
 ) -> Arc<dyn AnalyticsSource> {
-    let cached: Arc<dyn AnalyticsSource> = match cache {
-        Some(c) => Arc::new(CacheLayer::new(vendor, c.clone())),
+    let guarded: Arc<dyn AnalyticsSource> = match breaker {
+        Some(p) => Arc::new(BreakerLayer::new(vendor, p)),
         None => vendor,
+    };
+    let cached: Arc<dyn AnalyticsSource> = match cache {
+        Some(c) => Arc::new(CacheLayer::new(guarded, c.clone())),
+        None => guarded,
     };
     Arc::new(MetricsLayer::new(cached))
 }

@@ -4,5 +4,8 @@
 //! adapters' request/response mapping (`crate::sources::lex`, `crate::sources::kore`).
 
 pub mod dataset;
+pub mod faults;
 pub mod kore;
 pub mod lex;
+
+pub use faults::SimFaults;

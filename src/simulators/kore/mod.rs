@@ -149,6 +149,7 @@ struct Sim {
     stats: Mutex<BTreeMap<(String, String), KoreSimCounters>>,
     seen_jtis: Mutex<HashSet<String>>,
     dice: Mutex<ChaCha8Rng>,
+    faults: crate::simulators::faults::FaultKnob,
 }
 
 /// A refusal in Kore's error envelope `{"errors":[{"msg","code"}]}` (kore.md §5.1).
@@ -278,10 +279,11 @@ impl Sim {
             return Err(envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg));
         }
         let (throttle, error) = {
+            let rates = self.faults.get();
             let mut dice = self.dice.lock().unwrap_or_else(|e| e.into_inner());
             (
-                dice.r#gen::<f64>() < self.config.throttle_rate,
-                dice.r#gen::<f64>() < self.config.error_rate,
+                dice.r#gen::<f64>() < rates.throttle_rate,
+                dice.r#gen::<f64>() < rates.error_rate,
             )
         };
         if throttle {
@@ -343,6 +345,14 @@ async fn sim_stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
     Json(json!({ "totals": totals, "operations": operations }))
 }
 
+/// `PUT /_sim/faults`: changes the fault rates while running.
+async fn sim_faults(
+    State(sim): State<Arc<Sim>>,
+    Json(f): Json<crate::simulators::SimFaults>,
+) -> Response {
+    sim.faults.put(f)
+}
+
 /// The simulator's routes.
 pub fn router(config: KoreSimConfig, bots: Vec<KoreSimBot>) -> Router {
     let bots = bots
@@ -367,6 +377,10 @@ pub fn router(config: KoreSimConfig, bots: Vec<KoreSimBot>) -> Router {
         .collect();
     let sim = Arc::new(Sim {
         dice: Mutex::new(ChaCha8Rng::seed_from_u64(config.seed)),
+        faults: crate::simulators::faults::FaultKnob::new(crate::simulators::SimFaults {
+            throttle_rate: config.throttle_rate,
+            error_rate: config.error_rate,
+        }),
         config,
         bots,
         stats: Mutex::default(),
@@ -383,6 +397,7 @@ pub fn router(config: KoreSimConfig, bots: Vec<KoreSimBot>) -> Router {
         )
         .route("/_sim/stats", get(sim_stats))
         .route("/_sim/bots", get(sim_bots))
+        .route("/_sim/faults", axum::routing::put(sim_faults))
         .with_state(sim)
 }
 

@@ -26,7 +26,8 @@
 //! - `startDateTime` after `endDateTime` is a `ValidationException`.
 //!
 //! Extra, non-Lex routes: `GET /_sim/stats` (calls served, rejected and faulted
-//! per operation and bot) and `GET /_sim/bots` (the bot ids served).
+//! per operation and bot), `GET /_sim/bots` (the bot ids served) and
+//! `PUT /_sim/faults` (`{"throttleRate":…,"errorRate":…}`, changes the fault rates).
 
 mod ops;
 mod wire;
@@ -104,6 +105,7 @@ pub(crate) struct SimState {
     bots: BTreeMap<String, Arc<BotData>>,
     config: LexSimConfig,
     dice: Mutex<ChaCha8Rng>,
+    faults: crate::simulators::faults::FaultKnob,
     throttle_next: AtomicU32,
     stats: Mutex<BTreeMap<(String, String), LexSimCounters>>,
 }
@@ -125,13 +127,14 @@ impl SimState {
         if forced {
             return Some(LexError::throttling(self.config.retry_after_ms));
         }
-        if self.config.throttle_rate <= 0.0 && self.config.error_rate <= 0.0 {
+        let rates = self.faults.get();
+        if rates.throttle_rate <= 0.0 && rates.error_rate <= 0.0 {
             return None;
         }
         let roll: f64 = self.dice.lock().unwrap_or_else(|e| e.into_inner()).r#gen();
-        if roll < self.config.throttle_rate {
+        if roll < rates.throttle_rate {
             Some(LexError::throttling(self.config.retry_after_ms))
-        } else if roll < self.config.throttle_rate + self.config.error_rate {
+        } else if roll < rates.throttle_rate + rates.error_rate {
             Some(LexError::internal())
         } else {
             None
@@ -185,6 +188,10 @@ impl LexSimulator {
         let state = Arc::new(SimState {
             bots: bots.into_iter().collect(),
             dice: Mutex::new(ChaCha8Rng::seed_from_u64(config.seed)),
+            faults: crate::simulators::faults::FaultKnob::new(crate::simulators::SimFaults {
+                throttle_rate: config.throttle_rate,
+                error_rate: config.error_rate,
+            }),
             config,
             throttle_next: AtomicU32::new(0),
             stats: Mutex::new(BTreeMap::new()),
@@ -205,6 +212,11 @@ impl LexSimulator {
     /// `ThrottlingException`, whatever the rates; for deterministic retry tests.
     pub fn throttle_next(&self, n: u32) {
         self.state.throttle_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Changes the fault rates while running (also `PUT /_sim/faults`).
+    pub fn set_faults(&self, faults: crate::simulators::SimFaults) {
+        self.state.faults.set(faults);
     }
 
     /// The counters, as `GET /_sim/stats` reports them.
@@ -230,12 +242,20 @@ fn router(state: Arc<SimState>) -> Router {
         .route("/bots/{bot_id}/analytics/{operation}", post(analytics))
         .route("/_sim/stats", get(sim_stats))
         .route("/_sim/bots", get(sim_bots))
+        .route("/_sim/faults", axum::routing::put(sim_faults))
         .fallback(unknown_route)
         .with_state(state)
 }
 
 async fn sim_stats(State(state): State<Arc<SimState>>) -> Response {
     axum::Json(serde_json::json!({ "stats": stats_rows(&state) })).into_response()
+}
+
+async fn sim_faults(
+    State(state): State<Arc<SimState>>,
+    axum::Json(f): axum::Json<crate::simulators::SimFaults>,
+) -> Response {
+    state.faults.put(f)
 }
 
 async fn sim_bots(State(state): State<Arc<SimState>>) -> Response {

@@ -28,7 +28,34 @@ pub struct KoreClient {
     page_size: u32,
     max_retries: u32,
     retry_base_delay: Duration,
+    retry_max_delay: Duration,
+    call_timeout: Duration,
     max_budget_wait: Duration,
+}
+
+/// The wait before retry `attempt` (0-based): `Retry-After` when Kore sent
+/// one, else "full jitter" exponential backoff — uniform in
+/// `[base·2^attempt / 2, base·2^attempt]` — both capped at `max`.
+pub fn retry_wait(
+    attempt: u32,
+    base: Duration,
+    max: Duration,
+    retry_after: Option<Duration>,
+) -> Duration {
+    if let Some(ra) = retry_after {
+        return ra.min(max);
+    }
+    let ceiling = base
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(max);
+    let half = ceiling / 2;
+    let spread = (ceiling - half).as_micros() as u64;
+    let jitter = if spread == 0 {
+        0
+    } else {
+        rand::Rng::gen_range(&mut rand::thread_rng(), 0..=spread)
+    };
+    half + Duration::from_micros(jitter)
 }
 
 impl KoreClient {
@@ -55,14 +82,38 @@ impl KoreClient {
             page_size: config.page_size.max(1),
             max_retries: config.max_retries,
             retry_base_delay: config.retry_base_delay,
+            retry_max_delay: config.retry_max_delay,
+            call_timeout: config.call_timeout,
             max_budget_wait: config.max_budget_wait,
         })
     }
 
-    /// One call: budget, token, POST, classification; retried with backoff on
-    /// retryable failures, honouring `Retry-After` when Kore sends one (it is
-    /// NOT DOCUMENTED, kore.md §5.2).
+    /// One call, bounded by `call_timeout` overall (each attempt is bounded
+    /// by the HTTP client's `request_timeout`).
     async fn call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        operation: &str,
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<R> {
+        match tokio::time::timeout(self.call_timeout, self.attempts(operation, query, body)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(
+                ErrorKind::UpstreamUnavailable,
+                format!(
+                    "Kore {operation} did not answer within {:?}, retries included",
+                    self.call_timeout
+                ),
+            )
+            .with_retryable(true)),
+        }
+    }
+
+    /// Budget, token, POST, classification; retried with jittered
+    /// exponential backoff on retryable failures (429, 5xx, transport errors
+    /// and timeouts), honouring `Retry-After` when Kore sends one (it is NOT
+    /// DOCUMENTED, kore.md §5.2).
+    async fn attempts<B: Serialize, R: DeserializeOwned>(
         &self,
         operation: &str,
         query: &[(&str, &str)],
@@ -108,8 +159,12 @@ impl KoreClient {
             if !err.retryable || attempt >= self.max_retries {
                 return Err(err);
             }
-            let backoff = self.retry_base_delay * 2u32.saturating_pow(attempt.min(16));
-            let wait = retry_after.unwrap_or(backoff).min(Duration::from_secs(30));
+            let wait = retry_wait(
+                attempt,
+                self.retry_base_delay,
+                self.retry_max_delay,
+                retry_after,
+            );
             tracing::debug!(operation, attempt, ?wait, error = %err, "retrying Kore call");
             tokio::time::sleep(wait).await;
             attempt += 1;
@@ -132,6 +187,15 @@ impl KoreClient {
         let mut out = Vec::new();
         loop {
             let page: KoreSessionsResponse = self.call("getSessions", &query, &request).await?;
+            if let Some(bad) = page.sessions.iter().find(|s| s.end_time < s.start_time) {
+                return Err(Error::new(
+                    ErrorKind::UpstreamBadResponse,
+                    format!(
+                        "Kore getSessions returned session {} ending before it starts",
+                        bad.session_id
+                    ),
+                ));
+            }
             let received = page.sessions.len() as u64;
             out.extend(page.sessions);
             if !page.more_available {

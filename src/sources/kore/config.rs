@@ -38,8 +38,13 @@ pub struct KoreConfig {
     pub request_timeout: Duration,
     /// Retries of a throttled (429) or failed (5xx, transport) call.
     pub max_retries: u32,
-    /// First backoff of a retry, doubled each time (a `Retry-After` wins).
+    /// First backoff of a retry, doubled each time with full jitter (a
+    /// `Retry-After` wins), at most `retry_max_delay`.
     pub retry_base_delay: Duration,
+    pub retry_max_delay: Duration,
+    /// Longest one call may take, budget waits, retries and backoffs
+    /// included; past it the call fails with a retryable `UPSTREAM_UNAVAILABLE`.
+    pub call_timeout: Duration,
     /// Sessions kept in the window cache (0 turns it off).
     pub window_cache_sessions: u64,
     /// Kore's analytics show up about 15 minutes after a session ends
@@ -76,6 +81,8 @@ impl KoreConfig {
             request_timeout: Duration::from_secs(30),
             max_retries: 3,
             retry_base_delay: Duration::from_millis(200),
+            retry_max_delay: Duration::from_secs(30),
+            call_timeout: Duration::from_secs(180),
             window_cache_sessions: 200_000,
             settle_lag: Duration::from_secs(2 * 3600),
             settled_ttl: Duration::from_secs(24 * 3600),

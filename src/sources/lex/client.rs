@@ -2,6 +2,9 @@
 //! `LexSource` makes. Retries are the SDK's standard mode (lex.md §6.3): it
 //! retries `ThrottlingException` by code, 5xx by status and transport errors,
 //! honouring `x-amz-retry-after`; botscope adds no retry loop of its own here.
+//! Each attempt is bounded by `attempt_timeout`, each call (retries included)
+//! by `operation_timeout`. Every call first waits for a slot of the bot's
+//! `requests_per_second` budget (a governor limiter: waiting, not failing).
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -28,8 +31,12 @@ use crate::error::Result;
 /// The most results Lex returns per page (lex.md §2).
 pub const LEX_MAX_RESULTS: i32 = 1000;
 
+type Limiter = governor::DefaultDirectRateLimiter;
+
 pub struct LexClient {
     client: Client,
+    /// The bot's upstream budget, `requests_per_second`.
+    limiter: Limiter,
     /// Lex's bot id.
     lex_bot_id: String,
     /// The gateway's bot id, for error context.
@@ -70,6 +77,8 @@ impl LexClient {
                 TimeoutConfig::builder()
                     .connect_timeout(config.connect_timeout)
                     .read_timeout(config.read_timeout)
+                    .operation_attempt_timeout(config.attempt_timeout)
+                    .operation_timeout(config.operation_timeout)
                     .build(),
             );
         if let LexCredentials::Static {
@@ -89,8 +98,11 @@ impl LexClient {
             loader = loader.endpoint_url(url);
         }
         let sdk = loader.load().await;
+        let rps = std::num::NonZeroU32::new(config.requests_per_second.max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
         LexClient {
             client: Client::new(&sdk),
+            limiter: governor::RateLimiter::direct(governor::Quota::per_second(rps)),
             lex_bot_id: config.bot_id.clone(),
             bot: gateway_bot.to_owned(),
         }
@@ -106,6 +118,7 @@ impl LexClient {
         max_results: i32,
         next_token: Option<String>,
     ) -> Result<ListSessionAnalyticsDataOutput> {
+        self.limiter.until_ready().await;
         self.client
             .list_session_analytics_data()
             .bot_id(&self.lex_bot_id)
@@ -133,6 +146,7 @@ impl LexClient {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
+            self.limiter.until_ready().await;
             let page: ListSessionMetricsOutput = self
                 .client
                 .list_session_metrics()
@@ -169,6 +183,7 @@ impl LexClient {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
+            self.limiter.until_ready().await;
             let page: ListIntentStageMetricsOutput = self
                 .client
                 .list_intent_stage_metrics()

@@ -46,11 +46,19 @@ pub struct LexSourceConfig {
     pub connect_timeout: Duration,
     /// Longest wait for response bytes on an open connection.
     pub read_timeout: Duration,
+    /// Longest one attempt may take (SDK `operation_attempt_timeout`).
+    pub attempt_timeout: Duration,
+    /// Longest one call may take, every retry and backoff included (SDK
+    /// `operation_timeout`).
+    pub operation_timeout: Duration,
+    /// The bot's upstream budget: calls wait (never fail) for a slot.
+    pub requests_per_second: u32,
 }
 
 impl LexSourceConfig {
     /// Production defaults for one bot: standard retries (3 attempts), the SDK's
-    /// 3.1 s connect timeout, a 20 s read timeout.
+    /// 3.1 s connect timeout, a 20 s read and attempt timeout, 60 s per call
+    /// with retries, 5 requests a second.
     pub fn new(bot_id: impl Into<String>, region: impl Into<String>) -> Self {
         LexSourceConfig {
             bot_id: bot_id.into(),
@@ -61,6 +69,9 @@ impl LexSourceConfig {
             initial_backoff: Duration::from_secs(1),
             connect_timeout: Duration::from_millis(3100),
             read_timeout: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(20),
+            operation_timeout: Duration::from_secs(60),
+            requests_per_second: 5,
         }
     }
 
@@ -80,13 +91,28 @@ impl LexSourceConfig {
 
     /// From a `[[bots]]` entry: the default credential chain, unless the entry
     /// names an `endpoint_url` (a simulator), which gets static credentials.
+    /// `max_attempts`, `attempt_timeout`, `timeout` and `requests_per_second`
+    /// come from the entry when set (validated by `Config::validate`).
     pub fn from_bot_config(bot: &LexBotConfig) -> Self {
-        match &bot.endpoint_url {
+        let mut c = match &bot.endpoint_url {
             Some(url) => LexSourceConfig {
                 region: bot.region.clone(),
                 ..LexSourceConfig::for_endpoint(&bot.bot_id, url)
             },
             None => LexSourceConfig::new(&bot.bot_id, &bot.region),
+        };
+        let dur = |v: &Option<String>| v.as_deref().and_then(|v| humantime::parse_duration(v).ok());
+        if let Some(n) = bot.max_attempts {
+            c.max_attempts = n.max(1);
         }
+        if let Some(d) = dur(&bot.attempt_timeout) {
+            c.attempt_timeout = d;
+            c.read_timeout = c.read_timeout.min(d);
+        }
+        if let Some(d) = dur(&bot.timeout) {
+            c.operation_timeout = d;
+        }
+        c.requests_per_second = bot.requests_per_second.max(1);
+        c
     }
 }

@@ -48,22 +48,39 @@ impl Settings {
         }
     }
 
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let auth = match config.auth.mode {
+    /// Settings from a validated config. Async because a `jwks_url` is
+    /// fetched now: a gateway that cannot verify tokens does not start.
+    pub async fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let a = &config.auth;
+        let (iss, aud) = (a.issuer.as_deref(), a.audience.as_deref());
+        let auth = match a.mode {
             AuthMode::None => None,
-            AuthMode::Jwt => match &config.auth.hs256_secret {
-                Some(secret) => Some(Authenticator::hs256(
+            AuthMode::Jwt => Some(match (&a.hs256_secret, &a.jwks_file, &a.jwks_url) {
+                (Some(secret), _, _) => Ok(Authenticator::hs256(
                     secret.expose_secret().as_bytes(),
-                    config.auth.issuer.as_deref(),
-                    config.auth.audience.as_deref(),
+                    iss,
+                    aud,
                 )),
-                None => {
-                    return Err(ConfigError {
-                        key: "auth".into(),
-                        message: "JWKS keys are not supported yet; use hs256_secret".into(),
-                    });
+                (None, Some(file), _) => std::fs::read_to_string(file)
+                    .map_err(|e| format!("cannot read {file}: {e}"))
+                    .and_then(|json| Authenticator::jwks(&json, iss, aud))
+                    .map_err(|message| ConfigError {
+                        key: "auth.jwks_file".into(),
+                        message,
+                    }),
+                (None, None, Some(url)) => {
+                    Authenticator::jwks_url(url, config.jwks_refresh()?, iss, aud)
+                        .await
+                        .map_err(|message| ConfigError {
+                            key: "auth.jwks_url".into(),
+                            message,
+                        })
                 }
-            },
+                (None, None, None) => Err(ConfigError {
+                    key: "auth".into(),
+                    message: "mode = \"jwt\" needs one of hs256_secret, jwks_file, jwks_url".into(),
+                }),
+            }?),
         };
         Ok(Settings {
             listen: config.listen_addr()?,
@@ -76,10 +93,14 @@ impl Settings {
             schema_limits: SchemaLimits {
                 max_depth: config.limits.max_depth,
                 max_complexity: config.limits.max_complexity,
+                max_root_fields: config.limits.max_root_fields,
+                introspection: config.server.introspection,
             },
             http: HttpSettings {
                 max_body_bytes: config.max_body_bytes()?,
                 cors_origins: config.server.cors_origins.clone(),
+                request_timeout: config.request_timeout()?,
+                requests_per_minute_per_client: config.limits.requests_per_minute_per_client,
             },
             cursor_secret: config.cursor_secret.expose_secret().as_bytes().to_vec(),
             auth,
@@ -129,6 +150,10 @@ impl Application {
                 .and_then(|c| c.response_max_bytes)
                 .map(ResponseCache::new),
             cache_policy: policy,
+            rate_limiter: crate::server::rate_limit::ClientRateLimiter::per_minute(
+                settings.http.requests_per_minute_per_client,
+            ),
+            request_timeout: settings.http.request_timeout,
         };
         crate::metrics::handle();
         let router = router(state, &settings.http);
@@ -159,7 +184,10 @@ impl Application {
     pub fn spawn(self) -> SocketAddr {
         let addr = self.addr;
         tokio::spawn(async move {
-            let _ = axum::serve(self.listener, self.router).await;
+            let service = self
+                .router
+                .into_make_service_with_connect_info::<SocketAddr>();
+            let _ = axum::serve(self.listener, service).await;
         });
         addr
     }

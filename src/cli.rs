@@ -23,6 +23,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The log format: `server.log_format` of the config `serve` will use (text
+/// when there is none or it does not load — `serve` then reports why).
+pub fn log_format(cli: &Cli) -> crate::config::LogFormat {
+    match &cli.command {
+        Command::Serve { config: Some(path) } => Config::load(path)
+            .map(|c| c.server.log_format)
+            .unwrap_or_default(),
+        _ => crate::config::LogFormat::Text,
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the gateway on the embedded demo: simulated Lex and Kore bots with synthetic data.
@@ -237,7 +248,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return fail(e),
             };
-            let settings = match Settings::from_config(&config) {
+            let settings = match Settings::from_config(&config).await {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };

@@ -96,6 +96,8 @@ pub struct AuthConfig {
     pub jwks_url: Option<String>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    /// How often a `jwks_url` is fetched again (default "5m").
+    pub jwks_refresh: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +133,12 @@ pub struct LimitsConfig {
     pub max_bots_per_query: usize,
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Fields (aliases included) at the top of one operation.
+    pub max_root_fields: usize,
+    /// Deadline of one GraphQL request.
+    pub request_timeout: String,
+    /// Per-client rate limit (client = JWT `sub`, or IP when auth is off); 0 = off.
+    pub requests_per_minute_per_client: u32,
 }
 
 impl Default for LimitsConfig {
@@ -141,6 +149,9 @@ impl Default for LimitsConfig {
             max_bots_per_query: 100,
             max_depth: 12,
             max_complexity: 5000,
+            max_root_fields: 20,
+            request_timeout: "30s".into(),
+            requests_per_minute_per_client: 600,
         }
     }
 }
@@ -154,6 +165,19 @@ pub struct ServerConfig {
     pub max_body_bytes: String,
     /// Serve the GraphiQL playground on `GET /graphql` for browsers.
     pub graphiql: bool,
+    /// Answer introspection queries (`__schema`, `__type`).
+    pub introspection: bool,
+    /// Log lines as human-readable `text` or one JSON object per line (`json`).
+    pub log_format: LogFormat,
+}
+
+/// How `botscope serve` writes its logs.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for ServerConfig {
@@ -162,6 +186,8 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             max_body_bytes: "256KiB".into(),
             graphiql: true,
+            introspection: true,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -462,6 +488,37 @@ impl Config {
             })
     }
 
+    /// `limits.request_timeout`, parsed.
+    pub fn request_timeout(&self) -> Result<Duration, ConfigError> {
+        let v = &self.limits.request_timeout;
+        match humantime::parse_duration(v) {
+            Ok(d) if d >= Duration::from_millis(100) && d <= Duration::from_secs(3600) => Ok(d),
+            Ok(_) => Err(err(
+                "limits.request_timeout",
+                "must be between 100ms and 1h",
+            )),
+            Err(_) => Err(err(
+                "limits.request_timeout",
+                format!("{v:?} is not a duration like \"30s\""),
+            )),
+        }
+    }
+
+    /// `auth.jwks_refresh`, parsed (default 5 minutes).
+    pub fn jwks_refresh(&self) -> Result<Duration, ConfigError> {
+        let Some(v) = &self.auth.jwks_refresh else {
+            return Ok(Duration::from_secs(300));
+        };
+        match humantime::parse_duration(v) {
+            Ok(d) if d >= Duration::from_secs(10) => Ok(d),
+            Ok(_) => Err(err("auth.jwks_refresh", "must be at least 10s")),
+            Err(_) => Err(err(
+                "auth.jwks_refresh",
+                format!("{v:?} is not a duration like \"5m\""),
+            )),
+        }
+    }
+
     /// Checks every rule a typed field cannot express; the first problem wins.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
@@ -489,6 +546,15 @@ impl Config {
                 {
                     return Err(err("auth.hs256_secret", "must be at least 32 bytes"));
                 }
+                if let Some(u) = &self.auth.jwks_url {
+                    check_url("auth.jwks_url", u)?;
+                }
+                if let Some(f) = &self.auth.jwks_file
+                    && f.trim().is_empty()
+                {
+                    return Err(err("auth.jwks_file", "must name a JWKS file"));
+                }
+                self.jwks_refresh()?;
             }
             AuthMode::None => {}
         }
@@ -502,11 +568,13 @@ impl Config {
             ("limits.max_bots_per_query", l.max_bots_per_query),
             ("limits.max_depth", l.max_depth),
             ("limits.max_complexity", l.max_complexity),
+            ("limits.max_root_fields", l.max_root_fields),
         ] {
             if v == 0 {
                 return Err(err(key, "must be at least 1"));
             }
         }
+        self.request_timeout()?;
         if self.bots.is_empty() {
             return Err(err("bots", "configure at least one [[bots]] entry"));
         }
@@ -745,5 +813,50 @@ client_secret = "${KORE}"
             error_of(&GOOD.replace("lex_v2", "dialogflow")).key,
             "bots[0].vendor"
         );
+    }
+
+    #[test]
+    fn auth_limits_and_server_keys_have_defaults_and_named_errors() {
+        let c = Config::from_toml_str(GOOD, &env).unwrap();
+        assert_eq!(c.limits.max_root_fields, 20);
+        assert_eq!(c.request_timeout().unwrap(), Duration::from_secs(30));
+        assert_eq!(c.limits.requests_per_minute_per_client, 600);
+        assert!(c.server.introspection);
+        assert_eq!(c.server.log_format, LogFormat::Text);
+        assert_eq!(c.jwks_refresh().unwrap(), Duration::from_secs(300));
+        let with = |extra: &str| format!("{GOOD}\n{extra}\n");
+        let ok = Config::from_toml_str(
+            &with("[server]\nlog_format = \"json\"\nintrospection = false"),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(ok.server.log_format, LogFormat::Json);
+        assert!(!ok.server.introspection);
+        for (extra, key) in [
+            ("[limits]\nmax_root_fields = 0", "limits.max_root_fields"),
+            (
+                "[limits]\nrequest_timeout = \"soon\"",
+                "limits.request_timeout",
+            ),
+            (
+                "[limits]\nrequest_timeout = \"1ms\"",
+                "limits.request_timeout",
+            ),
+            ("[server]\nlog_format = \"xml\"", "server.log_format"),
+            (
+                "[auth]\nmode = \"jwt\"\njwks_url = \"ftp://idp\"",
+                "auth.jwks_url",
+            ),
+            (
+                "[auth]\nmode = \"jwt\"\njwks_file = \"k.json\"\njwks_refresh = \"1s\"",
+                "auth.jwks_refresh",
+            ),
+            (
+                "[auth]\nmode = \"jwt\"\njwks_file = \"k.json\"\njwks_url = \"https://idp/\"",
+                "auth",
+            ),
+        ] {
+            assert_eq!(error_of(&with(extra)).key, key, "{extra}");
+        }
     }
 }

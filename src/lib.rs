@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod graphql;
 pub mod layers;
+pub mod logging;
 pub mod metrics;
 pub mod server;
 pub mod simulators;

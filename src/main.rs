@@ -4,12 +4,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "botscope=info,warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    botscope::cli::run(botscope::cli::Cli::parse()).await
+    let cli = botscope::cli::Cli::parse();
+    botscope::logging::init(botscope::cli::log_format(&cli));
+    botscope::cli::run(cli).await
 }

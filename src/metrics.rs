@@ -2,9 +2,12 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `botscope_http_requests_total` | counter | `route`, `status` | HTTP requests served |
-//! | `botscope_graphql_requests_total` | counter | `outcome` (`ok`, `partial`, `error`, `cached`) | GraphQL requests |
-//! | `botscope_graphql_request_seconds` | histogram | | time to answer a GraphQL request |
+//! | `botscope_http_requests_total` | counter | `route` (known routes, else `other`), `status` | HTTP requests served |
+//! | `botscope_http_request_seconds` | histogram | `route` | time to answer an HTTP request |
+//! | `botscope_graphql_requests_total` | counter | `operation` (see below), `outcome` (`ok`, `partial`, `error`, `cached`) | GraphQL requests that passed auth and the rate limit |
+//! | `botscope_graphql_request_seconds` | histogram | `operation` | time to execute a GraphQL request (response-cache hits excluded) |
+//! | `botscope_auth_failures_total` | counter | | requests refused with 401 |
+//! | `botscope_rate_limited_total` | counter | | requests refused with 429 (per-client rate limit) |
 //! | `botscope_response_cache_requests_total` | counter | `outcome` (`hit`, `miss`, `bypass`) | whole-response cache |
 //! | `botscope_source_calls_total` | counter | `bot`, `vendor`, `operation` | questions asked of a source (after the cache) |
 //! | `botscope_source_outcomes_total` | counter | `operation`, `outcome` (`ok` or an error code) | their outcomes |
@@ -14,20 +17,69 @@
 //! | `botscope_breaker_state` | gauge | `bot` | circuit breaker: 0 closed, 1 half-open, 2 open |
 //! | `botscope_breaker_rejections_total` | counter | `bot` | questions failed fast by an open breaker |
 
-use std::sync::OnceLock;
+//!
+//! `operation` is the request's `operationName` (letters, digits, `_`, at most
+//! 64), `(anonymous)` without one, `(cached)` for response-cache hits, and
+//! `(other)` once [`MAX_OPERATION_LABELS`] distinct names were seen or for a
+//! name that is not a plain identifier — clients cannot blow up cardinality.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// Bucket bounds (seconds) of every `*_seconds` histogram: rendered as true
+/// Prometheus histograms (`_bucket`, `_sum`, `_count`), so replicas aggregate.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
 /// Installs the process-wide recorder once; later calls reuse it.
 pub fn handle() -> Option<&'static PrometheusHandle> {
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets(LATENCY_BUCKETS)
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
         .as_ref()
 }
 
 /// The Prometheus text exposition of every metric.
 pub fn render() -> String {
     handle().map(|h| h.render()).unwrap_or_default()
+}
+
+/// Distinct operation names kept as label values; later names are `(other)`.
+pub const MAX_OPERATION_LABELS: usize = 200;
+
+static OPERATIONS: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+
+/// The `operation` label of a GraphQL request (see the table above).
+pub fn operation_label(name: Option<&str>) -> String {
+    let Some(name) = name else {
+        return "(anonymous)".into();
+    };
+    if name.is_empty()
+        || name.len() > 64
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return "(other)".into();
+    }
+    let mut seen = OPERATIONS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if seen.contains(name) {
+        return name.to_owned();
+    }
+    if seen.len() >= MAX_OPERATION_LABELS {
+        return "(other)".into();
+    }
+    seen.insert(name.to_owned());
+    name.to_owned()
 }

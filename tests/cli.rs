@@ -73,8 +73,8 @@ fn serve_without_config_points_at_demo() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("botscope demo"));
 }
 
-#[test]
-fn token_command_mints_a_verifiable_token() {
+#[tokio::test]
+async fn token_command_mints_a_verifiable_token() {
     let secret = "0123456789abcdef0123456789abcdef0123";
     let out = botscope(&[
         "token",
@@ -90,6 +90,7 @@ fn token_command_mints_a_verifiable_token() {
     let auth = botscope::server::auth::Authenticator::hs256(secret.as_bytes(), None, None);
     let claims = auth
         .authenticate(Some(&format!("Bearer {}", token.trim())))
+        .await
         .unwrap();
     assert_eq!(claims.sub, "reporting");
     assert!(claims.scope().allows("support-lex") && !claims.scope().allows("billing-lex"));

@@ -7,6 +7,7 @@
 
 mod errors;
 mod inputs;
+mod limits;
 mod query;
 mod scalars;
 mod types;
@@ -27,6 +28,10 @@ pub type BotscopeSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 pub struct SchemaLimits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Fields (aliases included) at the top of one operation.
+    pub max_root_fields: usize,
+    /// Answer `__schema` / `__type`.
+    pub introspection: bool,
 }
 
 impl Default for SchemaLimits {
@@ -34,6 +39,8 @@ impl Default for SchemaLimits {
         SchemaLimits {
             max_depth: 12,
             max_complexity: 5000,
+            max_root_fields: 20,
+            introspection: true,
         }
     }
 }
@@ -48,7 +55,11 @@ pub fn build_schema(
     if let Some(p) = cache_policy {
         builder = builder.data(p);
     }
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
     builder
+        .extension(limits::RootFieldLimit::new(limits.max_root_fields))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()

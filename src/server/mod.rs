@@ -1,27 +1,37 @@
 //! The HTTP server: axum routes for GraphQL, GraphiQL, health and readiness,
-//! with a body limit, optional CORS, bearer auth and graceful shutdown.
+//! with a body limit, optional CORS, bearer auth, a per-client rate limit, a
+//! per-request deadline, request ids, HTTP metrics and graceful shutdown.
+//!
+//! Every request goes through [`observe`]: it takes the caller's `x-request-id`
+//! (or makes a UUID), opens a tracing span carrying it, counts the request by
+//! route and status, and echoes the id in the response.
 
 pub mod auth;
+pub mod rate_limit;
 pub mod response_cache;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Extension, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tracing::Instrument;
 
 use crate::engine::BotScope;
 use crate::graphql::BotscopeSchema;
 use crate::layers::CachePolicy;
 use auth::Authenticator;
+use rate_limit::ClientRateLimiter;
 use response_cache::{ResponseCache, TtlHint};
 
 /// What the routes share.
@@ -33,6 +43,10 @@ pub struct AppState {
     pub response_cache: Option<ResponseCache>,
     /// Lifetimes of cached data; `None` when caching is off.
     pub cache_policy: Option<CachePolicy>,
+    /// Per-client request budget; `None` when off.
+    pub rate_limiter: Option<ClientRateLimiter>,
+    /// Deadline of one GraphQL request.
+    pub request_timeout: Duration,
 }
 
 /// HTTP settings.
@@ -40,6 +54,10 @@ pub struct AppState {
 pub struct HttpSettings {
     pub max_body_bytes: usize,
     pub cors_origins: Vec<String>,
+    /// Deadline of one GraphQL request (`limits.request_timeout`).
+    pub request_timeout: Duration,
+    /// Per-client budget (`limits.requests_per_minute_per_client`); 0 = off.
+    pub requests_per_minute_per_client: u32,
 }
 
 impl Default for HttpSettings {
@@ -47,8 +65,93 @@ impl Default for HttpSettings {
         HttpSettings {
             max_body_bytes: 256 * 1024,
             cors_origins: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+            // Off for the demo and tests (a load test from one IP must not be
+            // throttled by botscope); `serve` takes the config's default of 600.
+            requests_per_minute_per_client: 0,
         }
     }
+}
+
+/// What [`observe`] learns about a request, for the handlers.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub client_ip: Option<IpAddr>,
+}
+
+/// The route label of a path: the known routes, else `other` (bounded cardinality).
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/" => "/",
+        "/graphql" => "/graphql",
+        "/healthz" => "/healthz",
+        "/readyz" => "/readyz",
+        "/metrics" => "/metrics",
+        _ => "other",
+    }
+}
+
+/// A caller's request id is kept when it is short and plain; otherwise (or when
+/// absent) a new UUID is made, so ids cannot inject into logs.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Request id, span, HTTP metrics; and a GraphQL-shaped body for a 413.
+async fn observe(mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = route_label(req.uri().path());
+    let id = request_id(req.headers());
+    let client_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    req.extensions_mut().insert(RequestContext {
+        request_id: id.clone(),
+        client_ip,
+    });
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        route,
+    );
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        resp = graphql_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is larger than server.max_body_bytes",
+            "BAD_USER_INPUT",
+        );
+    }
+    let status = resp.status().as_u16();
+    let elapsed = started.elapsed();
+    span.in_scope(|| {
+        tracing::debug!(
+            status,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "request done"
+        );
+    });
+    metrics::counter!("botscope_http_requests_total", "route" => route, "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("botscope_http_request_seconds", "route" => route)
+        .record(elapsed.as_secs_f64());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
 }
 
 pub fn router(state: AppState, http: &HttpSettings) -> Router {
@@ -59,6 +162,7 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(|| async { crate::metrics::render() }))
         .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
+        .layer(axum::middleware::from_fn(observe))
         .with_state(Arc::new(state));
     if !http.cors_origins.is_empty() {
         let origins = if http.cors_origins.iter().any(|o| o == "*") {
@@ -86,34 +190,67 @@ async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (StatusCode::OK, "ready")
 }
 
-fn unauthenticated(message: &str) -> Response {
+/// A response with a GraphQL-shaped body holding one error.
+fn graphql_error(status: StatusCode, message: &str, code: &str) -> Response {
     let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }]
+        "errors": [{ "message": message, "extensions": { "code": code } }]
     });
     (
-        StatusCode::UNAUTHORIZED,
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::WWW_AUTHENTICATE, "Bearer"),
-        ],
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
         body.to_string(),
     )
         .into_response()
 }
 
-/// The caller's scope, or why the caller is refused.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<BotScope, String> {
+fn unauthenticated(message: &str) -> Response {
+    let mut resp = graphql_error(StatusCode::UNAUTHORIZED, message, "UNAUTHENTICATED");
+    resp.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    resp
+}
+
+/// Who is calling: their scope and the key their rate limit is counted under.
+struct Caller {
+    scope: BotScope,
+    client: String,
+}
+
+/// The caller, or why the caller is refused.
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    ctx: &RequestContext,
+) -> Result<Caller, String> {
     let Some(auth) = &state.auth else {
-        return Ok(BotScope::All);
+        let client = match ctx.client_ip {
+            Some(ip) => format!("ip:{ip}"),
+            None => "ip:unknown".into(),
+        };
+        return Ok(Caller {
+            scope: BotScope::All,
+            client,
+        });
     };
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    auth.authenticate(header).map(|claims| claims.scope())
+    match auth.authenticate(header).await {
+        Ok(claims) => Ok(Caller {
+            scope: claims.scope(),
+            client: format!("sub:{}", claims.sub),
+        }),
+        Err(why) => {
+            tracing::info!(reason = %why, "request refused: unauthenticated");
+            metrics::counter!("botscope_auth_failures_total").increment(1);
+            Err(why)
+        }
+    }
 }
 
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
@@ -137,7 +274,7 @@ async fn graphql_get(
             .into_response();
     }
     let raw = Bytes::copy_from_slice(query.as_bytes());
-    execute(&state, &headers, "GET", raw, |raw| {
+    execute(&state, &ctx, &headers, "GET", raw, |raw| {
         async_graphql::http::parse_query_string(std::str::from_utf8(raw).unwrap_or(""))
             .map_err(|e| e.to_string())
     })
@@ -146,10 +283,11 @@ async fn graphql_get(
 
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    execute(&state, &headers, "POST", body, |raw| {
+    execute(&state, &ctx, &headers, "POST", body, |raw| {
         serde_json::from_slice::<async_graphql::Request>(raw)
             .map_err(|e| format!("the body is not a GraphQL request in JSON: {e}"))
     })
@@ -157,15 +295,21 @@ async fn graphql_post(
 }
 
 fn bad_request(message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
-    });
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    graphql_error(StatusCode::BAD_REQUEST, message, "BAD_USER_INPUT")
+}
+
+fn rate_limited(retry_after: Duration) -> Response {
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut resp = graphql_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!(
+            "too many requests from this client (limits.requests_per_minute_per_client); retry in {secs} s"
+        ),
+        "RATE_LIMITED",
+    );
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
 }
 
 fn json_response(
@@ -199,16 +343,26 @@ fn json_response(
 
 async fn execute(
     state: &AppState,
+    ctx: &RequestContext,
     headers: &HeaderMap,
     method: &str,
     raw: Bytes,
     parse: impl FnOnce(&[u8]) -> Result<async_graphql::Request, String>,
 ) -> Response {
     let started = std::time::Instant::now();
-    let scope = match authorize(state, headers) {
-        Ok(s) => s,
+    // Authentication, then the rate limit, then any cache: nothing is read
+    // before the caller's scope is known.
+    let Caller { scope, client } = match authorize(state, headers, ctx).await {
+        Ok(c) => c,
         Err(why) => return unauthenticated(&why),
     };
+    if let Some(limiter) = &state.rate_limiter
+        && let Err(wait) = limiter.check(&client)
+    {
+        tracing::info!("request refused: client over its rate limit");
+        metrics::counter!("botscope_rate_limited_total").increment(1);
+        return rate_limited(wait);
+    }
     let key = state
         .response_cache
         .as_ref()
@@ -219,7 +373,8 @@ async fn execute(
         let (age, remaining) = hit.age_and_remaining();
         metrics::counter!("botscope_response_cache_requests_total", "outcome" => "hit")
             .increment(1);
-        metrics::counter!("botscope_graphql_requests_total", "outcome" => "cached").increment(1);
+        metrics::counter!("botscope_graphql_requests_total", "operation" => "(cached)", "outcome" => "cached")
+            .increment(1);
         return json_response(
             headers,
             hit.body.clone(),
@@ -235,11 +390,33 @@ async fn execute(
         .cache_policy
         .as_ref()
         .map(|p| TtlHint::new(p.settled_ttl));
+    let operation = crate::metrics::operation_label(request.operation_name.as_deref());
     let mut request = request.data(scope);
     if let Some(h) = &hint {
         request = request.data(h.clone());
     }
-    let mut resp = state.schema.execute(request).await;
+    let mut resp = match tokio::time::timeout(state.request_timeout, state.schema.execute(request))
+        .await
+    {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = state.request_timeout.as_millis() as u64,
+                "request exceeded its deadline"
+            );
+            let mut e = async_graphql::ServerError::new(
+                format!(
+                    "the request did not finish within its deadline of {} (limits.request_timeout)",
+                    humantime::format_duration(state.request_timeout)
+                ),
+                None,
+            );
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "UPSTREAM_UNAVAILABLE");
+            async_graphql::Response::from_errors(vec![e])
+        }
+    };
     for e in &mut resp.errors {
         add_missing_code(e);
     }
@@ -249,8 +426,10 @@ async fn execute(
         (false, false) => "partial",
         (false, true) => "error",
     };
-    metrics::counter!("botscope_graphql_requests_total", "outcome" => outcome).increment(1);
-    metrics::histogram!("botscope_graphql_request_seconds").record(started.elapsed().as_secs_f64());
+    metrics::counter!("botscope_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("botscope_graphql_request_seconds", "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
     let body = match serde_json::to_vec(&resp) {
         Ok(b) => Bytes::from(b),
         Err(_) => {
@@ -293,7 +472,10 @@ fn add_missing_code(e: &mut async_graphql::ServerError) {
     if has_code {
         return;
     }
-    let code = if e.message.contains("too complex") || e.message.contains("nested too deep") {
+    let code = if e.message.contains("too complex")
+        || e.message.contains("nested too deep")
+        || e.message.contains("limits.max_root_fields")
+    {
         "QUERY_TOO_COMPLEX"
     } else {
         "BAD_USER_INPUT"
@@ -305,9 +487,12 @@ fn add_missing_code(e: &mut async_graphql::ServerError) {
 
 /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 async fn shutdown_signal() {

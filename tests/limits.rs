@@ -1,0 +1,318 @@
+//! Limits and observability from outside: root fields, the request deadline,
+//! the per-client rate limit, introspection off, a GraphQL-shaped 413, request
+//! ids and the HTTP/GraphQL metrics.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{Duration as Days, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use botscope::app::{Application, Settings};
+use botscope::demo::demo_bots;
+use botscope::domain::{
+    IntentStageBin, IntentStageMetricsQuery, MetricBin, SessionMetricsQuery, SessionPage,
+    SessionQuery,
+};
+use botscope::error::Result;
+use botscope::server::auth::{Authenticator, mint_hs256};
+use botscope::simulators::dataset::Dataset;
+use botscope::sources::memory::MemorySource;
+use botscope::sources::{AnalyticsSource, BotInfo, Capabilities};
+
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+/// A source that takes `delay` to answer anything.
+struct Slow {
+    inner: Arc<dyn AnalyticsSource>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl AnalyticsSource for Slow {
+    fn bot(&self) -> &BotInfo {
+        self.inner.bot()
+    }
+    fn capabilities(&self) -> &Capabilities {
+        self.inner.capabilities()
+    }
+    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.sessions(q).await
+    }
+    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.session_metrics(q).await
+    }
+    async fn intent_stage_metrics(
+        &self,
+        q: &IntentStageMetricsQuery,
+    ) -> Result<Vec<IntentStageBin>> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.intent_stage_metrics(q).await
+    }
+}
+
+fn sources(delay: Duration) -> Vec<Arc<dyn AnalyticsSource>> {
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+    let bots = demo_bots(30);
+    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
+    let dataset = Dataset::generate(3, &specs, t0, t0 + Days::days(1));
+    bots.into_iter()
+        .zip(dataset.bots)
+        .map(|((info, _), (_, data))| {
+            Arc::new(Slow {
+                inner: Arc::new(MemorySource::new(info, Arc::new(data))),
+                delay,
+            }) as Arc<dyn AnalyticsSource>
+        })
+        .collect()
+}
+
+async fn spawn(configure: impl FnOnce(&mut Settings), delay: Duration) -> String {
+    let mut settings =
+        Settings::local("127.0.0.1:0".parse().unwrap(), b"limits-cursor-secret-0123");
+    settings.cache = None;
+    configure(&mut settings);
+    let addr = Application::build(sources(delay), settings)
+        .await
+        .unwrap()
+        .spawn();
+    format!("http://{addr}")
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["errors"]
+        .as_array()
+        .map(|es| {
+            es.iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn post(base: &str, body: &Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn root_fields_are_bounded_aliases_and_fragments_included() {
+    let base = spawn(|s| s.schema_limits.max_root_fields = 3, Duration::ZERO).await;
+    let (_, ok) = post(
+        &base,
+        &json!({ "query": "{ a: bots { id } b: bots { id } c: bots { id } }" }),
+    )
+    .await;
+    assert!(codes(&ok).is_empty(), "{ok}");
+    let (_, aliased) = post(
+        &base,
+        &json!({ "query": "{ a: bots { id } b: bots { id } c: bots { id } d: bots { id } }" }),
+    )
+    .await;
+    assert_eq!(codes(&aliased), ["QUERY_TOO_COMPLEX"], "{aliased}");
+    assert!(aliased["data"].is_null());
+    let (_, fragment) = post(
+        &base,
+        &json!({ "query": "query { ...F ... on Query { c: bots { id } d: bots { id } } } fragment F on Query { a: bots { id } b: bots { id } }" }),
+    )
+    .await;
+    assert_eq!(codes(&fragment), ["QUERY_TOO_COMPLEX"], "{fragment}");
+    // A fragment cycle is refused by validation, not looped on.
+    let (_, cycle) = post(
+        &base,
+        &json!({ "query": "query { ...F } fragment F on Query { bots { id } ...F }" }),
+    )
+    .await;
+    assert!(!codes(&cycle).is_empty(), "{cycle}");
+}
+
+#[tokio::test]
+async fn a_slow_request_ends_at_its_deadline_with_a_clear_error() {
+    let base = spawn(
+        |s| s.http.request_timeout = Duration::from_millis(300),
+        Duration::from_secs(5),
+    )
+    .await;
+    let started = Instant::now();
+    let (status, body) = post(
+        &base,
+        &json!({ "query": "{ sessions(range: {start: \"2026-03-02T00:00:00Z\", end: \"2026-03-03T00:00:00Z\"}) { totalCount } }" }),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "answered at the deadline, took {took:?}"
+    );
+    assert_eq!(status, 200);
+    assert_eq!(codes(&body), ["UPSTREAM_UNAVAILABLE"], "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limits.request_timeout")
+    );
+    // The server keeps serving.
+    let (_, bots) = post(&base, &json!({ "query": "{ bots { id } }" })).await;
+    assert_eq!(bots["data"]["bots"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn each_client_has_its_own_rate_limit() {
+    let base = spawn(
+        |s| {
+            s.auth = Some(Authenticator::hs256(SECRET, None, None));
+            s.http.requests_per_minute_per_client = 3;
+        },
+        Duration::ZERO,
+    )
+    .await;
+    let token = |sub: &str| mint_hs256(SECRET, sub, &["*".into()], Duration::from_secs(600));
+    let (a, b) = (token("client-a"), token("client-b"));
+    let c = reqwest::Client::new();
+    let ask = |t: &str| {
+        c.post(format!("{base}/graphql"))
+            .bearer_auth(t)
+            .json(&json!({ "query": "{ bots { id } }" }))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(ask(&a).await.unwrap().status(), 200);
+    }
+    let limited = ask(&a).await.unwrap();
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(codes(&body), ["RATE_LIMITED"]);
+    // Another `sub` is not affected, even with the same IP.
+    assert_eq!(ask(&b).await.unwrap().status(), 200);
+    // A new token for the same `sub` does not reset the budget.
+    assert_eq!(ask(&token("client-a")).await.unwrap().status(), 429);
+    // Unauthenticated requests are refused as such (401), not counted as `client-a`.
+    let anon = c
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": "{ bots { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), 401);
+}
+
+#[tokio::test]
+async fn rate_limit_by_ip_when_auth_is_off() {
+    let base = spawn(
+        |s| s.http.requests_per_minute_per_client = 2,
+        Duration::ZERO,
+    )
+    .await;
+    let q = json!({ "query": "{ bots { id } }" });
+    assert_eq!(post(&base, &q).await.0, 200);
+    assert_eq!(post(&base, &q).await.0, 200);
+    let (status, body) = post(&base, &q).await;
+    assert_eq!(status, 429, "{body}");
+}
+
+#[tokio::test]
+async fn introspection_can_be_turned_off() {
+    let q = json!({ "query": "{ __schema { queryType { name } } }" });
+    let on = spawn(|_| {}, Duration::ZERO).await;
+    let (_, body) = post(&on, &q).await;
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+    let off = spawn(|s| s.schema_limits.introspection = false, Duration::ZERO).await;
+    let (_, body) = post(&off, &q).await;
+    assert!(
+        body["data"]["__schema"].is_null() || !codes(&body).is_empty(),
+        "{body}"
+    );
+    assert!(!body.to_string().contains("\"Query\""), "{body}");
+    let (_, body) = post(
+        &off,
+        &json!({ "query": "{ __type(name: \"Session\") { fields { name } } }" }),
+    )
+    .await;
+    assert!(!body.to_string().contains("sessionId"), "{body}");
+    // Ordinary queries still work.
+    let (_, body) = post(&off, &json!({ "query": "{ bots { id } }" })).await;
+    assert_eq!(body["data"]["bots"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn oversized_body_gets_a_graphql_shaped_413() {
+    let base = spawn(|s| s.http.max_body_bytes = 1024, Duration::ZERO).await;
+    let big = "x".repeat(4096);
+    let (status, body) = post(
+        &base,
+        &json!({ "query": format!("{{ bots {{ id }} }} # {big}") }),
+    )
+    .await;
+    assert_eq!(status, 413);
+    assert_eq!(codes(&body), ["BAD_USER_INPUT"], "{body}");
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_made_and_metrics_count_requests() {
+    let base = spawn(|_| {}, Duration::ZERO).await;
+    let c = reqwest::Client::new();
+    let q =
+        json!({ "query": "query DashboardBots { bots { id } }", "operationName": "DashboardBots" });
+    let resp = c
+        .post(format!("{base}/graphql"))
+        .header("x-request-id", "abc-123")
+        .json(&q)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "abc-123");
+    let resp = c
+        .post(format!("{base}/graphql"))
+        .json(&q)
+        .send()
+        .await
+        .unwrap();
+    let made = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+    // A request id that could inject into logs is replaced.
+    let resp = c
+        .get(format!("{base}/healthz"))
+        .header("x-request-id", "evil\"id with spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(resp.headers()["x-request-id"], "evil\"id with spaces");
+    let _ = c.get(format!("{base}/no-such-route")).send().await.unwrap();
+
+    let metrics = c
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "botscope_http_requests_total{route=\"/graphql\",status=\"200\"}",
+        "botscope_http_requests_total{route=\"/healthz\",status=\"200\"}",
+        "botscope_http_requests_total{route=\"other\",status=\"404\"}",
+        "botscope_graphql_requests_total{operation=\"DashboardBots\",outcome=\"ok\"}",
+        "botscope_graphql_request_seconds_bucket{operation=\"DashboardBots\"",
+        "botscope_http_request_seconds_bucket{route=\"/graphql\"",
+    ] {
+        assert!(
+            metrics.contains(needle),
+            "{needle} missing from:\n{metrics}"
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! Secrets never appear in logs: with every crate logging at `debug` into a
+//! buffer, requests with bad and good bearer tokens and a Kore bot whose client
+//! secret the vendor refuses leave no trace of the token, the HS256 secret or
+//! the Kore client secret — while the log does show the requests happened.
+
+mod kore;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Duration as Days;
+use secrecy::SecretString;
+use serde_json::json;
+
+use botscope::app::{Application, Settings};
+use botscope::server::auth::{Authenticator, mint_hs256};
+use botscope::sources::AnalyticsSource;
+use botscope::sources::kore::KoreConfig;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+const HS_SECRET: &str = "hs256-secret-SENTINEL-0123456789abcdef";
+const KORE_SECRET: &str = "kore-client-secret-SENTINEL-42";
+
+#[tokio::test]
+async fn secrets_and_tokens_never_reach_the_logs() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .init();
+
+    // A Kore bot configured with a secret the vendor does not accept.
+    let t0 = kore::t0();
+    let sim = kore::Sim::start(kore::sim_config(), kore::data(20, t0, t0 + Days::days(2))).await;
+    let mut config: KoreConfig = sim.adapter_config();
+    config.client_secret = SecretString::from(KORE_SECRET);
+    let source: Arc<dyn AnalyticsSource> = Arc::new(sim.source(config));
+
+    let mut settings = Settings::local(
+        "127.0.0.1:0".parse().unwrap(),
+        b"logs-cursor-secret-0123456",
+    );
+    settings.auth = Some(Authenticator::hs256(HS_SECRET.as_bytes(), None, None));
+    let addr = Application::build(vec![source], settings)
+        .await
+        .unwrap()
+        .spawn();
+    let url = format!("http://{addr}/graphql");
+    let client = reqwest::Client::new();
+
+    let good = mint_hs256(
+        HS_SECRET.as_bytes(),
+        "logger",
+        &["*".into()],
+        Duration::from_secs(600),
+    );
+    let forged = mint_hs256(
+        b"forged-secret-forged-secret-forged!!",
+        "mallory",
+        &["*".into()],
+        Duration::from_secs(600),
+    );
+    let expired = {
+        let now = chrono::Utc::now().timestamp();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &json!({ "sub": "old", "exp": now - 3600, "bots": ["*"] }),
+            &jsonwebtoken::EncodingKey::from_secret(HS_SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let garbage = "garbage-token-SENTINEL";
+    let query = json!({
+        "query": "{ sessions(range: {start: \"2026-03-02T00:00:00Z\", end: \"2026-03-03T00:00:00Z\"}) { totalCount nodes { id } } }"
+    });
+    for token in [good.as_str(), forged.as_str(), expired.as_str(), garbage] {
+        let resp = client
+            .post(&url)
+            .bearer_auth(token)
+            .header("x-request-id", "req-logs-test")
+            .json(&query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.headers()["x-request-id"], "req-logs-test");
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        if token == good {
+            assert_eq!(status, 200);
+            // The vendor refused botscope's credentials: an upstream error.
+            assert!(
+                body["errors"].as_array().is_some_and(|e| !e.is_empty()),
+                "{body}"
+            );
+        } else {
+            assert_eq!(status, 401, "{body}");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("req-logs-test"),
+        "requests are logged with their id:\n{logs}"
+    );
+    assert!(logs.contains("unauthenticated"), "refusals are logged");
+    for (what, secret) in [
+        ("HS256 secret", HS_SECRET),
+        ("Kore client secret", KORE_SECRET),
+        ("good bearer token", good.as_str()),
+        ("forged bearer token", forged.as_str()),
+        ("expired bearer token", expired.as_str()),
+        ("garbage bearer token", garbage),
+    ] {
+        assert!(!logs.contains(secret), "the {what} appears in the logs");
+        // Nor its signature part alone (the most secret-like piece of a JWT).
+        if let Some(sig) = secret.rsplit('.').next().filter(|s| s.len() > 20) {
+            assert!(
+                !logs.contains(sig),
+                "the {what}'s signature appears in the logs"
+            );
+        }
+    }
+    assert!(!logs.contains("SENTINEL"), "no sentinel anywhere");
+}

@@ -104,6 +104,9 @@ cursor_secret = "load-test-cursor-secret-0123456789"
 [cache]
 max_bytes = "64MiB"
 response_cache = false
+[limits]
+# One load generator is one client: lift the per-client rate limit.
+requests_per_minute_per_client = 100000000
 [[bots]]
 id = "support-lex"
 name = "Customer Support (Lex)"

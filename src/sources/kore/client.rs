@@ -58,6 +58,9 @@ pub fn retry_wait(
     half + Duration::from_micros(jitter)
 }
 
+/// Pages of one window fetched at once after the first (the budget paces them).
+const MAX_PARALLEL_PAGES: usize = 16;
+
 impl KoreClient {
     pub fn new(config: &KoreConfig) -> Result<Self> {
         let http = reqwest::Client::builder()
@@ -184,31 +187,73 @@ impl KoreClient {
             .unwrap_or_default();
         request.limit = self.page_size;
         request.skip = 0;
-        let mut out = Vec::new();
-        loop {
-            let page: KoreSessionsResponse = self.call("getSessions", &query, &request).await?;
-            if let Some(bad) = page.sessions.iter().find(|s| s.end_time < s.start_time) {
-                return Err(Error::new(
-                    ErrorKind::UpstreamBadResponse,
-                    format!(
-                        "Kore getSessions returned session {} ending before it starts",
-                        bad.session_id
-                    ),
-                ));
+        let first = self.sessions_page(&query, &request).await?;
+        let mut received = first.sessions.len() as u64;
+        let mut more = first.more_available;
+        let mut out = first.sessions;
+        // The first page tells the server's real page size (it may cap `limit`
+        // silently) and `total`: the remaining pages are fetched at once, paced
+        // by the budget, instead of one round trip after another.
+        if more
+            && received > 0
+            && let Some(total) = first.total
+        {
+            let skips: Vec<u64> = (1..)
+                .map(|k| k * received)
+                .take_while(|skip| *skip < total)
+                .take(MAX_PARALLEL_PAGES)
+                .collect();
+            let pages = futures::future::try_join_all(skips.iter().map(|skip| {
+                let mut r = request.clone();
+                r.skip = *skip;
+                let query = &query;
+                async move { self.sessions_page(query, &r).await }
+            }))
+            .await?;
+            if let Some(last) = pages.last() {
+                more = last.more_available;
             }
-            let received = page.sessions.len() as u64;
-            out.extend(page.sessions);
-            if !page.more_available {
-                return Ok(out);
+            for page in pages {
+                received += page.sessions.len() as u64;
+                out.extend(page.sessions);
             }
-            if received == 0 {
+        }
+        // Whatever remains (no `total`, or data that grew meanwhile): one page
+        // after another with `skip += sessions received`.
+        let mut skip = received;
+        while more {
+            request.skip = skip;
+            let page = self.sessions_page(&query, &request).await?;
+            if page.sessions.is_empty() {
                 return Err(Error::new(
                     ErrorKind::UpstreamBadResponse,
                     "Kore's getSessions said moreAvailable but sent no sessions",
                 ));
             }
-            request.skip += received;
+            skip += page.sessions.len() as u64;
+            more = page.more_available;
+            out.extend(page.sessions);
         }
+        Ok(out)
+    }
+
+    /// One getSessions page, checked for sessions that end before they start.
+    async fn sessions_page(
+        &self,
+        query: &[(&str, &str)],
+        request: &KoreSessionsRequest,
+    ) -> Result<KoreSessionsResponse> {
+        let page: KoreSessionsResponse = self.call("getSessions", query, request).await?;
+        if let Some(bad) = page.sessions.iter().find(|s| s.end_time < s.start_time) {
+            return Err(Error::new(
+                ErrorKind::UpstreamBadResponse,
+                format!(
+                    "Kore getSessions returned session {} ending before it starts",
+                    bad.session_id
+                ),
+            ));
+        }
+        Ok(page)
     }
 
     /// Every getAnalytics record of `kind` in `window`, on every channel.

@@ -117,6 +117,9 @@ pub fn kore_time(t: DateTime<Utc>) -> String {
 pub struct KoreSessionsResponse {
     #[serde(default)]
     pub more_available: bool,
+    /// Sessions matching the request in all pages, when the server says.
+    #[serde(default)]
+    pub total: Option<u64>,
     #[serde(default)]
     pub sessions: Vec<KoreSession>,
 }

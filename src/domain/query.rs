@@ -111,6 +111,35 @@ pub struct SessionQuery {
     pub limit: PageSize,
 }
 
+impl SessionQuery {
+    /// The page this query asks for out of every session that matches it (in
+    /// any order): sorted by the order, strictly after `after`, at most
+    /// `limit`, with `has_more` and the total count.
+    pub fn page_of<S: std::borrow::Borrow<Session>>(
+        &self,
+        mut matching: Vec<S>,
+        into_session: impl Fn(S) -> Session,
+    ) -> SessionPage {
+        let total = matching.len() as u64;
+        // `compare` is a total order (ties go by id), so an unstable sort is exact.
+        matching.sort_unstable_by(|a, b| self.order.compare(a.borrow(), b.borrow()));
+        let from = match &self.after {
+            Some(key) => matching.partition_point(|s| !self.order.is_after(s.borrow(), key)),
+            None => 0,
+        };
+        let rest = matching.len() - from;
+        let take = rest.min(self.limit.get());
+        SessionPage {
+            sessions: matching
+                .drain(from..from + take)
+                .map(into_session)
+                .collect(),
+            has_more: rest > take,
+            total_count: Some(total),
+        }
+    }
+}
+
 /// A page of one bot's sessions, ordered as asked.
 #[derive(Debug, Clone, Default)]
 pub struct SessionPage {

@@ -11,7 +11,7 @@ use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
     IntentStageAggregator, IntentStageBin, IntentStageMetricName, IntentStageMetricsQuery,
     IntentStageRecord, MetricBin, Session, SessionAggregator, SessionMetricName,
-    SessionMetricsQuery, SessionOrderField, SessionPage, SessionQuery, SortOrder, TimeRange,
+    SessionMetricsQuery, SessionPage, SessionQuery, TimeRange,
 };
 use crate::error::Result;
 
@@ -96,30 +96,12 @@ impl AnalyticsSource for MemorySource {
     }
 
     async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
-        let mut matching: Vec<&Session> = self
+        let matching: Vec<&Session> = self
             .data
             .sessions_in(&q.range)
             .filter(|s| q.filter.matches(s))
             .collect();
-        let total = matching.len() as u64;
-        match (q.order.field, q.order.direction) {
-            // Already in start order; ties by id need the full comparison.
-            (SessionOrderField::StartTime, SortOrder::Asc) => {
-                matching.sort_by(|a, b| q.order.compare(a, b))
-            }
-            _ => matching.sort_unstable_by(|a, b| q.order.compare(a, b)),
-        }
-        let from = match &q.after {
-            Some(key) => matching.partition_point(|s| !q.order.is_after(s, key)),
-            None => 0,
-        };
-        let rest = &matching[from..];
-        let take = rest.len().min(q.limit.get());
-        Ok(SessionPage {
-            sessions: rest[..take].iter().map(|s| (*s).clone()).collect(),
-            has_more: rest.len() > take,
-            total_count: Some(total),
-        })
+        Ok(q.page_of(matching, Session::clone))
     }
 
     async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {

@@ -351,20 +351,7 @@ impl AnalyticsSource for KoreSource {
             Ok(())
         })
         .await?;
-        let total = all.len() as u64;
-        all.sort_unstable_by(|a, b| q.order.compare(a, b));
-        let from = match &q.after {
-            Some(key) => all.partition_point(|s| !q.order.is_after(s, key)),
-            None => 0,
-        };
-        let rest = all.len() - from;
-        let take = rest.min(q.limit.get());
-        let sessions: Vec<Session> = all.drain(from..from + take).collect();
-        Ok(SessionPage {
-            sessions,
-            has_more: rest > take,
-            total_count: Some(total),
-        })
+        Ok(q.page_of(all, |s| s))
     }
 
     /// Computed by the aggregation engine. Without CONCURRENCY, sessions are

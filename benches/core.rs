@@ -51,7 +51,10 @@ fn aggregation(c: &mut Criterion) {
     for repeats in [1usize, 10] {
         g.throughput(Throughput::Elements((data.len() * repeats) as u64));
         g.bench_with_input(
-            BenchmarkId::from_parameter(format!("{}M", data.len() * repeats / 1_000_000)),
+            BenchmarkId::from_parameter(format!(
+                "{:.1}M_sessions",
+                (data.len() * repeats) as f64 / 1e6
+            )),
             &repeats,
             |b, &repeats| {
                 b.iter(|| {

@@ -140,6 +140,23 @@ fn values_in_order<M: Copy + PartialEq>(
 
 type CellKey<F> = (i64, Vec<GroupKey<F>>);
 
+impl LexSource {
+    /// A result's bin start: its bin key (seconds or milliseconds) when the
+    /// query was binned, else the range start. Shared by both metric operations.
+    fn bin_start(
+        &self,
+        binned: bool,
+        range: &crate::domain::TimeRange,
+        keys: &[aws_sdk_lexmodelsv2::types::AnalyticsBinKey],
+    ) -> Result<chrono::DateTime<chrono::Utc>> {
+        match keys.first().and_then(|k| k.value()) {
+            Some(v) if binned => mapping::bin_key_time(v)
+                .ok_or_else(|| bad_response(&self.bot.id, "Lex sent a bad bin key")),
+            _ => Ok(range.start()),
+        }
+    }
+}
+
 #[async_trait]
 impl AnalyticsSource for LexSource {
     fn bot(&self) -> &BotInfo {
@@ -281,11 +298,7 @@ impl AnalyticsSource for LexSource {
                 )
                 .await?;
             for r in results {
-                let bin = match r.bin_keys().first().and_then(|k| k.value()) {
-                    Some(v) if q.bin_by.is_some() => mapping::bin_key_time(v)
-                        .ok_or_else(|| bad_response(&self.bot.id, "Lex sent a bad bin key"))?,
-                    _ => q.range.start(),
-                };
+                let bin = self.bin_start(q.bin_by.is_some(), &q.range, r.bin_keys())?;
                 let groups = q
                     .group_by
                     .iter()
@@ -381,11 +394,7 @@ impl AnalyticsSource for LexSource {
                 )
                 .await?;
             for r in results {
-                let bin = match r.bin_keys().first().and_then(|k| k.value()) {
-                    Some(v) if q.bin_by.is_some() => mapping::bin_key_time(v)
-                        .ok_or_else(|| bad_response(&self.bot.id, "Lex sent a bad bin key"))?,
-                    _ => q.range.start(),
-                };
+                let bin = self.bin_start(q.bin_by.is_some(), &q.range, r.bin_keys())?;
                 let groups = q
                     .group_by
                     .iter()

@@ -23,11 +23,11 @@ use botscope::sources::AnalyticsSource;
 use botscope::sources::kore::KoreWindowPlan;
 use botscope::sources::memory::BotData;
 
-fn ids(v: &[Session]) -> Vec<String> {
-    v.iter().map(|s| s.session_id.clone()).collect()
+fn ids<S: std::borrow::Borrow<Session>>(v: &[S]) -> Vec<String> {
+    v.iter().map(|s| s.borrow().session_id.clone()).collect()
 }
 
-fn assert_each_once(got: &[Session], want: &[Session]) {
+fn assert_each_once<S: std::borrow::Borrow<Session>>(got: &[S], want: &[Session]) {
     let got_ids = ids(got);
     let unique: HashSet<&String> = got_ids.iter().collect();
     assert_eq!(unique.len(), got_ids.len(), "a session came back twice");

@@ -1,4 +1,5 @@
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -118,7 +119,7 @@ impl SessionQuery {
     pub fn page_of<S: std::borrow::Borrow<Session>>(
         &self,
         mut matching: Vec<S>,
-        into_session: impl Fn(S) -> Session,
+        into_session: impl Fn(S) -> Arc<Session>,
     ) -> SessionPage {
         let total = matching.len() as u64;
         // `compare` is a total order (ties go by id), so an unstable sort is exact.
@@ -140,10 +141,12 @@ impl SessionQuery {
     }
 }
 
-/// A page of one bot's sessions, ordered as asked.
+/// A page of one bot's sessions, ordered as asked. Sessions are shared by
+/// reference count: a page served from a cache, merged across bots and
+/// resolved by GraphQL is never deep-copied.
 #[derive(Debug, Clone, Default)]
 pub struct SessionPage {
-    pub sessions: Vec<Session>,
+    pub sessions: Vec<Arc<Session>>,
     /// More sessions follow the last one of this page.
     pub has_more: bool,
     /// Sessions matching the query in the whole range, when known without

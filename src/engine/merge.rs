@@ -1,41 +1,44 @@
 //! k-way merge of per-bot session pages, each already in the requested order.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use crate::domain::{Session, SessionOrder};
 
-struct Head<'a> {
+struct Head<'a, S> {
     order: &'a SessionOrder,
-    session: Session,
+    session: S,
     source: usize,
 }
 
-impl PartialEq for Head<'_> {
+impl<S: Borrow<Session>> PartialEq for Head<'_, S> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for Head<'_> {}
-impl PartialOrd for Head<'_> {
+impl<S: Borrow<Session>> Eq for Head<'_, S> {}
+impl<S: Borrow<Session>> PartialOrd for Head<'_, S> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Head<'_> {
+impl<S: Borrow<Session>> Ord for Head<'_, S> {
     // BinaryHeap is a max-heap: reverse so the first session in order pops first.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.order.compare(&other.session, &self.session)
+        self.order
+            .compare(other.session.borrow(), self.session.borrow())
     }
 }
 
 /// Merges sorted runs into the first `limit` sessions in `order`; returns them
-/// and whether any session was left over.
-pub fn merge_sorted(
-    runs: Vec<Vec<Session>>,
+/// and whether any session was left over. `S` is `Session` or a shared
+/// `Arc<Session>`: the merge moves whatever it is given, never copies a session.
+pub fn merge_sorted<S: Borrow<Session>>(
+    runs: Vec<Vec<S>>,
     order: &SessionOrder,
     limit: usize,
-) -> (Vec<Session>, bool) {
+) -> (Vec<S>, bool) {
     let mut iters: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
     let mut heap = BinaryHeap::with_capacity(iters.len());
     for (source, it) in iters.iter_mut().enumerate() {

@@ -74,9 +74,35 @@ pub struct Partial<T> {
 /// A page of sessions across bots.
 #[derive(Debug)]
 pub struct SessionConnection {
-    pub edges: Vec<(String, Session)>,
+    pub sessions: Vec<Arc<Session>>,
     pub has_next_page: bool,
     pub total_count: Option<u64>,
+    /// Signs the cursor of any session of the page, on demand: a query that
+    /// selects only `nodes` and `pageInfo.endCursor` signs one cursor, not one
+    /// per session.
+    pub cursors: Arc<PageCursors>,
+}
+
+/// What a cursor of one result sequence is made of.
+pub struct PageCursors {
+    key: CursorKey,
+    fingerprint: String,
+    order: SessionOrder,
+}
+
+impl PageCursors {
+    /// The cursor pointing at `session` in this sequence.
+    pub fn cursor(&self, session: &Session) -> String {
+        self.key.encode(&self.fingerprint, &self.order.key(session))
+    }
+}
+
+impl std::fmt::Debug for PageCursors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageCursors")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The arguments of `Query.sessions`, as the GraphQL layer received them.
@@ -308,15 +334,16 @@ impl Engine {
         };
         let runs = pages.into_iter().map(|(_, p)| p.sessions).collect();
         let (sessions, left_over) = merge_sorted(runs, &query.order, limit.get());
-        let edges = sessions
-            .into_iter()
-            .map(|s| (self.cursors.encode(&fp, &query.order.key(&s)), s))
-            .collect();
         Ok(Partial {
             data: SessionConnection {
-                edges,
+                sessions,
                 has_next_page: left_over || any_more,
                 total_count,
+                cursors: Arc::new(PageCursors {
+                    key: self.cursors.clone(),
+                    fingerprint: fp,
+                    order: query.order,
+                }),
             },
             errors,
         })

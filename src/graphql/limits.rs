@@ -3,69 +3,35 @@
 //! upstreams on its own, so this bounds the work of one request where the
 //! complexity limit (per-field cost) cannot see aliasing multiply it.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
-use std::collections::HashMap;
+use async_graphql::{Name, Positioned, ServerError};
 
-/// Refuses operations with more than `max` root fields (`QUERY_TOO_COMPLEX`).
-pub struct RootFieldLimit {
-    max: usize,
-}
-
-impl RootFieldLimit {
-    pub fn new(max: usize) -> Self {
-        RootFieldLimit { max }
-    }
-}
-
-impl ExtensionFactory for RootFieldLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RootFieldLimitExtension { max: self.max })
-    }
-}
-
-struct RootFieldLimitExtension {
-    max: usize,
-}
-
-#[async_trait::async_trait]
-impl Extension for RootFieldLimitExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        for (_, op) in doc.operations.iter() {
-            let n = count(
-                &op.node.selection_set.node,
-                &doc.fragments,
-                &mut HashSet::new(),
+/// Refuses an operation with more than `max` root fields (`QUERY_TOO_COMPLEX`).
+pub fn check_root_fields(doc: &ExecutableDocument, max: usize) -> Result<(), ServerError> {
+    for (_, op) in doc.operations.iter() {
+        let n = count(
+            &op.node.selection_set.node,
+            &doc.fragments,
+            &mut HashSet::new(),
+        );
+        if n > max {
+            let mut e = ServerError::new(
+                format!(
+                    "the operation selects {n} root fields; at most {max} are allowed (limits.max_root_fields)"
+                ),
+                None,
             );
-            if n > self.max {
-                let mut e = ServerError::new(
-                    format!(
-                        "the operation selects {n} root fields; at most {} are allowed (limits.max_root_fields)",
-                        self.max
-                    ),
-                    None,
-                );
-                e.extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", "QUERY_TOO_COMPLEX");
-                return Err(e);
-            }
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "QUERY_TOO_COMPLEX");
+            return Err(e);
         }
-        Ok(doc)
     }
+    Ok(())
 }
 
 /// Fields selected at this level, looking through fragments (each fragment at

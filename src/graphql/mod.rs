@@ -14,14 +14,48 @@ mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptyMutation, EmptySubscription, Request, Response, Schema};
 
 pub use errors::{GqlResult, to_graphql};
 pub use query::Query;
 
 use crate::engine::Engine;
 
-pub type BotscopeSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// The executable schema plus the checks async-graphql has no hook for
+/// outside its extension API.
+///
+/// Why not an extension: async-graphql sends every field and every list item
+/// through the extension chain as soon as one extension is registered (a
+/// `ResolveInfo` with formatted type names per value), which tripled the cost
+/// of resolving a page of sessions. The root-field limit only needs the parsed
+/// document, so it runs here, on the document the schema then executes
+/// without parsing it again.
+#[derive(Clone)]
+pub struct BotscopeSchema {
+    inner: Schema<Query, EmptyMutation, EmptySubscription>,
+    max_root_fields: usize,
+}
+
+impl BotscopeSchema {
+    /// Executes one request: root-field limit, then async-graphql's parse
+    /// (reused), validation (depth, complexity) and resolution.
+    pub async fn execute(&self, request: impl Into<Request>) -> Response {
+        let mut request = request.into();
+        // A document that does not parse is left to `execute`, which reports
+        // the syntax error the usual way.
+        if let Ok(doc) = request.parsed_query()
+            && let Err(e) = limits::check_root_fields(doc, self.max_root_fields)
+        {
+            return Response::from_errors(vec![e]);
+        }
+        self.inner.execute(request).await
+    }
+
+    /// The SDL of this schema.
+    pub fn sdl(&self) -> String {
+        self.inner.sdl()
+    }
+}
 
 /// Settings for the schema's own limits.
 #[derive(Debug, Clone)]
@@ -58,11 +92,13 @@ pub fn build_schema(
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
-    builder
-        .extension(limits::RootFieldLimit::new(limits.max_root_fields))
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .finish()
+    BotscopeSchema {
+        inner: builder
+            .limit_depth(limits.max_depth)
+            .limit_complexity(limits.max_complexity)
+            .finish(),
+        max_root_fields: limits.max_root_fields,
+    }
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

@@ -9,7 +9,7 @@ use crate::domain::{
     self, BinInterval, ConversationEndState, IntentStageGroupField, IntentStageMetricName,
     Modality, SessionGroupField, SessionMetricName, Statistic, Vendor,
 };
-use crate::engine::Engine;
+use crate::engine::{Engine, PageCursors};
 use crate::sources::BotInfo;
 
 /// A bot the gateway serves.
@@ -125,10 +125,20 @@ pub struct Tag {
     pub value: String,
 }
 
-#[derive(SimpleObject)]
+/// A session and its cursor, signed only when `cursor` is selected.
 pub struct SessionEdge {
-    pub cursor: String,
-    pub node: Session,
+    node: Arc<domain::Session>,
+    cursors: Arc<PageCursors>,
+}
+
+#[Object]
+impl SessionEdge {
+    async fn cursor(&self) -> String {
+        self.cursors.cursor(&self.node)
+    }
+    async fn node(&self) -> Session {
+        Session(self.node.clone())
+    }
 }
 
 #[derive(SimpleObject)]
@@ -138,50 +148,39 @@ pub struct PageInfo {
 }
 
 /// A page of sessions; nodes are shared between `edges` and `nodes`.
-pub struct SessionConnection {
-    edges: Vec<(String, Arc<domain::Session>)>,
-    has_next_page: bool,
-    total_count: Option<u64>,
-}
+pub struct SessionConnection(crate::engine::SessionConnection);
 
 impl From<crate::engine::SessionConnection> for SessionConnection {
     fn from(c: crate::engine::SessionConnection) -> Self {
-        SessionConnection {
-            edges: c
-                .edges
-                .into_iter()
-                .map(|(cur, s)| (cur, Arc::new(s)))
-                .collect(),
-            has_next_page: c.has_next_page,
-            total_count: c.total_count,
-        }
+        SessionConnection(c)
     }
 }
 
 #[Object]
 impl SessionConnection {
     async fn edges(&self) -> Vec<SessionEdge> {
-        self.edges
+        self.0
+            .sessions
             .iter()
-            .map(|(cursor, s)| SessionEdge {
-                cursor: cursor.clone(),
-                node: Session(s.clone()),
+            .map(|s| SessionEdge {
+                node: s.clone(),
+                cursors: self.0.cursors.clone(),
             })
             .collect()
     }
     async fn nodes(&self) -> Vec<Session> {
-        self.edges.iter().map(|(_, s)| Session(s.clone())).collect()
+        self.0.sessions.iter().map(|s| Session(s.clone())).collect()
     }
     async fn page_info(&self) -> PageInfo {
         PageInfo {
-            has_next_page: self.has_next_page,
-            end_cursor: self.edges.last().map(|(c, _)| c.clone()),
+            has_next_page: self.0.has_next_page,
+            end_cursor: self.0.sessions.last().map(|s| self.0.cursors.cursor(s)),
         }
     }
     /// Sessions matching the query over all pages; `null` unless known
     /// without extra upstream calls.
     async fn total_count(&self) -> Option<u64> {
-        self.total_count
+        self.0.total_count
     }
 }
 

@@ -162,7 +162,7 @@ fn session_bytes(s: &Session) -> usize {
 /// An estimate of the heap bytes an answer holds.
 fn estimate(answer: &Answer) -> usize {
     match answer {
-        Answer::Sessions(p) => 64 + p.sessions.iter().map(session_bytes).sum::<usize>(),
+        Answer::Sessions(p) => 64 + p.sessions.iter().map(|s| session_bytes(s)).sum::<usize>(),
         Answer::Metrics(bins) => bins
             .iter()
             .map(|b| 96 + b.groups.len() * 48 + b.values.len() * 32)

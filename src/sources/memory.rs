@@ -101,7 +101,7 @@ impl AnalyticsSource for MemorySource {
             .sessions_in(&q.range)
             .filter(|s| q.filter.matches(s))
             .collect();
-        Ok(q.page_of(matching, Session::clone))
+        Ok(q.page_of(matching, |s| Arc::new(s.clone())))
     }
 
     async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {

@@ -51,7 +51,7 @@ pub async fn all_sessions(
             after = Some(order.key(last));
         }
         let done = !p.has_more;
-        out.extend(p.sessions);
+        out.extend(p.sessions.into_iter().map(std::sync::Arc::unwrap_or_clone));
         if done {
             break;
         }

@@ -84,7 +84,7 @@ pub struct KoreSource {
 
 #[derive(Clone)]
 struct WindowEntry {
-    sessions: Arc<Vec<Session>>,
+    sessions: Arc<Vec<Arc<Session>>>,
     ttl: std::time::Duration,
 }
 
@@ -179,7 +179,7 @@ impl KoreSource {
         window: TimeRange,
         types: &[&'static str],
         filter: &SessionFilter,
-    ) -> Result<Vec<Session>> {
+    ) -> Result<Vec<Arc<Session>>> {
         let user = match filter.user_ids.as_deref() {
             Some([one]) => Some(one.clone()),
             _ => None,
@@ -201,7 +201,7 @@ impl KoreSource {
         window: TimeRange,
         ctype: &'static str,
         user: Option<String>,
-    ) -> Result<Arc<Vec<Session>>> {
+    ) -> Result<Arc<Vec<Arc<Session>>>> {
         let fetch = async {
             let request = KoreSessionsRequest {
                 date_from: Some(kore_time(window.start())),
@@ -212,7 +212,7 @@ impl KoreSource {
             let raw = self.client.all_sessions(Some(ctype), request).await?;
             Ok::<_, Error>(Arc::new(
                 raw.into_iter()
-                    .map(|k| k.into_session(&self.bot.id, Some(ctype), self.agent))
+                    .map(|k| Arc::new(k.into_session(&self.bot.id, Some(ctype), self.agent)))
                     .collect(),
             ))
         };
@@ -248,7 +248,7 @@ impl KoreSource {
 
     /// Sessions by id: `sessionId` (≤ 50 per call) overrides every other Kore
     /// filter, dates included (kore.md §1.3), so one call per chunk covers any range.
-    async fn sessions_by_id(&self, ids: &[String]) -> Result<Vec<Session>> {
+    async fn sessions_by_id(&self, ids: &[String]) -> Result<Vec<Arc<Session>>> {
         let calls = ids.chunks(MAX_SESSION_IDS).map(|chunk| {
             let request = KoreSessionsRequest {
                 session_id: Some(chunk.to_vec()),
@@ -258,7 +258,7 @@ impl KoreSource {
                 let raw = self.client.all_sessions(None, request).await?;
                 Ok::<_, Error>(
                     raw.into_iter()
-                        .map(|k| k.into_session(&self.bot.id, None, self.agent))
+                        .map(|k| Arc::new(k.into_session(&self.bot.id, None, self.agent)))
                         .collect::<Vec<_>>(),
                 )
             }
@@ -283,10 +283,10 @@ impl KoreSource {
         &self,
         range: TimeRange,
         filter: &SessionFilter,
-        mut each: impl FnMut(Vec<Session>) -> Result<()>,
+        mut each: impl FnMut(Vec<Arc<Session>>) -> Result<()>,
     ) -> Result<()> {
         let mut seen: HashSet<String> = HashSet::new();
-        let mut keep = |mut batch: Vec<Session>| {
+        let mut keep = |mut batch: Vec<Arc<Session>>| {
             batch.retain(|s| {
                 range.contains_conversation(s.start_time, s.end_time)
                     && filter.matches(s)
@@ -369,7 +369,7 @@ impl AnalyticsSource for KoreSource {
             .metrics
             .iter()
             .any(|m| m.name == SessionMetricName::Concurrency);
-        let mut held: Vec<Session> = Vec::new();
+        let mut held: Vec<Arc<Session>> = Vec::new();
         self.for_each_window(q.range, &q.filter, |batch| {
             if ordered {
                 held.extend(batch);

@@ -32,6 +32,7 @@ mod error;
 mod mapping;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_lexmodelsv2::types::{
@@ -240,7 +241,7 @@ impl AnalyticsSource for LexSource {
         let has_more = kept.len() > limit;
         kept.truncate(limit);
         Ok(SessionPage {
-            sessions: kept,
+            sessions: kept.into_iter().map(Arc::new).collect(),
             has_more,
             total_count: None,
         })

@@ -23,7 +23,9 @@ fn session(
 ) -> Session {
     let start = t0() + Duration::seconds(start_s);
     Session {
-        bot_id: format!("bot-{bot}"),
+        // Same length and first 8 bytes for bots 0–9: group values that only
+        // differ past their head must still be told apart.
+        bot_id: format!("bot-with-a-long-prefix-{bot}"),
         vendor: Vendor::LexV2,
         session_id: format!("s{i}"),
         originating_request_id: None,
@@ -59,7 +61,7 @@ fn arb_sessions() -> impl Strategy<Value = Vec<Session>> {
             0i64..10_800,
             0u8..4,
             0u8..3,
-            0u8..2,
+            0u8..12,
             prop::option::of(0i64..40),
         ),
         0..300,

@@ -69,11 +69,50 @@ pub fn bin_start(t: DateTime<Utc>, interval: BinInterval) -> DateTime<Utc> {
 
 /// Interns the values of up to two group fields and maps (bin, group) cells to
 /// accumulators.
+///
+/// This is the per-record hot path (DESIGN §9 asks for 10 M records/s/core),
+/// so two things avoid the general-purpose work:
+/// - group values are few (end states, locales, bots) and short: they are
+///   compared by length and first 8 bytes as integers before any byte compare;
+/// - records come in time order, so the same few cells repeat: a small
+///   direct-mapped table of recent cells answers most lookups without hashing.
 struct Cells<A> {
     bin_secs: Option<i64>,
-    values: [Vec<String>; 2],
+    values: [Vec<Interned>; 2],
     index: FxHashMap<(i64, u32, u32), u32>,
+    recent: [RecentCell; RECENT_CELLS],
     cells: Vec<((i64, u32, u32), A)>,
+}
+
+const RECENT_CELLS: usize = 64;
+
+#[derive(Clone, Copy)]
+struct RecentCell {
+    key: (i64, u32, u32),
+    index: u32,
+}
+
+/// An interned group value and the integer form of its head.
+struct Interned {
+    head: StrHead,
+    value: String,
+}
+
+/// A string's length and first 8 bytes: equal heads and a length of at most 8
+/// mean equal strings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct StrHead(usize, u64);
+
+impl StrHead {
+    #[inline]
+    fn of(s: &str) -> Self {
+        let b = s.as_bytes();
+        let mut word = [0u8; 8];
+        for (w, x) in word.iter_mut().zip(b) {
+            *w = *x;
+        }
+        StrHead(b.len(), u64::from_le_bytes(word))
+    }
 }
 
 impl<A: Default> Cells<A> {
@@ -82,19 +121,29 @@ impl<A: Default> Cells<A> {
             bin_secs: bin_by.map(BinInterval::seconds),
             values: [Vec::new(), Vec::new()],
             index: FxHashMap::default(),
+            // No real cell has bin i64::MIN, so every slot starts as a miss.
+            recent: [RecentCell {
+                key: (i64::MIN, u32::MAX, u32::MAX),
+                index: 0,
+            }; RECENT_CELLS],
             cells: Vec::new(),
         }
     }
 
     #[inline]
     fn intern(&mut self, slot: usize, value: &str) -> u32 {
+        let head = StrHead::of(value);
         let vals = &mut self.values[slot];
-        // Group fields have few distinct values (end states, locales, bots):
-        // a linear scan beats hashing the string.
-        if let Some(i) = vals.iter().position(|v| v == value) {
+        if let Some(i) = vals
+            .iter()
+            .position(|v| v.head == head && (head.0 <= 8 || v.value == value))
+        {
             return i as u32;
         }
-        vals.push(value.to_owned());
+        vals.push(Interned {
+            head,
+            value: value.to_owned(),
+        });
         (vals.len() - 1) as u32
     }
 
@@ -108,11 +157,16 @@ impl<A: Default> Cells<A> {
 
     #[inline]
     fn cell_index(&mut self, key: (i64, u32, u32)) -> u32 {
+        let slot = (key.1 as usize * 8 + key.2 as usize) % RECENT_CELLS;
+        if self.recent[slot].key == key {
+            return self.recent[slot].index;
+        }
         let next = self.cells.len() as u32;
         let i = *self.index.entry(key).or_insert(next);
         if i == next {
             self.cells.push((key, A::default()));
         }
+        self.recent[slot] = RecentCell { key, index: i };
         i
     }
 
@@ -138,7 +192,7 @@ impl<A: Default> Cells<A> {
                     Some(_) => Utc.timestamp_opt(bin, 0).single().unwrap_or(range.start()),
                     None => range.start(),
                 };
-                let v = |slot: usize, i: u32| values[slot].get(i as usize).cloned();
+                let v = |slot: usize, i: u32| values[slot].get(i as usize).map(|v| v.value.clone());
                 (start, [v(0, g0), v(1, g1)], acc)
             })
             .collect();

@@ -107,11 +107,16 @@ impl StrHead {
     #[inline]
     fn of(s: &str) -> Self {
         let b = s.as_bytes();
-        let mut word = [0u8; 8];
-        for (w, x) in word.iter_mut().zip(b) {
-            *w = *x;
-        }
-        StrHead(b.len(), u64::from_le_bytes(word))
+        // Shifts, not a byte buffer: a buffer becomes a `memcpy` call and a
+        // store-to-load stall on every record.
+        let word = match b.first_chunk::<8>() {
+            Some(head) => u64::from_le_bytes(*head),
+            None => b
+                .iter()
+                .enumerate()
+                .fold(0u64, |w, (i, &x)| w | (u64::from(x) << (8 * i))),
+        };
+        StrHead(b.len(), word)
     }
 }
 

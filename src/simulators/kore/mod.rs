@@ -138,6 +138,8 @@ impl KoreSimCounters {
 
 struct BotState {
     data: Arc<BotData>,
+    /// Each session's getSessions JSON, in `data.sessions` order.
+    rendered: Vec<Box<str>>,
     tasks: Vec<KoreSimTask>,
     budget: SlidingBudget,
 }
@@ -365,9 +367,16 @@ pub fn router(config: KoreSimConfig, bots: Vec<KoreSimBot>) -> Router {
                 config.minute,
                 config.hour,
             );
+            let rendered = b
+                .data
+                .sessions
+                .iter()
+                .map(|s| sessions::session_json(&b.bot_id, s).to_string().into())
+                .collect();
             (
                 b.bot_id,
                 BotState {
+                    rendered,
                     data: b.data,
                     tasks,
                     budget,

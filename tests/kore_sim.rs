@@ -385,6 +385,21 @@ async fn the_simulator_speaks_kore() {
         sessions[0]["session_lang"].is_array() && sessions[0]["noOfMessagesExchanged"].is_number()
     );
 
+    let real = sessions[0]["sessionId"].as_str().unwrap();
+    let by_id: Value = post(
+        json!({ "sessionId": [real, "no-such-session"] }),
+        "selfService",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(by_id["invalidSessions"], json!(["no-such-session"]));
+    assert_eq!(by_id["sessions"][0]["sessionId"], real);
+    assert_eq!(by_id["total"], 1);
+    assert_eq!(by_id["moreAvailable"], false);
+
     let bots: Value = reqwest::get(format!("{}/_sim/bots", sim.url))
         .await
         .unwrap()

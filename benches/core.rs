@@ -8,6 +8,10 @@ use chrono::{Duration, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 use botscope::demo::demo_bots;
+
+/// The allocator the `botscope` binary uses, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use botscope::domain::{
     BinInterval, Session, SessionAggregator, SessionGroupField, SessionKey, SessionMetricName,
     SessionMetricSpec, SessionOrder, Statistic, TimeRange,

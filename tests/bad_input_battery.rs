@@ -508,8 +508,8 @@ async fn vendor_responses() {
         ("string timestamp", 200, json!({ "botId": "BADLEX0001", "sessions": [{ "sessionId": "a", "conversationStartTime": "NaN" }] }).to_string(), "UPSTREAM_BAD_RESPONSE"),
         ("negative duration", 200, json!({ "botId": "BADLEX0001", "sessions": [{ "sessionId": "a", "conversationStartTime": 1772413200, "conversationEndTime": 1772413500, "conversationDurationSeconds": -300 }] }).to_string(), "OK"),
         ("missing session fields", 200, json!({ "botId": "BADLEX0001", "sessions": [{}] }).to_string(), "UPSTREAM_BAD_RESPONSE"),
-        // Without an `x-amzn-ErrorType` the SDK cannot classify a 500 (noted in the report).
-        ("500 without error type", 500, json!({ "message": "boom" }).to_string(), "UPSTREAM_BAD_RESPONSE"),
+        // No `x-amzn-ErrorType`, no `__type`: still a server fault.
+        ("500 without error type", 500, json!({ "message": "boom" }).to_string(), "UPSTREAM_UNAVAILABLE"),
     ];
     for (case, status, body, code) in &lex_cases {
         *lex_answer.lock().unwrap() = (*status, body.clone());

@@ -212,9 +212,7 @@ impl AnalyticsSource for LexSource {
             page_size = LEX_MAX_RESULTS;
             let mut last_value = None;
             for spec in out.sessions() {
-                let s = mapping::session(spec, &self.bot.id).ok_or_else(|| {
-                    bad_response(&self.bot.id, "Lex sent a session without id or times")
-                })?;
+                let s = mapping::session(spec, &self.bot.id)?;
                 last_value = Some(q.order.key_value(&s));
                 let after = q.after.as_ref().is_none_or(|k| q.order.is_after(&s, k));
                 if after && q.filter.matches(&s) {

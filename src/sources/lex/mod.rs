@@ -30,6 +30,7 @@ mod client;
 mod config;
 mod error;
 mod mapping;
+mod replay;
 
 use std::collections::HashMap;
 
@@ -42,6 +43,7 @@ use chrono::DateTime;
 
 pub use client::LexClient;
 pub use config::{LexCredentials, LexSourceConfig};
+pub use replay::{REPLAY_BOT, map_session_answer, map_session_page_json};
 
 use self::client::{LEX_MAX_RESULTS, LexMetricsRequest};
 use self::error::bad_response;

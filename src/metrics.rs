@@ -36,15 +36,36 @@ pub const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// How often histogram samples are folded into their buckets.
+pub const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the process-wide recorder once; later calls reuse it.
+///
+/// `install_recorder` leaves upkeep to the caller: until a histogram is
+/// drained, every sample recorded is kept (the soak saw RSS grow by ~20 bytes
+/// per request with nobody scraping `/metrics`). A background thread drains
+/// them every [`UPKEEP_INTERVAL`], as `PrometheusBuilder::install` would.
 pub fn handle() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets(LATENCY_BUCKETS)
                 .ok()?
                 .install_recorder()
-                .ok()
+                .ok()?;
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_INTERVAL);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "no metrics upkeep thread: histograms drain only when /metrics is scraped");
+            }
+            Some(handle)
         })
         .as_ref()
 }

@@ -778,3 +778,80 @@ async fn quota_and_unmodelled_errors_get_clear_codes_and_are_not_retried() {
         assert!(err.message.contains("canned"), "{}", err.message);
     }
 }
+
+/// Serves one canned 5xx with no `x-amzn-ErrorType` header and no `__type`
+/// (what a proxy or load balancer sends), counting the requests it answers.
+async fn headerless_fault(
+    status: u16,
+    body: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let app = axum::Router::new().fallback(move || {
+        let c = c.clone();
+        async move {
+            c.fetch_add(1, Ordering::SeqCst);
+            (axum::http::StatusCode::from_u16(status).unwrap(), body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, calls)
+}
+
+#[tokio::test]
+async fn a_5xx_without_error_type_is_upstream_unavailable_and_opens_the_breaker() {
+    use botscope::layers::breaker::{BreakerLayer, BreakerPolicy, BreakerState};
+    use std::sync::atomic::Ordering;
+    for (status, body) in [
+        (500, r#"{"message":"boom"}"#),
+        (502, "<html>bad gateway</html>"),
+        (503, ""),
+    ] {
+        let (url, calls) = headerless_fault(status, body).await;
+        let mut config = LexSourceConfig::for_endpoint(LEX_BOT_ID, url);
+        config.max_attempts = 2;
+        config.initial_backoff = std::time::Duration::from_millis(1);
+        let lex = LexSource::new(info(), &config).await;
+        let err = lex.sessions(&one_page()).await.unwrap_err();
+        assert_eq!(
+            err.kind,
+            ErrorKind::UpstreamUnavailable,
+            "{status}: {err:?}"
+        );
+        assert!(err.retryable, "{status}");
+        assert!(err.message.contains(&status.to_string()), "{}", err.message);
+        // The SDK retried it as the server fault it is.
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "{status}");
+
+        // And the breaker counts it: two such failures open it.
+        let breaker = BreakerLayer::new(
+            std::sync::Arc::new(lex),
+            BreakerPolicy {
+                failure_threshold: 2,
+                cool_down: std::time::Duration::from_secs(60),
+            },
+        );
+        for _ in 0..2 {
+            breaker.sessions(&one_page()).await.unwrap_err();
+        }
+        assert_eq!(breaker.state(), BreakerState::Open, "{status}");
+        let before = calls.load(Ordering::SeqCst);
+        breaker.sessions(&one_page()).await.unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), before, "open: no call");
+    }
+}
+
+#[tokio::test]
+async fn an_unmodelled_5xx_code_is_retryable_upstream_unavailable() {
+    let url = canned_error(503, "ServiceUnavailableException").await;
+    let mut config = LexSourceConfig::for_endpoint(LEX_BOT_ID, url);
+    config.max_attempts = 1;
+    let lex = LexSource::new(info(), &config).await;
+    let err = lex.sessions(&one_page()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::UpstreamUnavailable, "{err:?}");
+    assert!(err.retryable);
+    assert!(err.message.contains("canned"), "{}", err.message);
+}

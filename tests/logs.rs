@@ -122,6 +122,27 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         "requests are logged with their id:\n{logs}"
     );
     assert!(logs.contains("unauthenticated"), "refusals are logged");
+    // The refused Kore call is logged inside its `upstream` span, itself inside
+    // the request's span.
+    let upstream = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "Kore call failed")
+        .unwrap_or_else(|| panic!("a failed Kore call is logged:\n{logs}"));
+    let span = &upstream["span"];
+    assert_eq!(span["name"], "upstream", "{upstream}");
+    assert_eq!(span["vendor"], "KORE", "{upstream}");
+    assert_eq!(span["operation"], "getSessions", "{upstream}");
+    assert_eq!(span["bot"], kore::info().id.as_str(), "{upstream}");
+    assert_eq!(span["attempt"], 0, "{upstream}");
+    let names: Vec<&str> = upstream["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names.last(), Some(&"upstream"), "{upstream}");
+    assert!(names.len() >= 2, "nested in the request span: {upstream}");
     for (what, secret) in [
         ("HS256 secret", HS_SECRET),
         ("Kore client secret", KORE_SECRET),

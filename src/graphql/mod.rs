@@ -107,3 +107,86 @@ pub fn sdl() -> String {
         .finish()
         .sdl()
 }
+
+/// Arguments as the resolvers see them after parsing, from
+/// [`parse_arguments`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedArguments {
+    pub range: crate::domain::TimeRange,
+    pub filter: crate::domain::SessionFilter,
+    pub stage_filter: crate::domain::IntentStageFilter,
+}
+
+/// The argument parsing of the `sessions`, `sessionMetrics` and
+/// `intentStageMetrics` resolvers without a server, for fuzzing and tests:
+/// from a JSON object of GraphQL values `{"range", "filter"?, "stageFilter"?}`
+/// it runs the same input types (`DateTime` scalars, `TimeRange`,
+/// `SessionFilter`, `IntentStageFilter`) and the same conversions to domain
+/// values (`TimeRange::parse` with `max_range_days`, the filter list rules,
+/// canonical order). Errors are `BAD_USER_INPUT`, as the resolvers give.
+pub fn parse_arguments(
+    args: &serde_json::Value,
+    max_range_days: u32,
+) -> crate::error::Result<ParsedArguments> {
+    use crate::error::Error;
+    use async_graphql::InputType;
+    fn input<T: InputType>(args: &serde_json::Value, name: &str) -> crate::error::Result<T> {
+        let value = args
+            .get(name)
+            .map(|v| async_graphql::Value::from_json(v.clone()))
+            .transpose()
+            .map_err(|e| Error::bad_input(name, e.to_string()))?;
+        T::parse(value)
+            .map_err(|e| Error::bad_input(name, e.into_server_error(Default::default()).message))
+    }
+    let range: inputs::TimeRangeInput = input(args, "range")?;
+    let filter: Option<inputs::SessionFilterInput> = input(args, "filter")?;
+    let stage_filter: Option<inputs::IntentStageFilterInput> = input(args, "stageFilter")?;
+    Ok(ParsedArguments {
+        range: range.parse(max_range_days)?,
+        filter: filter.unwrap_or_default().parse()?,
+        stage_filter: stage_filter.unwrap_or_default().parse()?,
+    })
+}
+
+#[cfg(test)]
+mod parse_arguments_tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use serde_json::json;
+
+    #[test]
+    fn parses_like_the_resolvers() {
+        let p = parse_arguments(
+            &json!({
+                "range": { "start": "2026-03-02T00:00:00+01:00", "end": "2026-03-03T00:00:00Z" },
+                "filter": { "locales": ["fr_CA", "en_US"], "durationSeconds": { "gt": 10 } },
+            }),
+            31,
+        )
+        .unwrap();
+        assert_eq!(p.range.start().to_rfc3339(), "2026-03-01T23:00:00+00:00");
+        assert_eq!(
+            p.filter.locales,
+            Some(vec!["en_US".to_owned(), "fr_CA".to_owned()])
+        );
+        assert_eq!(p.stage_filter, Default::default());
+    }
+
+    #[test]
+    fn bad_arguments_are_bad_user_input() {
+        for args in [
+            json!({}),
+            json!({ "range": { "start": "yesterday", "end": "2026-03-03T00:00:00Z" } }),
+            json!({ "range": { "start": "2026-03-03T00:00:00Z", "end": "2026-03-02T00:00:00Z" } }),
+            json!({ "range": { "start": "2026-01-01T00:00:00Z", "end": "2026-03-03T00:00:00Z" } }),
+            json!({ "range": { "start": "2026-03-02T00:00:00Z", "end": "2026-03-03T00:00:00Z" },
+                    "filter": { "locales": [] } }),
+            json!({ "range": { "start": "2026-03-02T00:00:00Z", "end": "2026-03-03T00:00:00Z" },
+                    "stageFilter": { "modalities": ["SMOKE"] } }),
+        ] {
+            let e = parse_arguments(&args, 31).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::BadUserInput, "{args}: {e:?}");
+        }
+    }
+}

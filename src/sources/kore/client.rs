@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use super::auth::KoreAuth;
 use super::budget::KoreBudget;
@@ -31,6 +32,8 @@ pub struct KoreClient {
     retry_max_delay: Duration,
     call_timeout: Duration,
     max_budget_wait: Duration,
+    /// The gateway's bot id, for the `upstream` span.
+    bot: String,
 }
 
 /// The wait before retry `attempt` (0-based): `Retry-After` when Kore sent
@@ -62,7 +65,7 @@ pub fn retry_wait(
 const MAX_PARALLEL_PAGES: usize = 16;
 
 impl KoreClient {
-    pub fn new(config: &KoreConfig) -> Result<Self> {
+    pub fn new(gateway_bot: &str, config: &KoreConfig) -> Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .build()
@@ -88,6 +91,7 @@ impl KoreClient {
             retry_max_delay: config.retry_max_delay,
             call_timeout: config.call_timeout,
             max_budget_wait: config.max_budget_wait,
+            bot: gateway_bot.to_owned(),
         })
     }
 
@@ -127,6 +131,13 @@ impl KoreClient {
         loop {
             self.budget.acquire(self.max_budget_wait).await?;
             let token = self.auth.token()?;
+            let span = tracing::info_span!(
+                "upstream",
+                vendor = crate::domain::Vendor::Kore.as_str(),
+                operation,
+                bot = %self.bot,
+                attempt
+            );
             let sent = self
                 .http
                 .post(&url)
@@ -134,6 +145,7 @@ impl KoreClient {
                 .header("auth", token)
                 .json(body)
                 .send()
+                .instrument(span.clone())
                 .await;
             let (err, retry_after) = match sent {
                 Err(e) => (transport(operation, e), None),
@@ -145,7 +157,11 @@ impl KoreClient {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
-                    let bytes = resp.bytes().await.map_err(|e| transport(operation, e));
+                    let bytes = resp
+                        .bytes()
+                        .instrument(span.clone())
+                        .await
+                        .map_err(|e| transport(operation, e));
                     match bytes {
                         Err(e) => (e, None),
                         Ok(bytes) if status == StatusCode::OK => {
@@ -159,7 +175,9 @@ impl KoreClient {
                     }
                 }
             };
-            if !err.retryable || attempt >= self.max_retries {
+            let retry = err.retryable && attempt < self.max_retries;
+            span.in_scope(|| tracing::debug!(error = %err, retry, "Kore call failed"));
+            if !retry {
                 return Err(err);
             }
             let wait = retry_wait(
@@ -168,7 +186,7 @@ impl KoreClient {
                 self.retry_max_delay,
                 retry_after,
             );
-            tracing::debug!(operation, attempt, ?wait, error = %err, "retrying Kore call");
+            span.in_scope(|| tracing::debug!(?wait, "retrying Kore call"));
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

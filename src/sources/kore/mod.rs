@@ -136,7 +136,8 @@ impl KoreSource {
                     "tags",
                 ],
             },
-            client: KoreClient::new(&config).map_err(|e| e.with_bot(&bot.id, Vendor::Kore))?,
+            client: KoreClient::new(&bot.id, &config)
+                .map_err(|e| e.with_bot(&bot.id, Vendor::Kore))?,
             agent: config.agent_end_state,
             window_days: config.window_days,
             windows: (config.window_cache_sessions > 0).then(|| {

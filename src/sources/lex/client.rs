@@ -22,6 +22,7 @@ use aws_sdk_lexmodelsv2::types::{
     AnalyticsSessionMetric, AnalyticsSessionResult, SessionDataSortBy,
 };
 use chrono::{DateTime, Utc};
+use tracing::Instrument;
 
 use super::config::{LexCredentials, LexSourceConfig};
 use super::error::classify;
@@ -108,6 +109,16 @@ impl LexClient {
         }
     }
 
+    /// The span of one SDK call (its retries included: the SDK makes them).
+    fn span(&self, operation: &'static str) -> tracing::Span {
+        tracing::info_span!(
+            "upstream",
+            vendor = crate::domain::Vendor::LexV2.as_str(),
+            operation,
+            bot = %self.bot
+        )
+    }
+
     /// One page of ListSessionAnalyticsData.
     pub async fn sessions_page(
         &self,
@@ -129,6 +140,7 @@ impl LexClient {
             .max_results(max_results)
             .set_next_token(next_token)
             .send()
+            .instrument(self.span("ListSessionAnalyticsData"))
             .await
             .map_err(|e| classify(e, &self.bot, "ListSessionAnalyticsData"))
     }
@@ -160,6 +172,7 @@ impl LexClient {
                 .max_results(LEX_MAX_RESULTS)
                 .set_next_token(token.clone())
                 .send()
+                .instrument(self.span("ListSessionMetrics"))
                 .await
                 .map_err(|e| classify(e, &self.bot, "ListSessionMetrics"))?;
             out.extend_from_slice(page.results());
@@ -197,6 +210,7 @@ impl LexClient {
                 .max_results(LEX_MAX_RESULTS)
                 .set_next_token(token.clone())
                 .send()
+                .instrument(self.span("ListIntentStageMetrics"))
                 .await
                 .map_err(|e| classify(e, &self.bot, "ListIntentStageMetrics"))?;
             out.extend_from_slice(page.results());

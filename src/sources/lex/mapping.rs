@@ -1,6 +1,7 @@
 //! Unified queries to Lex requests and Lex answers back (DESIGN §4): filters,
 //! enums in both directions, sessions and bins.
 
+use aws_sdk_lexmodelsv2::primitives as lex_time;
 use aws_sdk_lexmodelsv2::types::{
     self as lex, AnalyticsBinByName, AnalyticsBinBySpecification, AnalyticsFilterOperator,
     AnalyticsIntentStageField, AnalyticsIntentStageFilter, AnalyticsIntentStageFilterName,
@@ -354,13 +355,45 @@ pub fn instant(t: &aws_sdk_lexmodelsv2::primitives::DateTime) -> Option<DateTime
 
 /// A Lex session in the unified vocabulary. Fields Lex lacks (`userId`,
 /// `interactive`, `tasksExecuted`, `tags`) are `None`.
-pub fn session(s: &lex::SessionSpecification, bot_id: &str) -> Option<Session> {
-    let start = instant(s.conversation_start_time()?)?;
-    let end = instant(s.conversation_end_time()?)?;
-    Some(Session {
+///
+/// A record botscope cannot trust is refused with `UPSTREAM_BAD_RESPONSE`
+/// naming the field and the session (as the Kore adapter refuses sessions
+/// ending before they start): a missing `sessionId` or time, a time out of
+/// range, an end before the start, a negative `conversationDurationSeconds`.
+pub fn session(s: &lex::SessionSpecification, bot_id: &str) -> Result<Session> {
+    let bad = |what: String| {
+        super::error::bad_response(
+            bot_id,
+            format!("Lex ListSessionAnalyticsData returned {what}"),
+        )
+    };
+    let id = s
+        .session_id()
+        .ok_or_else(|| bad("a session without sessionId".to_owned()))?;
+    let time = |t: Option<&lex_time::DateTime>, field: &str| {
+        let t = t.ok_or_else(|| bad(format!("session {id:?} without {field}")))?;
+        instant(t).ok_or_else(|| bad(format!("session {id:?} with {field} out of range")))
+    };
+    let start = time(s.conversation_start_time(), "conversationStartTime")?;
+    let end = time(s.conversation_end_time(), "conversationEndTime")?;
+    if end < start {
+        return Err(bad(format!(
+            "session {id:?} whose conversationEndTime ({end}) is before its conversationStartTime ({start})"
+        )));
+    }
+    let duration_seconds = match s.conversation_duration_seconds() {
+        Some(d) if d < 0 => {
+            return Err(bad(format!(
+                "session {id:?} with a negative conversationDurationSeconds ({d})"
+            )));
+        }
+        Some(d) => d,
+        None => (end - start).num_seconds(),
+    };
+    Ok(Session {
         bot_id: bot_id.to_owned(),
         vendor: Vendor::LexV2,
-        session_id: s.session_id()?.to_owned(),
+        session_id: id.to_owned(),
         originating_request_id: s.originating_request_id().map(str::to_owned),
         user_id: None,
         channel: s.channel().map(str::to_owned),
@@ -368,9 +401,7 @@ pub fn session(s: &lex::SessionSpecification, bot_id: &str) -> Option<Session> {
         modality: s.mode().and_then(modality),
         start_time: start,
         end_time: end,
-        duration_seconds: s
-            .conversation_duration_seconds()
-            .unwrap_or_else(|| (end - start).num_seconds()),
+        duration_seconds,
         end_state: s.conversation_end_state().and_then(end_state),
         vendor_end_state: s.conversation_end_state().map(|e| e.as_str().to_owned()),
         turns: s.number_of_turns(),
@@ -438,6 +469,66 @@ mod tests {
             session_group_value(SessionGroupField::Locale, None),
             NO_VALUE
         );
+    }
+
+    fn spec(start: i64, end: i64, duration: Option<i64>) -> lex::SessionSpecification {
+        lex::SessionSpecification::builder()
+            .session_id("s-neg")
+            .conversation_start_time(lex_time::DateTime::from_secs(start))
+            .conversation_end_time(lex_time::DateTime::from_secs(end))
+            .set_conversation_duration_seconds(duration)
+            .build()
+    }
+
+    #[test]
+    fn sound_sessions_map() {
+        let s = session(&spec(1_772_413_200, 1_772_413_500, Some(300)), "gw").unwrap();
+        assert_eq!(s.duration_seconds, 300);
+        let s = session(&spec(1_772_413_200, 1_772_413_500, None), "gw").unwrap();
+        assert_eq!(s.duration_seconds, 300, "computed when absent");
+        assert!(session(&spec(1_772_413_200, 1_772_413_200, Some(0)), "gw").is_ok());
+    }
+
+    #[test]
+    fn a_negative_duration_is_a_bad_response_naming_field_and_session() {
+        let e = session(&spec(1_772_413_200, 1_772_413_500, Some(-300)), "gw").unwrap_err();
+        assert_eq!(e.kind, crate::error::ErrorKind::UpstreamBadResponse);
+        assert!(!e.retryable);
+        assert_eq!(e.bot.as_deref(), Some("gw"));
+        assert!(
+            e.message.contains("conversationDurationSeconds"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("s-neg"), "{}", e.message);
+        assert!(e.message.contains("-300"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_end_before_the_start_is_a_bad_response() {
+        let e = session(&spec(1_772_413_500, 1_772_413_200, None), "gw").unwrap_err();
+        assert_eq!(e.kind, crate::error::ErrorKind::UpstreamBadResponse);
+        assert!(e.message.contains("conversationEndTime"), "{}", e.message);
+        assert!(e.message.contains("s-neg"), "{}", e.message);
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let no_id = lex::SessionSpecification::builder()
+            .conversation_start_time(lex_time::DateTime::from_secs(0))
+            .conversation_end_time(lex_time::DateTime::from_secs(1))
+            .build();
+        let e = session(&no_id, "gw").unwrap_err();
+        assert!(e.message.contains("sessionId"), "{}", e.message);
+        let no_end = lex::SessionSpecification::builder()
+            .session_id("s-x")
+            .conversation_start_time(lex_time::DateTime::from_secs(0))
+            .build();
+        let e = session(&no_end, "gw").unwrap_err();
+        assert!(e.message.contains("conversationEndTime") && e.message.contains("s-x"));
+        let far = spec(i64::MAX / 2, i64::MAX / 2, None);
+        let e = session(&far, "gw").unwrap_err();
+        assert!(e.message.contains("out of range"), "{}", e.message);
     }
 
     #[test]

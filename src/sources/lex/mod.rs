@@ -30,6 +30,7 @@ mod client;
 mod config;
 mod error;
 mod mapping;
+mod replay;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ use chrono::DateTime;
 
 pub use client::LexClient;
 pub use config::{LexCredentials, LexSourceConfig};
+pub use replay::{REPLAY_BOT, map_session_answer, map_session_page_json};
 
 use self::client::{LEX_MAX_RESULTS, LexMetricsRequest};
 use self::error::bad_response;
@@ -213,9 +215,7 @@ impl AnalyticsSource for LexSource {
             page_size = LEX_MAX_RESULTS;
             let mut last_value = None;
             for spec in out.sessions() {
-                let s = mapping::session(spec, &self.bot.id).ok_or_else(|| {
-                    bad_response(&self.bot.id, "Lex sent a session without id or times")
-                })?;
+                let s = mapping::session(spec, &self.bot.id)?;
                 last_value = Some(q.order.key_value(&s));
                 let after = q.after.as_ref().is_none_or(|k| q.order.is_after(&s, k));
                 if after && q.filter.matches(&s) {

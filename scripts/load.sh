@@ -158,6 +158,28 @@ log "phase 3: cold queries, simulators at ${COLD_LATENCY_MS} ms"
 # (b) a cold source cache in a running gateway: a query for another bot first warms
 #     the process and its connections, then the measured query misses every cache.
 time_query() { curl -s -o "$OUT/$1.answer.json" -w '%{time_total}\n' "$URL" -H 'content-type: application/json' -d @"$OUT/$1.json"; }
+# (c) one bare upstream call for comparison: the Kore simulator alone, the same latency,
+#     one getSessions for the cold one-window query's day and bot (one containment
+#     type), from a client with a signed Kore JWT; median of 7.
+"$BIN" simulate kore --listen 127.0.0.1:9103 --client-secret "$KORE_SECRET" --latency-ms "$COLD_LATENCY_MS" >"$OUT/sim-kore-cold.log" 2>&1 & SIM_COLD=$!; PIDS+=("$SIM_COLD")
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:9103/_sim/bots >/dev/null && break; sleep 0.2; done
+python3 - "$KORE_SECRET" >"$OUT/one_upstream_call.ms" <<'PY'
+import base64, datetime as dt, hashlib, hmac, json, statistics, sys, time, urllib.request
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
+head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+claims = b64(json.dumps({"appId": "cs-botscope-sim", "sub": "load"}).encode())
+token = (head + b"." + claims + b"." + b64(hmac.new(sys.argv[1].encode(), head + b"." + claims, hashlib.sha256).digest())).decode()
+today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+day = lambda k: (today - dt.timedelta(days=k)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+body = json.dumps({"dateFrom": day(2), "dateTo": day(1), "limit": 1000}).encode()
+url = "http://127.0.0.1:9103/api/public/bot/st-7a1e9c44-2b6d-4f80-a3c5-9e0d1f2a3b4c/getSessions?containmentType=selfService"
+times = []
+for _ in range(7):
+    req = urllib.request.Request(url, data=body, headers={"auth": token, "content-type": "application/json"})
+    t = time.perf_counter(); urllib.request.urlopen(req).read(); times.append((time.perf_counter() - t) * 1000)
+print(f"{statistics.median(times):.1f}")
+PY
+kill "$SIM_COLD" 2>/dev/null || true
 for q in cold_one_window cold_kore_metrics30d; do
   : >"$OUT/$q.seconds"
   for _ in 1 2 3; do
@@ -184,6 +206,8 @@ for q in ["sessions4bots", "metrics30d"]:
     gql = open(f"{out}/exec-{q}.graphql_errors").read().strip()
     print(f"| executed from source cache: {q} | {s['requestsPerSec']:.0f} | {p['p50']*1000:.2f} | {p['p99']*1000:.2f} | {http_err} | {gql} |")
 print(f"\npeak RSS (VmHWM) of the gateway (botscope serve, 64 MiB source cache) after phase 2: {int(open(f'{out}/exec.rss_kb').read())/1024:.0f} MiB")
+call = float(open(f"{out}/one_upstream_call.ms").read())
+print(f"\none bare upstream call (Kore simulator alone, {lat:.0f} ms latency, median of 7): {call:.1f} ms")
 for q in ["cold_one_window", "cold_kore_metrics30d"]:
     runs = sorted(float(x) * 1000 for x in open(f"{out}/{q}.seconds").read().split())
     t = runs[len(runs) // 2]
@@ -191,5 +215,6 @@ for q in ["cold_one_window", "cold_kore_metrics30d"]:
     ans = json.load(open(f"{out}/{q}.answer.json"))
     print(f"\ncold {q}, fresh process: median {t:.0f} ms of {['%.0f' % r for r in runs]} with {lat:.0f} ms upstream latency ({t/lat:.1f} x one call)")
     print(f"cold {q}, cold cache in a warmed process: {w:.0f} ms ({w/lat:.1f} x one call); errors: {'errors' in ans}")
+    print(f"cold {q} vs one measured upstream call: fresh {t - call:+.1f} ms ({t/call:.2f} x), warmed {w - call:+.1f} ms ({w/call:.2f} x)")
 PY
 log "results in $OUT"

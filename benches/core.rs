@@ -71,9 +71,7 @@ fn aggregation(c: &mut Criterion) {
                     )
                     .unwrap();
                     for _ in 0..repeats {
-                        for s in &data {
-                            agg.push(s).unwrap();
-                        }
+                        agg.push_all(&data).unwrap();
                     }
                     black_box(agg.finish())
                 })

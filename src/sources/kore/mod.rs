@@ -376,13 +376,11 @@ impl AnalyticsSource for KoreSource {
                 held.extend(batch);
                 return Ok(());
             }
-            batch.iter().try_for_each(|s| agg.push(s))
+            agg.push_all(&batch)
         })
         .await?;
         held.sort_by_key(|s| s.start_time);
-        for s in &held {
-            agg.push(s)?;
-        }
+        agg.push_all(&held)?;
         Ok(agg.finish())
     }
 

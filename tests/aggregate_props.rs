@@ -185,9 +185,12 @@ proptest! {
         let mut group_by: Vec<SessionGroupField> = [g1, g2].iter().filter(|g| **g < 3).map(|g| GROUPS[*g]).collect();
         group_by.dedup();
         let mut agg = SessionAggregator::new(None, range, &[spec], bin_by, &group_by).unwrap();
-        for s in &sessions {
+        // One by one for half the sessions, then the batch path with read-ahead.
+        let (one_by_one, batch) = sessions.split_at(sessions.len() / 2);
+        for s in one_by_one {
             agg.push(s).unwrap();
         }
+        agg.push_all(batch).unwrap();
         let got: Vec<_> = agg
             .finish()
             .into_iter()

@@ -576,3 +576,64 @@ async fn a_sub_range_of_a_cached_range_costs_no_call_and_the_open_window_refresh
         "after recent_ttl the open window is fetched again"
     );
 }
+
+/// The source cache in front of the real adapter: 50 identical cold queries at
+/// once cost what one costs (one call per window × containment type × page,
+/// counted by the simulator), and a repeat costs none.
+#[tokio::test]
+async fn fifty_concurrent_identical_cold_queries_cost_what_one_costs_upstream() {
+    use botscope::layers::{CachePolicy, SourceCache, stack};
+    let t0 = kore::t0();
+    let mut config = kore::sim_config();
+    config.max_page_size = 50;
+    let sim = kore::Sim::start(
+        config,
+        kore::data(120, t0 - Duration::days(6), t0 + Duration::days(6)),
+    )
+    .await;
+    let cached = || {
+        let policy = CachePolicy {
+            settled_ttl: StdDuration::from_secs(3600),
+            recent_ttl: StdDuration::from_secs(60),
+            settle_lag: StdDuration::from_secs(7200),
+        };
+        stack(
+            Arc::new(sim.source(sim.adapter_config())),
+            Some(&SourceCache::new(64 << 20, policy)),
+            None,
+        )
+    };
+    let q = SessionQuery {
+        range: TimeRange::parse(t0 - Duration::days(6), t0 + Duration::days(6), 92).unwrap(),
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(100, 1000).unwrap(),
+    };
+
+    let before = sim.totals().await.calls;
+    let one = cached().sessions(&q).await.unwrap();
+    let per_query = sim.totals().await.calls - before;
+    assert!(
+        per_query > 6,
+        "2 windows × 3 containment types, several pages each: {per_query} calls"
+    );
+
+    let layer = cached();
+    let before = sim.totals().await.calls;
+    let answers = futures::future::join_all((0..50).map(|_| layer.sessions(&q))).await;
+    assert_eq!(
+        sim.totals().await.calls - before,
+        per_query,
+        "50 concurrent identical cold queries share one upstream fetch"
+    );
+    for a in answers {
+        assert_eq!(a.unwrap().sessions, one.sessions);
+    }
+    layer.sessions(&q).await.unwrap();
+    assert_eq!(
+        sim.totals().await.calls - before,
+        per_query,
+        "a repeat costs no call"
+    );
+}

@@ -4,6 +4,7 @@
 //! the Kore client secret — while the log does show the requests happened.
 
 mod kore;
+mod lex_common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -53,13 +54,16 @@ async fn secrets_and_tokens_never_reach_the_logs() {
     let mut config: KoreConfig = sim.adapter_config();
     config.client_secret = SecretString::from(KORE_SECRET);
     let source: Arc<dyn AnalyticsSource> = Arc::new(sim.source(config));
+    // And a Lex bot that answers, through the real SDK.
+    let lex = lex_common::fixture(20).await;
+    let lex_source: Arc<dyn AnalyticsSource> = Arc::new(lex.lex);
 
     let mut settings = Settings::local(
         "127.0.0.1:0".parse().unwrap(),
         b"logs-cursor-secret-0123456",
     );
     settings.auth = Some(Authenticator::hs256(HS_SECRET.as_bytes(), None, None));
-    let addr = Application::build(vec![source], settings)
+    let addr = Application::build(vec![source, lex_source], settings)
         .await
         .unwrap()
         .spawn();
@@ -143,6 +147,28 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         .collect();
     assert_eq!(names.last(), Some(&"upstream"), "{upstream}");
     assert!(names.len() >= 2, "nested in the request span: {upstream}");
+    // The Lex SDK's own events during ListSessionAnalyticsData happen inside
+    // the Lex upstream span (under the SDK's own spans), inside the request's.
+    let lex_span = |l: &serde_json::Value| {
+        l["spans"].as_array().and_then(|spans| {
+            spans
+                .iter()
+                .find(|s| s["name"] == "upstream" && s["vendor"] == "LEX_V2")
+                .cloned()
+        })
+    };
+    let lex_event = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| lex_span(l).is_some())
+        .unwrap_or_else(|| panic!("an event inside a Lex upstream span:\n{logs}"));
+    let span = lex_span(&lex_event).unwrap();
+    assert_eq!(span["operation"], "ListSessionAnalyticsData", "{lex_event}");
+    assert_eq!(span["bot"], lex_common::info().id.as_str(), "{lex_event}");
+    assert_eq!(
+        lex_event["spans"][0]["name"], "request",
+        "nested in the request span: {lex_event}"
+    );
     for (what, secret) in [
         ("HS256 secret", HS_SECRET),
         ("Kore client secret", KORE_SECRET),

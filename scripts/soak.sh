@@ -2,7 +2,9 @@
 # Bounded loopback soak: `botscope demo` with simulator faults on, 60 s at
 # concurrency 64 (oha if installed, else a Python asyncio client), RSS sampled
 # every 5 s. Passes when botscope answers no 5xx and RSS stays within 10 % of
-# the first sample after warm-up. Stops everything it starts. Not run in CI.
+# the first sample after warm-up. GraphQL outcomes (ok / partial / error) are
+# reported from /metrics. SOAK_ARGS adds demo flags (e.g. --no-response-cache).
+# Stops everything it starts. Not run in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-60}"
@@ -12,7 +14,7 @@ BIN="${BIN:-${CARGO_TARGET_DIR:-target}/release/botscope}"
 [ -x "$BIN" ] || cargo build --release --bin botscope
 LOG="$(mktemp)"
 "$BIN" demo --listen "127.0.0.1:$PORT" --days 7 --sessions-per-day 200 \
-  --fault-throttle-rate 0.2 --fault-error-rate 0.05 >"$LOG" 2>&1 &
+  --fault-throttle-rate 0.2 --fault-error-rate 0.05 ${SOAK_ARGS:-} >"$LOG" 2>&1 &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -f "$LOG" "${BODY:-}"; }
 trap cleanup EXIT
@@ -28,6 +30,9 @@ cat >"$BODY" <<JSON
 {"query":"query(\$r: TimeRange!) { sessions(range: \$r, first: 20) { nodes { id } } sessionMetrics(range: \$r, binBy: ONE_DAY, metrics: [{name: COUNT, statistic: SUM}]) { binStart values { value } } }","variables":{"r":{"start":"$START","end":"$END"}}}
 JSON
 rss() { awk '/VmRSS/ {print $2}' "/proc/$PID/status"; }
+# GraphQL outcomes (ok / partial / error) from botscope's own /metrics: a 200 can
+# still carry errors (a throttled vendor past its retries); reported, not judged.
+outcomes() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^botscope_graphql_requests_total/ {match($0, /outcome="[a-z]+"/); o=substr($0, RSTART+9, RLENGTH-10); n[o]+=$NF} END {for (o in n) printf "%s=%d ", o, n[o]}'; }
 sleep 2
 curl -s "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' --data @"$BODY" >/dev/null
 ( for _ in $(seq 1 $((DURATION / 5))); do sleep 5; echo "rss_kb $(rss)"; done ) > rss.samples &
@@ -63,6 +68,7 @@ PY
   FIVEXX=$(awk '/^fivexx/ {print $2}' soak.out)
 fi
 wait "$SAMPLER"
+echo "GraphQL outcomes over the run (cumulative): $(outcomes)"
 cat rss.samples
 FIRST=$(awk 'NR==2 {print $2}' rss.samples); MAX=$(awk 'NR>=2 {if ($2>m) m=$2} END {print m}' rss.samples)
 GROWTH=$(awk -v f="$FIRST" -v m="$MAX" 'BEGIN {printf "%.1f", (m-f)*100/f}')

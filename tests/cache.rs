@@ -1,82 +1,32 @@
 //! The source cache and the response cache, observed from outside.
 
+mod common;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
 use botscope::app::{Application, Settings};
 use botscope::config::CacheSettings;
-use botscope::demo::demo_bots;
-use botscope::domain::{
-    IntentStageBin, IntentStageMetricsQuery, MetricBin, PageSize, SessionFilter,
-    SessionMetricsQuery, SessionOrder, SessionPage, SessionQuery, TimeRange,
-};
-use botscope::error::{Error, ErrorKind, Result};
+use botscope::domain::{PageSize, SessionFilter, SessionOrder, SessionQuery, TimeRange};
 use botscope::layers::{CacheLayer, CachePolicy, SourceCache};
 use botscope::server::auth::{Authenticator, mint_hs256};
-use botscope::simulators::dataset::Dataset;
+use botscope::sources::AnalyticsSource;
 use botscope::sources::memory::MemorySource;
-use botscope::sources::{AnalyticsSource, BotInfo, Capabilities};
 
-/// Counts the calls that reach the source under the cache; can be made to fail.
-struct Counting {
-    inner: Arc<dyn AnalyticsSource>,
-    calls: AtomicUsize,
-    fail: std::sync::atomic::AtomicBool,
-}
-
-#[async_trait]
-impl AnalyticsSource for Counting {
-    fn bot(&self) -> &BotInfo {
-        self.inner.bot()
-    }
-    fn capabilities(&self) -> &Capabilities {
-        self.inner.capabilities()
-    }
-    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if self.fail.load(Ordering::SeqCst) {
-            return Err(Error::new(ErrorKind::UpstreamUnavailable, "down"));
-        }
-        self.inner.sessions(q).await
-    }
-    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.session_metrics(q).await
-    }
-    async fn intent_stage_metrics(
-        &self,
-        q: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.intent_stage_metrics(q).await
-    }
-}
+use common::Probe;
 
 fn memory_sources() -> Vec<Arc<dyn AnalyticsSource>> {
-    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
-    let bots = demo_bots(50);
-    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
-    let data = Dataset::generate(5, &specs, t0, t0 + chrono::Duration::days(2));
-    bots.into_iter()
-        .zip(data.bots)
-        .map(|((info, _), (_, d))| {
-            Arc::new(MemorySource::new(info, Arc::new(d))) as Arc<dyn AnalyticsSource>
-        })
-        .collect()
+    common::demo_memory_sources(50, 5, 2)
 }
 
-fn counting(inner: Arc<dyn AnalyticsSource>) -> Arc<Counting> {
-    Arc::new(Counting {
-        inner,
-        calls: AtomicUsize::new(0),
-        fail: false.into(),
-    })
+/// Counts the calls that reach the source under the cache; answers after 20 ms
+/// so that concurrent callers overlap; can be made to fail.
+fn counting(inner: Arc<dyn AnalyticsSource>) -> Arc<Probe> {
+    Arc::new(Probe::new(inner).delayed(Duration::from_millis(20)))
 }
 
 fn policy(recent: Duration) -> CachePolicy {

@@ -2,71 +2,26 @@
 //! the per-client rate limit, introspection off, a GraphQL-shaped 413, request
 //! ids and the HTTP/GraphQL metrics.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use chrono::{Duration as Days, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use botscope::app::{Application, Settings};
-use botscope::demo::demo_bots;
-use botscope::domain::{
-    IntentStageBin, IntentStageMetricsQuery, MetricBin, SessionMetricsQuery, SessionPage,
-    SessionQuery,
-};
-use botscope::error::Result;
 use botscope::server::auth::{Authenticator, mint_hs256};
-use botscope::simulators::dataset::Dataset;
-use botscope::sources::memory::MemorySource;
-use botscope::sources::{AnalyticsSource, BotInfo, Capabilities};
+use botscope::sources::AnalyticsSource;
+
+use common::Probe;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
-/// A source that takes `delay` to answer anything.
-struct Slow {
-    inner: Arc<dyn AnalyticsSource>,
-    delay: Duration,
-}
-
-#[async_trait]
-impl AnalyticsSource for Slow {
-    fn bot(&self) -> &BotInfo {
-        self.inner.bot()
-    }
-    fn capabilities(&self) -> &Capabilities {
-        self.inner.capabilities()
-    }
-    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.sessions(q).await
-    }
-    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.session_metrics(q).await
-    }
-    async fn intent_stage_metrics(
-        &self,
-        q: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.intent_stage_metrics(q).await
-    }
-}
-
+/// The four demo bots over memory sources, each taking `delay` to answer anything.
 fn sources(delay: Duration) -> Vec<Arc<dyn AnalyticsSource>> {
-    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
-    let bots = demo_bots(30);
-    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
-    let dataset = Dataset::generate(3, &specs, t0, t0 + Days::days(1));
-    bots.into_iter()
-        .zip(dataset.bots)
-        .map(|((info, _), (_, data))| {
-            Arc::new(Slow {
-                inner: Arc::new(MemorySource::new(info, Arc::new(data))),
-                delay,
-            }) as Arc<dyn AnalyticsSource>
-        })
+    common::demo_memory_sources(30, 3, 1)
+        .into_iter()
+        .map(|s| Arc::new(Probe::new(s).delayed(delay)) as Arc<dyn AnalyticsSource>)
         .collect()
 }
 

@@ -3,26 +3,21 @@
 //! `FORBIDDEN` or `BAD_USER_INPUT`, and no refused answer carries their data.
 //! Keys under `tests/fixtures/` are test-only (see its README).
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{Duration as Days, TimeZone, Utc};
+use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 use botscope::app::{Application, Settings};
-use botscope::demo::demo_bots;
-use botscope::domain::{
-    IntentStageBin, IntentStageMetricsQuery, MetricBin, SessionMetricsQuery, SessionPage,
-    SessionQuery,
-};
-use botscope::error::Result;
 use botscope::server::auth::{Authenticator, mint_hs256};
-use botscope::simulators::dataset::Dataset;
-use botscope::sources::memory::MemorySource;
-use botscope::sources::{AnalyticsSource, BotInfo, Capabilities};
+use botscope::sources::AnalyticsSource;
+
+use common::Probe;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
@@ -38,53 +33,12 @@ fn now() -> u64 {
     Utc::now().timestamp() as u64
 }
 
-/// Counts the calls that reach a bot's source (below every cache).
-struct Counting {
-    inner: Arc<dyn AnalyticsSource>,
-    calls: Arc<AtomicUsize>,
-}
-
-#[async_trait]
-impl AnalyticsSource for Counting {
-    fn bot(&self) -> &BotInfo {
-        self.inner.bot()
-    }
-    fn capabilities(&self) -> &Capabilities {
-        self.inner.capabilities()
-    }
-    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.sessions(q).await
-    }
-    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.session_metrics(q).await
-    }
-    async fn intent_stage_metrics(
-        &self,
-        q: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.intent_stage_metrics(q).await
-    }
-}
-
-/// The four demo bots over memory sources, with a call counter on each.
+/// The four demo bots over memory sources, with one call counter for all.
 fn sources() -> (Vec<Arc<dyn AnalyticsSource>>, Arc<AtomicUsize>) {
-    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
-    let bots = demo_bots(40);
-    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
-    let dataset = Dataset::generate(7, &specs, t0, t0 + Days::days(2));
     let calls = Arc::new(AtomicUsize::new(0));
-    let sources = bots
+    let sources = common::demo_memory_sources(40, 7, 2)
         .into_iter()
-        .zip(dataset.bots)
-        .map(|((info, _), (_, data))| {
-            Arc::new(Counting {
-                inner: Arc::new(MemorySource::new(info, Arc::new(data))),
-                calls: calls.clone(),
-            }) as Arc<dyn AnalyticsSource>
-        })
+        .map(|s| Arc::new(Probe::new(s).counting_into(calls.clone())) as Arc<dyn AnalyticsSource>)
         .collect();
     (sources, calls)
 }

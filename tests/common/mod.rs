@@ -1,0 +1,108 @@
+//! Shared by the test binaries that observe the gateway from outside: the demo
+//! bots over memory sources, and a probe source wrapper.
+#![allow(dead_code)] // each binary uses its own part
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+
+use botscope::demo::demo_bots;
+use botscope::domain::{
+    IntentStageBin, IntentStageMetricsQuery, MetricBin, SessionMetricsQuery, SessionPage,
+    SessionQuery,
+};
+use botscope::error::{Error, ErrorKind, Result};
+use botscope::simulators::dataset::Dataset;
+use botscope::sources::memory::MemorySource;
+use botscope::sources::{AnalyticsSource, BotInfo, Capabilities};
+
+/// The four demo bots over memory sources: `per_day` sessions a day for `days`
+/// days from 2026-03-02, generated with `seed`.
+pub fn demo_memory_sources(per_day: u32, seed: u64, days: i64) -> Vec<Arc<dyn AnalyticsSource>> {
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+    let bots = demo_bots(per_day);
+    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
+    let data = Dataset::generate(seed, &specs, t0, t0 + chrono::Duration::days(days));
+    bots.into_iter()
+        .zip(data.bots)
+        .map(|((info, _), (_, d))| {
+            Arc::new(MemorySource::new(info, Arc::new(d))) as Arc<dyn AnalyticsSource>
+        })
+        .collect()
+}
+
+/// A source around another that counts the calls reaching it (below every
+/// cache), and can be made to answer late or to fail with `UPSTREAM_UNAVAILABLE`.
+pub struct Probe {
+    inner: Arc<dyn AnalyticsSource>,
+    /// Calls that reached this source; may be shared by several probes.
+    pub calls: Arc<AtomicUsize>,
+    delay: Duration,
+    pub fail: AtomicBool,
+}
+
+impl Probe {
+    pub fn new(inner: Arc<dyn AnalyticsSource>) -> Self {
+        Probe {
+            inner,
+            calls: Arc::default(),
+            delay: Duration::ZERO,
+            fail: AtomicBool::new(false),
+        }
+    }
+
+    /// Every answer takes at least `delay`.
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// Counts into `calls` (shared with other probes).
+    pub fn counting_into(mut self, calls: Arc<AtomicUsize>) -> Self {
+        self.calls = calls;
+        self
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    async fn enter(&self) -> Result<()> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(Error::new(ErrorKind::UpstreamUnavailable, "down"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AnalyticsSource for Probe {
+    fn bot(&self) -> &BotInfo {
+        self.inner.bot()
+    }
+    fn capabilities(&self) -> &Capabilities {
+        self.inner.capabilities()
+    }
+    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+        self.enter().await?;
+        self.inner.sessions(q).await
+    }
+    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+        self.enter().await?;
+        self.inner.session_metrics(q).await
+    }
+    async fn intent_stage_metrics(
+        &self,
+        q: &IntentStageMetricsQuery,
+    ) -> Result<Vec<IntentStageBin>> {
+        self.enter().await?;
+        self.inner.intent_stage_metrics(q).await
+    }
+}

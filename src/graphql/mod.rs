@@ -50,11 +50,6 @@ impl BotscopeSchema {
         }
         self.inner.execute(request).await
     }
-
-    /// The SDL of this schema.
-    pub fn sdl(&self) -> String {
-        self.inner.sdl()
-    }
 }
 
 /// Settings for the schema's own limits.

@@ -23,6 +23,17 @@ use botscope::sources::AnalyticsSource;
 use botscope::sources::kore::KoreWindowPlan;
 use botscope::sources::memory::BotData;
 
+/// Every session of `range`, first 1000, in the default order.
+fn query(range: TimeRange) -> SessionQuery {
+    SessionQuery {
+        range,
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(1000, 1000).unwrap(),
+    }
+}
+
 fn ids<S: std::borrow::Borrow<Session>>(v: &[S]) -> Vec<String> {
     v.iter().map(|s| s.borrow().session_id.clone()).collect()
 }
@@ -418,13 +429,6 @@ async fn settled_windows_are_fetched_once_and_shared_by_neighbouring_queries() {
     let mut config = sim.adapter_config();
     config.window_cache_sessions = 100_000;
     let source = sim.source(config);
-    let query = |range: TimeRange| SessionQuery {
-        range,
-        filter: SessionFilter::default(),
-        order: SessionOrder::default(),
-        after: None,
-        limit: PageSize::parse(1000, 1000).unwrap(),
-    };
     // Aligned windows [t0-6d, t0), [t0, t0+6d), [t0+6d, t0+12d).
     let a = TimeRange::parse(t0 - Duration::days(6), t0 + Duration::days(6), 92).unwrap();
     source.sessions(&query(a)).await.unwrap();
@@ -536,13 +540,6 @@ async fn a_sub_range_of_a_cached_range_costs_no_call_and_the_open_window_refresh
     let mut config = sim.adapter_config();
     config.window_cache_sessions = 100_000;
     let source = sim.source(config);
-    let query = |range: TimeRange| SessionQuery {
-        range,
-        filter: SessionFilter::default(),
-        order: SessionOrder::default(),
-        after: None,
-        limit: PageSize::parse(1000, 1000).unwrap(),
-    };
     let days_1_30 = TimeRange::parse(t0, t0 + Duration::days(30), 92).unwrap();
     source.sessions(&query(days_1_30)).await.unwrap();
     let after_first = sim.totals().await.calls;
@@ -603,13 +600,7 @@ async fn fifty_concurrent_identical_cold_queries_cost_what_one_costs_upstream() 
             None,
         )
     };
-    let q = SessionQuery {
-        range: TimeRange::parse(t0 - Duration::days(6), t0 + Duration::days(6), 92).unwrap(),
-        filter: SessionFilter::default(),
-        order: SessionOrder::default(),
-        after: None,
-        limit: PageSize::parse(100, 1000).unwrap(),
-    };
+    let q = query(TimeRange::parse(t0 - Duration::days(6), t0 + Duration::days(6), 92).unwrap());
 
     let before = sim.totals().await.calls;
     let one = cached().sessions(&q).await.unwrap();

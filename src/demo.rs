@@ -82,7 +82,8 @@ pub fn demo_bots(sessions_per_day: u32) -> Vec<(BotInfo, DatasetBot)> {
     ]
 }
 
-/// The demo's dataset covers `[now - days, now)`, truncated to the minute.
+/// The demo's dataset covers `[now - days, now)`, truncated to the minute,
+/// with the conversations still open at `now` (the simulators serve them as open).
 pub fn demo_dataset(opts: &DemoOptions) -> (Vec<BotInfo>, Dataset) {
     let now = Utc::now()
         .duration_trunc(Duration::minutes(1))
@@ -91,7 +92,7 @@ pub fn demo_dataset(opts: &DemoOptions) -> (Vec<BotInfo>, Dataset) {
     let bots = demo_bots(opts.sessions_per_day);
     let infos = bots.iter().map(|(i, _)| i.clone()).collect();
     let specs: Vec<DatasetBot> = bots.into_iter().map(|(_, d)| d).collect();
-    (infos, Dataset::generate(opts.seed, &specs, start, now))
+    (infos, Dataset::generate_live(opts.seed, &specs, start, now))
 }
 
 /// The demo's sources, Lex bots first, in `demo_bots` order, and one line per

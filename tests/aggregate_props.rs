@@ -50,6 +50,7 @@ fn session(
         interactive: None,
         tasks_executed: None,
         tags: None,
+        is_developer: None,
     }
 }
 

@@ -138,3 +138,232 @@ async fn session_metrics_equal_the_aggregation_of_the_sessions_returned() {
     }
     assert_eq!(sim.totals().await.rejected_seven_days, 0);
 }
+
+/// The gateway over one Kore bot served by `data`, with the strict simulator
+/// (replay checks on, as the docs state them) and the real adapter.
+async fn gateway(data: Arc<botscope::sources::memory::BotData>) -> (kore::Sim, String) {
+    let sim = kore::Sim::start(kore::sim_config(), data).await;
+    let source: Arc<dyn AnalyticsSource> = Arc::new(sim.source(sim.adapter_config()));
+    let app = Application::build(
+        vec![source],
+        Settings::local(
+            "127.0.0.1:0".parse().unwrap(),
+            b"kore-graphql-test-cursor-secret",
+        ),
+    )
+    .await
+    .unwrap();
+    let url = format!("http://{}/graphql", app.spawn());
+    (sim, url)
+}
+
+fn range_json(start: DateTime<Utc>, end: DateTime<Utc>) -> Value {
+    json!({ "start": start.to_rfc3339(), "end": end.to_rfc3339() })
+}
+
+/// Kore refuses a second use of a JWT id (kore.md §8): 20 cold queries at
+/// once — each several getSessions calls, pages fetched in parallel — must
+/// never send one token twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_cold_queries_never_replay_a_jwt() {
+    let t0 = kore::t0();
+    let data = kore::data(300, t0 - Duration::days(7), t0 + Duration::days(7));
+    let (sim, url) = gateway(data).await;
+    let client = reqwest::Client::new();
+    let queries = (0..20).map(|i| {
+        // Different ranges: every query is cold, none is coalesced with another.
+        let start = t0 - Duration::days(6) + Duration::hours(i);
+        let vars = json!({ "range": range_json(start, start + Duration::days(5)) });
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            gql(
+                &client,
+                &url,
+                "query($range: TimeRange!) { sessions(range: $range, first: 5) {
+                   totalCount nodes { id } } }",
+                vars,
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(queries).await;
+    for a in &answers {
+        assert!(a["data"]["sessions"]["totalCount"].as_u64().unwrap() > 500);
+    }
+    let totals = sim.totals().await;
+    assert!(totals.calls >= 20 * 3, "{totals:?}");
+    assert_eq!(totals.rejected_replay, 0, "{totals:?}");
+    assert_eq!(totals.rejected_auth, 0, "{totals:?}");
+}
+
+/// A conversation still open at the moment of the call, as the simulator
+/// serves it (`sessionStatus: "active"`, no end).
+fn open_session(now: DateTime<Utc>, i: u32) -> botscope::domain::Session {
+    let start = now - Duration::minutes(20 + i64::from(i));
+    botscope::domain::Session {
+        bot_id: "kore-a".into(),
+        vendor: botscope::domain::Vendor::Kore,
+        // Even and odd first digits: `end_time: null` and no `end_time`.
+        session_id: format!("{i:x}0000000000000000000000{i:x}"),
+        originating_request_id: None,
+        user_id: Some(format!("u-open-{i}")),
+        channel: Some("rtm".into()),
+        locale: Some("en".into()),
+        modality: Some(botscope::domain::Modality::Text),
+        start_time: start,
+        end_time: now + Duration::hours(1),
+        duration_seconds: 4200,
+        end_state: Some(botscope::domain::ConversationEndState::Success),
+        vendor_end_state: Some("selfService".into()),
+        turns: Some(4),
+        intents: Some(Vec::new()),
+        bot_alias_id: None,
+        bot_version: None,
+        interactive: Some(true),
+        tasks_executed: Some(1),
+        tags: Some(Vec::new()),
+        is_developer: Some(false),
+    }
+}
+
+/// "The last 24 hours up to now", the question dashboards ask all day: the
+/// simulator sends the conversations still open in Kore's open form, and the
+/// answer holds exactly the closed ones of the range — no error, no page lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_24_hours_up_to_now_hold_exactly_the_closed_sessions() {
+    let now = Utc::now();
+    let bot = botscope::simulators::dataset::DatasetBot::kore("kore-a", 3000, [0.6, 0.25, 0.15]);
+    let live = botscope::simulators::dataset::Dataset::generate_live(
+        11,
+        &[bot],
+        now - Duration::days(2),
+        now,
+    );
+    let generated = live.bots.into_iter().next().unwrap().1;
+    let mut sessions = generated.sessions;
+    sessions.extend((0..4).map(|i| open_session(now, i)));
+    let data = Arc::new(botscope::sources::memory::BotData::new(
+        sessions,
+        generated.stages,
+    ));
+    let (range_start, range_end) = (now - Duration::hours(24), now);
+    let open = data
+        .sessions
+        .iter()
+        .filter(|s| s.start_time >= range_start && s.start_time < now && s.end_time > now)
+        .count();
+    assert!(
+        open >= 4,
+        "the simulator has open sessions to send ({open})"
+    );
+    let mut want: Vec<String> = data
+        .sessions
+        .iter()
+        .filter(|s| s.start_time >= range_start && s.end_time < range_end)
+        .filter(|s| s.is_developer != Some(true))
+        .map(|s| format!("kore-a/{}", s.session_id))
+        .collect();
+    want.sort();
+
+    let (sim, url) = gateway(data).await;
+    let client = reqwest::Client::new();
+    let mut got: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = gql(
+            &client,
+            &url,
+            "query($range: TimeRange!, $after: String) {
+               sessions(range: $range, first: 500, after: $after) {
+                 nodes { id endTime } pageInfo { hasNextPage endCursor } } }",
+            json!({ "range": range_json(range_start, range_end), "after": after }),
+        )
+        .await;
+        let conn = &page["data"]["sessions"];
+        for s in conn["nodes"].as_array().unwrap() {
+            assert!(s["endTime"].is_string(), "{s}");
+            got.push(s["id"].as_str().unwrap().to_owned());
+        }
+        if conn["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    got.sort();
+    assert!(want.len() > 1000, "{}", want.len());
+    assert_eq!(got, want);
+    let metrics = gql(
+        &client,
+        &url,
+        "query($range: TimeRange!) { sessionMetrics(range: $range,
+           metrics: [{name: COUNT, statistic: SUM}]) { values { value } } }",
+        json!({ "range": range_json(range_start, range_end) }),
+    )
+    .await;
+    assert_eq!(
+        metrics["data"]["sessionMetrics"][0]["values"][0]["value"].as_f64(),
+        Some(want.len() as f64)
+    );
+    let totals = sim.totals().await;
+    assert_eq!(
+        totals.rejected_other + totals.rejected_auth,
+        0,
+        "{totals:?}"
+    );
+}
+
+/// Kore's `isDeveloper` test sessions are no customer traffic: left out of
+/// `sessions` and of every metric unless `includeDeveloperSessions: true`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn developer_sessions_are_left_out_unless_asked_for() {
+    let t0 = kore::t0();
+    let data = kore::data(400, t0 - Duration::days(1), t0 + Duration::days(3));
+    let range = (t0, t0 + Duration::days(2));
+    let in_range: Vec<_> = data
+        .sessions
+        .iter()
+        .filter(|s| s.start_time >= range.0 && s.end_time < range.1)
+        .collect();
+    let developer = in_range
+        .iter()
+        .filter(|s| s.is_developer == Some(true))
+        .count();
+    assert!(
+        developer > 5,
+        "the dataset marks developer sessions ({developer})"
+    );
+    let (_sim, url) = gateway(data.clone()).await;
+    let client = reqwest::Client::new();
+    for (include, want) in [(false, in_range.len() - developer), (true, in_range.len())] {
+        let v = gql(
+            &client,
+            &url,
+            "query($range: TimeRange!, $filter: SessionFilter) {
+               sessions(range: $range, filter: $filter, first: 1000) {
+                 totalCount nodes { isDeveloper } }
+               sessionMetrics(range: $range, filter: $filter,
+                 metrics: [{name: COUNT, statistic: SUM}]) { values { value } } }",
+            json!({
+                "range": range_json(range.0, range.1),
+                "filter": { "includeDeveloperSessions": include },
+            }),
+        )
+        .await;
+        assert_eq!(
+            v["data"]["sessions"]["totalCount"].as_u64(),
+            Some(want as u64)
+        );
+        let marked = v["data"]["sessions"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["isDeveloper"] == true)
+            .count();
+        assert_eq!(marked > 0, include, "include={include}");
+        assert_eq!(
+            v["data"]["sessionMetrics"][0]["values"][0]["value"].as_f64(),
+            Some(want as f64),
+            "include={include}"
+        );
+    }
+}

@@ -38,6 +38,15 @@ fn ids<S: std::borrow::Borrow<Session>>(v: &[S]) -> Vec<String> {
     v.iter().map(|s| s.borrow().session_id.clone()).collect()
 }
 
+/// The sessions of `range` a default query returns: developer (test)
+/// sessions are left out unless asked for.
+fn customer_sessions(data: &BotData, range: &TimeRange) -> Vec<Session> {
+    data.sessions_in(range)
+        .filter(|s| s.is_developer != Some(true))
+        .cloned()
+        .collect()
+}
+
 fn assert_each_once<S: std::borrow::Borrow<Session>>(got: &[S], want: &[Session]) {
     let got_ids = ids(got);
     let unique: HashSet<&String> = got_ids.iter().collect();
@@ -71,7 +80,7 @@ async fn thirty_days_become_windows_times_containment_types_each_session_once() 
         1000,
     )
     .await;
-    let want: Vec<Session> = data.sessions_in(&range).cloned().collect();
+    let want: Vec<Session> = customer_sessions(&data, &range);
     assert!(want.len() > 500);
     assert_each_once(&got, &want);
     let totals = sim.totals().await;
@@ -108,7 +117,7 @@ async fn a_session_crossing_a_window_boundary_is_neither_lost_nor_doubled() {
     .await;
     let hits = got.iter().filter(|s| s.session_id == crossing_id).count();
     assert_eq!(hits, 1, "the crossing session must come back exactly once");
-    let want: Vec<Session> = data.sessions_in(&range).cloned().collect();
+    let want: Vec<Session> = customer_sessions(&data, &range);
     assert_each_once(&got, &want);
 }
 
@@ -131,7 +140,7 @@ async fn a_server_page_cap_below_the_limit_still_returns_everything() {
         })
         .await
         .unwrap();
-    let want: Vec<Session> = data.sessions_in(&range).cloned().collect();
+    let want: Vec<Session> = customer_sessions(&data, &range);
     assert!(want.len() > 100);
     assert_each_once(&page.sessions, &want);
     assert_eq!(page.total_count, Some(want.len() as u64));
@@ -446,7 +455,7 @@ async fn settled_windows_are_fetched_once_and_shared_by_neighbouring_queries() {
         9,
         "only the new window is fetched"
     );
-    let want: Vec<Session> = data.sessions_in(&b).cloned().collect();
+    let want: Vec<Session> = customer_sessions(&data, &b);
     assert_each_once(&page.sessions, &want);
 }
 
@@ -473,7 +482,7 @@ async fn injected_throttles_and_server_errors_are_retried() {
         1000,
     )
     .await;
-    let want: Vec<Session> = data.sessions_in(&range).cloned().collect();
+    let want: Vec<Session> = customer_sessions(&data, &range);
     assert_each_once(&got, &want);
     let totals = sim.totals().await;
     assert!(
@@ -490,7 +499,7 @@ async fn session_id_and_user_filters_are_pushed_down_and_still_exact() {
     let source = sim.source(sim.adapter_config());
     let reference = kore::reference(data.clone());
     let range = TimeRange::parse(t0 - Duration::days(1), t0 + Duration::days(1), 92).unwrap();
-    let inside: Vec<&Session> = data.sessions_in(&range).collect();
+    let inside = customer_sessions(&data, &range);
     let outside = data.sessions.first().unwrap();
     assert!(outside.start_time < range.start());
     // Session ids: one call by id (dates ignored by Kore), trimmed to the range.
@@ -550,7 +559,7 @@ async fn a_sub_range_of_a_cached_range_costs_no_call_and_the_open_window_refresh
         after_first,
         "days 3-20 after days 1-30: zero upstream calls"
     );
-    let want: Vec<Session> = data.sessions_in(&days_3_20).cloned().collect();
+    let want: Vec<Session> = customer_sessions(&data, &days_3_20);
     assert_each_once(&page.sessions, &want);
 
     // Today's open window is cached only for recent_ttl.

@@ -35,6 +35,8 @@ pub struct SessionFilter {
     pub bot_alias_ids: Option<Vec<String>>,
     pub bot_versions: Option<Vec<String>>,
     pub user_ids: Option<Vec<String>>,
+    /// Developer (test) sessions are left out unless this is set (DESIGN §3.1).
+    pub include_developer_sessions: bool,
 }
 
 fn one_of<T: PartialEq>(allowed: &Option<Vec<T>>, value: Option<&T>) -> bool {
@@ -92,6 +94,7 @@ impl SessionFilter {
             && one_of_str(&self.bot_alias_ids, s.bot_alias_id.as_deref())
             && one_of_str(&self.bot_versions, s.bot_version.as_deref())
             && one_of_str(&self.user_ids, s.user_id.as_deref())
+            && (self.include_developer_sessions || s.is_developer != Some(true))
     }
 }
 
@@ -106,6 +109,9 @@ pub struct IntentStageFilter {
     pub session_ids: Option<Vec<String>>,
     pub bot_alias_ids: Option<Vec<String>>,
     pub bot_versions: Option<Vec<String>>,
+    /// Developer (test) traffic is left out unless this is set; only Kore
+    /// marks it (getAnalytics' `filters.isDeveloper`).
+    pub include_developer_sessions: bool,
 }
 
 impl IntentStageFilter {
@@ -137,5 +143,6 @@ impl IntentStageFilter {
             && one_of_str(&self.session_ids, Some(&r.session_id))
             && one_of_str(&self.bot_alias_ids, r.bot_alias_id.as_deref())
             && one_of_str(&self.bot_versions, r.bot_version.as_deref())
+            && (self.include_developer_sessions || r.is_developer != Some(true))
     }
 }

@@ -9,6 +9,7 @@ mod aggregate;
 mod filter;
 mod query;
 mod range;
+mod rollup;
 
 pub use aggregate::{IntentStageAggregator, NO_VALUE, SessionAggregator, StageOutcome, bin_start};
 pub use filter::{DurationFilter, IntentStageFilter, SessionFilter};
@@ -17,6 +18,7 @@ pub use query::{
     SessionMetricsQuery, SessionOrder, SessionPage, SessionQuery,
 };
 pub use range::TimeRange;
+pub use rollup::{RollupMetric, rollup};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -263,6 +265,9 @@ pub struct Session {
     pub interactive: Option<bool>,
     pub tasks_executed: Option<i64>,
     pub tags: Option<Vec<Tag>>,
+    /// Kore's `isDeveloper`: test traffic from the bot builder. `None` where
+    /// the vendor has no such notion (Lex).
+    pub is_developer: Option<bool>,
 }
 
 impl Session {
@@ -293,6 +298,8 @@ pub struct IntentStageRecord {
     pub modality: Option<Modality>,
     pub bot_alias_id: Option<String>,
     pub bot_version: Option<String>,
+    /// Developer (test) traffic, where the vendor marks it (Kore).
+    pub is_developer: Option<bool>,
 }
 
 /// A group key of a metric bin: which field, and its value.

@@ -51,6 +51,10 @@ pub struct SessionFilterInput {
     pub bot_alias_ids: Option<Vec<String>>,
     pub bot_versions: Option<Vec<String>>,
     pub user_ids: Option<Vec<String>>,
+    /// Developer (test) sessions — Kore's `isDeveloper` — are left out of
+    /// every answer unless this is `true`.
+    #[graphql(default)]
+    pub include_developer_sessions: bool,
 }
 
 fn list<T>(name: &str, v: Option<Vec<T>>) -> Result<Option<Vec<T>>> {
@@ -83,6 +87,7 @@ impl SessionFilterInput {
             bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
             bot_versions: list("botVersions", self.bot_versions)?,
             user_ids: list("userIds", self.user_ids)?,
+            include_developer_sessions: self.include_developer_sessions,
         }
         .canonical())
     }
@@ -100,6 +105,10 @@ pub struct IntentStageFilterInput {
     pub session_ids: Option<Vec<String>>,
     pub bot_alias_ids: Option<Vec<String>>,
     pub bot_versions: Option<Vec<String>>,
+    /// Developer (test) traffic — Kore's `isDeveloper` — is left out unless
+    /// this is `true`.
+    #[graphql(default)]
+    pub include_developer_sessions: bool,
 }
 
 impl IntentStageFilterInput {
@@ -113,6 +122,7 @@ impl IntentStageFilterInput {
             session_ids: list("sessionIds", self.session_ids)?,
             bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
             bot_versions: list("botVersions", self.bot_versions)?,
+            include_developer_sessions: self.include_developer_sessions,
         }
         .canonical())
     }

@@ -104,6 +104,11 @@ impl Session {
     async fn tasks_executed(&self) -> Option<i64> {
         self.0.tasks_executed
     }
+    /// Kore's `isDeveloper`: a test session started from the bot builder.
+    /// `null` for vendors without the notion (Lex).
+    async fn is_developer(&self) -> Option<bool> {
+        self.0.is_developer
+    }
     async fn tags(&self) -> Option<Vec<Tag>> {
         self.0.tags.as_ref().map(|t| {
             t.iter()

@@ -167,10 +167,34 @@ impl Dataset {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Self {
+        Self::generate_with(seed, bots, start, end, false)
+    }
+
+    /// Like [`Dataset::generate`] up to `now`, with the conversations still
+    /// open at `now` too (started before it, ending after it), as live traffic
+    /// has them: simulators serve those as open until their end passes. As many
+    /// are open at `now` as live traffic would have: arrival rate × mean
+    /// duration (about 1 at a daytime hour for 500 sessions a day).
+    pub fn generate_live(
+        seed: u64,
+        bots: &[DatasetBot],
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self::generate_with(seed, bots, start, now, true)
+    }
+
+    fn generate_with(
+        seed: u64,
+        bots: &[DatasetBot],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        open_at_end: bool,
+    ) -> Self {
         let bots = bots
             .iter()
             .map(|bot| {
-                let (sessions, stages) = generate_bot(seed, bot, start, end);
+                let (sessions, stages) = generate_bot(seed, bot, start, end, open_at_end);
                 (bot.clone(), BotData::new(sessions, stages))
             })
             .collect();
@@ -187,6 +211,7 @@ fn generate_bot(
     bot: &DatasetBot,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    open_at_end: bool,
 ) -> (Vec<Session>, Vec<IntentStageRecord>) {
     let mut sessions = Vec::new();
     let mut stages = Vec::new();
@@ -203,7 +228,8 @@ fn generate_bot(
             let offset_ms = rng.gen_range(0..3_600_000);
             let s_start = hour_start + Duration::milliseconds(offset_ms);
             let (session, session_stages) = generate_session(&mut rng, bot, hour, i, s_start);
-            if session.start_time >= start && session.end_time <= end {
+            let ended = session.end_time <= end || open_at_end;
+            if session.start_time >= start && session.start_time < end && ended {
                 sessions.push(session);
                 stages.extend(session_stages);
             }
@@ -301,6 +327,7 @@ fn generate_session(
             interactive: None,
             tasks_executed: None,
             tags: None,
+            is_developer: None,
         },
         Vendor::Kore => Session {
             bot_id: bot.id.clone(),
@@ -343,13 +370,26 @@ fn generate_session(
             } else {
                 Vec::new()
             }),
+            is_developer: Some(false),
         },
     };
+    if bot.vendor == Vendor::Kore {
+        // About 3 % developer (test) sessions, from the id so that the random
+        // stream (and so every other field) stays what it was.
+        session.is_developer = Some(
+            u8::from_str_radix(&session.session_id[..2], 16)
+                .is_ok_and(|b| b < DEVELOPER_SHARE_OF_256),
+        );
+    }
     // Whole seconds, as both vendors report them.
     session.duration_seconds = (session.end_time - session.start_time).num_seconds();
     let stages = generate_stages(rng, &session, &intents, end_state);
     (session, stages)
 }
+
+/// Kore sessions whose id starts with a byte below this are developer traffic
+/// (8 / 256 ≈ 3 %).
+const DEVELOPER_SHARE_OF_256: u8 = 8;
 
 const STAGES: [&str; 4] = ["ElicitSlot", "ConfirmIntent", "Fulfillment", "Close"];
 
@@ -396,6 +436,7 @@ fn generate_stages(
                 modality: s.modality,
                 bot_alias_id: s.bot_alias_id.clone(),
                 bot_version: s.bot_version.clone(),
+                is_developer: s.is_developer,
             });
         }
     }

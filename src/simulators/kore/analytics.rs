@@ -32,14 +32,50 @@ pub struct KoreSimTask {
     pub user_id: Option<String>,
     pub channel: Option<String>,
     pub language: Option<String>,
+    /// Developer (test) traffic: the record's session is a developer session.
+    pub is_developer: bool,
 }
+
+/// The channel ids getAnalytics accepts in `filters.channel`: the current
+/// page's list (kore.md §8). Anything else is refused with 400.
+const ACCEPTED_CHANNELS: [&str; 24] = [
+    "msteams",
+    "twitter",
+    "spark",
+    "rtm",
+    "facebook",
+    "slack",
+    "kore",
+    "email",
+    "sms",
+    "ringcentral",
+    "jabber",
+    "yammer",
+    "alexa",
+    "twiliovoice",
+    "telegram",
+    "ivr",
+    "ivrVoice",
+    "smartassist",
+    "line",
+    "liveperson",
+    "googleactions",
+    "hangoutchat",
+    "mattermost",
+    "rcs",
+];
 
 /// Derives the records of every type from the stage records, sorted by time.
 pub fn derive_tasks(data: &BotData) -> Vec<KoreSimTask> {
-    let users: HashMap<&str, Option<&String>> = data
+    let users: HashMap<&str, (Option<&String>, bool)> = data
         .sessions
         .iter()
-        .map(|s| (s.session_id.as_str(), s.user_id.as_ref()))
+        .map(|s| {
+            (
+                s.session_id.as_str(),
+                (s.user_id.as_ref(), s.is_developer == Some(true)),
+            )
+        })
         .collect();
     // Stage records are sorted by time across sessions; group them per session.
     let mut per_session: HashMap<&str, Vec<&IntentStageRecord>> = HashMap::new();
@@ -51,7 +87,8 @@ pub fn derive_tasks(data: &BotData) -> Vec<KoreSimTask> {
     }
     let mut out = Vec::new();
     for (session_id, stages) in per_session {
-        let user = users.get(session_id).copied().flatten().cloned();
+        let (user, developer) = users.get(session_id).copied().unwrap_or((None, false));
+        let user = user.cloned();
         let task = |kind, r: &IntentStageRecord, at| KoreSimTask {
             kind,
             session_id: session_id.to_owned(),
@@ -60,6 +97,7 @@ pub fn derive_tasks(data: &BotData) -> Vec<KoreSimTask> {
             user_id: user.clone(),
             channel: r.channel.clone(),
             language: r.locale.clone(),
+            is_developer: developer,
         };
         // An intent occurrence ends with the stage that switches to the next
         // intent, or with the session's last stage.
@@ -117,6 +155,7 @@ pub struct Filters {
     to: Option<String>,
     channel: Option<Vec<String>>,
     user_id: Option<Vec<String>>,
+    is_developer: Option<bool>,
 }
 
 fn record_json(bot_id: &str, t: &KoreSimTask, i: usize) -> Value {
@@ -150,7 +189,7 @@ fn record_json(bot_id: &str, t: &KoreSimTask, i: usize) -> Value {
         "ambiguousIntents": [],
         "flow": [],
         "customTags": { "userTags": [], "sessionTags": [], "messageTags": [] },
-        "NLAnalysis": { "result": result, "debugTitle": title, "botid": bot_id, "taskId": null, "input": [] },
+        "NLAnalysis": { "result": result, "debugTitle": title, "botid": bot_id, "taskId": null, "input": [], "isDeveloper": t.is_developer },
     })
 }
 
@@ -195,11 +234,23 @@ pub async fn get_analytics(
     };
     // "the default channel is rtm" (kore.md §2.2).
     let channels = filters.channel.unwrap_or_else(|| vec!["rtm".into()]);
+    if let Some(c) = channels
+        .iter()
+        .find(|c| !ACCEPTED_CHANNELS.contains(&c.as_str()))
+    {
+        return sim.bad_request(OP, &bot_id, false, &format!("Invalid channel: {c}"));
+    }
+    // **Guess** (NOT DOCUMENTED): without `filters.isDeveloper` developer
+    // traffic is included — the least forgiving reading.
+    let include_developer = filters.is_developer.unwrap_or(true);
+    // Records of what has not happened yet do not exist.
+    let to = to.min(chrono::Utc::now());
     let lo = bot.tasks.partition_point(|t| t.timestamp < from);
     let hi = bot.tasks.partition_point(|t| t.timestamp < to);
     let matched: Vec<(usize, &KoreSimTask)> = (lo..hi)
         .map(|i| (i, &bot.tasks[i]))
         .filter(|(_, t)| t.kind == kind)
+        .filter(|(_, t)| include_developer || !t.is_developer)
         .filter(|(_, t)| t.channel.as_ref().is_some_and(|c| channels.contains(c)))
         .filter(|(_, t)| {
             filters

@@ -8,8 +8,10 @@
 //! - `auth: <JWT>` header, HS256 with the client secret, claim `appId` = the
 //!   client id (kore.md §4.3). Missing, bad or expired → 401
 //!   `{"errors":[{"msg":"Invalid SDK credentials","code":4002}]}` (§4.4). With `jti`,
-//!   `exp` must be ≤ 1 h after `iat` (§4.3). Replayed `jti`s are rejected only
-//!   with `enforce_jti_replay` ("Enforce JTI" is an app option, §4.2).
+//!   `exp` must be ≤ 1 h after `iat`, and a `jti` used before is refused with
+//!   401 "error verifying the jwt: possibly a replay" (§8: the sdk-security
+//!   page states both rules for any token carrying `jti`, without tying them
+//!   to the "Enforce JTI" app option, so the simulator always applies them).
 //! - `dateFrom`/`dateTo`: both documented formats and defaults (§1.3).
 //!   **Guess** (NOT DOCUMENTED): they filter on `start_time`,
 //!   `dateFrom <= start_time < dateTo`; a date-only value is midnight GMT.
@@ -23,6 +25,17 @@
 //! - Per-bot budget (§5.2): `calls_per_minute` / `calls_per_hour` in rolling
 //!   windows shared by both operations; past it → 429 with the per-minute or
 //!   hourly message of [S14]. Rejected calls do not use the budget (a guess).
+//! - Sessions still open at the moment of the call (their end lies after
+//!   "now") come with `sessionStatus: "active"` and no end: `end_time: null`
+//!   or no `end_time` key at all (kore.md §8: which one is NOT DOCUMENTED, so
+//!   both appear), no `containmentType`, and in the answer to every
+//!   `containmentType` asked (**guess**, the least forgiving reading).
+//!   Sessions that start after "now" do not exist yet.
+//! - `isDeveloper` is the dataset's mark (about 3 % of sessions); getAnalytics
+//!   records carry it as `NLAnalysis.isDeveloper` and honour
+//!   `filters.isDeveloper` (absent → developer traffic included, **guess**).
+//! - getAnalytics' `filters.channel` takes only the 24 ids of the current
+//!   page (kore.md §8); any other id → 400 `Invalid channel: …` (invented text).
 //! - `getAnalytics` records are derived from the dataset's intent-stage records
 //!   (no per-type samples exist, §2.4; the derivation is invented):
 //!   per intent occurrence of a session, `successintent` at its first stage;
@@ -35,7 +48,7 @@ mod analytics;
 mod budget;
 mod sessions;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -79,8 +92,6 @@ pub struct KoreSimConfig {
     /// The budget's windows; 60 s and 1 h at Kore, shrunk in tests.
     pub minute: Duration,
     pub hour: Duration,
-    /// Reject a `jti` seen before ("Enforce JTI").
-    pub enforce_jti_replay: bool,
     /// Seed of the fault dice.
     pub seed: u64,
 }
@@ -99,7 +110,6 @@ impl KoreSimConfig {
             calls_per_hour: 1800,
             minute: Duration::from_secs(60),
             hour: Duration::from_secs(3600),
-            enforce_jti_replay: false,
             seed: 0,
         }
     }
@@ -119,6 +129,8 @@ pub struct KoreSimCounters {
     pub rejected_seven_days: u64,
     pub rejected_budget: u64,
     pub rejected_auth: u64,
+    /// Of `rejected_auth`: a `jti` used a second time.
+    pub rejected_replay: u64,
     pub rejected_other: u64,
     pub faults_throttle: u64,
     pub faults_error: u64,
@@ -130,6 +142,7 @@ impl KoreSimCounters {
         self.rejected_seven_days += o.rejected_seven_days;
         self.rejected_budget += o.rejected_budget;
         self.rejected_auth += o.rejected_auth;
+        self.rejected_replay += o.rejected_replay;
         self.rejected_other += o.rejected_other;
         self.faults_throttle += o.faults_throttle;
         self.faults_error += o.faults_error;
@@ -149,7 +162,9 @@ struct Sim {
     bots: HashMap<String, BotState>,
     /// (operation, bot id) → counters.
     stats: Mutex<BTreeMap<(String, String), KoreSimCounters>>,
-    seen_jtis: Mutex<HashSet<String>>,
+    /// `jti`s already used, with their `exp`: a replay is refused; entries
+    /// are dropped once expired (an expired token fails on `exp` anyway).
+    seen_jtis: Mutex<HashMap<String, i64>>,
     dice: Mutex<ChaCha8Rng>,
     faults: crate::simulators::faults::FaultKnob,
 }
@@ -185,6 +200,7 @@ enum Counter {
     SevenDays,
     Budget,
     Auth,
+    Replay,
     Other,
     Throttle,
     Error,
@@ -199,15 +215,25 @@ impl Sim {
             Counter::SevenDays => c.rejected_seven_days += 1,
             Counter::Budget => c.rejected_budget += 1,
             Counter::Auth => c.rejected_auth += 1,
+            Counter::Replay => {
+                c.rejected_auth += 1;
+                c.rejected_replay += 1;
+            }
             Counter::Other => c.rejected_other += 1,
             Counter::Throttle => c.faults_throttle += 1,
             Counter::Error => c.faults_error += 1,
         }
     }
 
-    /// Checks the `auth` header; the error answer when it is not acceptable.
-    fn check_auth(&self, headers: &HeaderMap) -> Result<(), Rejection> {
-        let invalid = || envelope(StatusCode::UNAUTHORIZED, 4002, "Invalid SDK credentials");
+    /// Checks the `auth` header; the counter and error answer when it is not
+    /// acceptable.
+    fn check_auth(&self, headers: &HeaderMap) -> Result<(), (Counter, Rejection)> {
+        let invalid = || {
+            (
+                Counter::Auth,
+                envelope(StatusCode::UNAUTHORIZED, 4002, "Invalid SDK credentials"),
+            )
+        };
         let token = headers
             .get("auth")
             .and_then(|v| v.to_str().ok())
@@ -231,21 +257,29 @@ impl Sim {
             let now = chrono::Utc::now().timestamp();
             let iat = claims["iat"].as_i64().unwrap_or(now);
             if claims["exp"].as_i64().is_none_or(|exp| exp - iat > 3600) {
-                return Err(envelope(
-                    StatusCode::UNAUTHORIZED,
-                    401,
-                    "error verifying the jwt: if \"jti\" claim \"exp\" must be <= 1 hour(s)",
+                return Err((
+                    Counter::Auth,
+                    envelope(
+                        StatusCode::UNAUTHORIZED,
+                        401,
+                        "error verifying the jwt: if \"jti\" claim \"exp\" must be <= 1 hour(s)",
+                    ),
                 ));
             }
-            if self.config.enforce_jti_replay {
-                let mut seen = self.seen_jtis.lock().unwrap_or_else(|e| e.into_inner());
-                if !seen.insert(jti.to_owned()) {
-                    return Err(envelope(
+            let exp = claims["exp"].as_i64().unwrap_or(now);
+            let mut seen = self.seen_jtis.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.len() >= 4096 {
+                seen.retain(|_, e| *e >= now);
+            }
+            if seen.insert(jti.to_owned(), exp).is_some() {
+                return Err((
+                    Counter::Replay,
+                    envelope(
                         StatusCode::UNAUTHORIZED,
                         401,
                         "error verifying the jwt: possibly a replay",
-                    ));
-                }
+                    ),
+                ));
             }
         }
         Ok(())
@@ -263,8 +297,8 @@ impl Sim {
         if !self.config.latency.is_zero() {
             tokio::time::sleep(self.config.latency).await;
         }
-        if let Err(r) = self.check_auth(headers) {
-            self.count(op, bot_id, Counter::Auth);
+        if let Err((counter, r)) = self.check_auth(headers) {
+            self.count(op, bot_id, counter);
             return Err(r);
         }
         let Some(bot) = self.bots.get(bot_id) else {

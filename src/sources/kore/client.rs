@@ -255,14 +255,19 @@ impl KoreClient {
         Ok(out)
     }
 
-    /// One getSessions page, checked for sessions that end before they start.
+    /// One getSessions page, checked for closed sessions that end before they
+    /// start (open ones have no end yet and are left out later).
     async fn sessions_page(
         &self,
         query: &[(&str, &str)],
         request: &KoreSessionsRequest,
     ) -> Result<KoreSessionsResponse> {
         let page: KoreSessionsResponse = self.call("getSessions", query, request).await?;
-        if let Some(bad) = page.sessions.iter().find(|s| s.end_time < s.start_time) {
+        if let Some(bad) = page
+            .sessions
+            .iter()
+            .find(|s| s.closed_end().is_some_and(|end| end < s.start_time))
+        {
             return Err(Error::new(
                 ErrorKind::UpstreamBadResponse,
                 format!(
@@ -274,12 +279,14 @@ impl KoreClient {
         Ok(page)
     }
 
-    /// Every getAnalytics record of `kind` in `window`, on every channel.
+    /// Every getAnalytics record of `kind` in `window` on `channels`, with
+    /// developer traffic or without.
     pub async fn all_analytics(
         &self,
         kind: &'static str,
         window: TimeRange,
         channels: &[String],
+        include_developer: bool,
     ) -> Result<Vec<KoreAnalyticsRecord>> {
         let mut request = KoreAnalyticsRequest {
             kind,
@@ -287,6 +294,7 @@ impl KoreClient {
                 from: kore_time(window.start()),
                 to: kore_time(window.end()),
                 channel: channels.to_vec(),
+                is_developer: include_developer,
             },
             limit: self.page_size,
             skip: 0,

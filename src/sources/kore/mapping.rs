@@ -11,7 +11,9 @@
 //! | `modality` | derived from `channel`: voice channels → SPEECH, else TEXT | **guess** |
 //! | `intents` | `[]` | not in getSessions |
 //! | `userId`, `channel` | `userId`, `channel` | |
-//! | `interactive` | `sessionType == "interactive"` | |
+//! | `interactive` | `sessionType`: `interactive` → true, `non-interactive` → false, anything else (the older shape puts the containment word there) → null | |
+//! | `isDeveloper` | `isDeveloper` | |
+//! | open sessions | `sessionStatus: "active"` or no `end_time` | still open, so in no `[start, end)` range yet: left out, never an error |
 //! | `tasksExecuted` | `noOfTasksExecuted` | |
 //! | `tags` | `tags.userTags` (scope `user`), `tags.sessionTags` (scope `session`) | values that are not strings are written as JSON |
 
@@ -33,10 +35,13 @@ pub const VOICE_CHANNELS: [&str; 6] = [
     "googleactions",
 ];
 
-/// Every channel name kore.md lists, for getAnalytics' `filters.channel`,
-/// which otherwise defaults to `rtm` only (kore.md §2.2). `korevg` is added
-/// because getSessions samples show it.
-pub const ALL_CHANNELS: [&str; 28] = [
+/// The channel ids getAnalytics accepts in `filters.channel` (kore.md §8: the
+/// current page's list of 24; XO v11's `skype` and `skypeforbusiness` are
+/// left out because the current page dropped them). Without the filter Kore
+/// answers `rtm` only (§2.2), so botscope sends this list. getSessions' `korevg`
+/// (the voice gateway) and `api` are not in it, and no listed id is known to
+/// stand for them: their analytics records cannot be asked for.
+pub const ANALYTICS_CHANNELS: [&str; 24] = [
     "msteams",
     "twitter",
     "spark",
@@ -61,10 +66,6 @@ pub const ALL_CHANNELS: [&str; 28] = [
     "hangoutchat",
     "mattermost",
     "rcs",
-    "skypeforbusiness",
-    "skype",
-    "korevg",
-    "api",
 ];
 
 /// The unified end state of a containment type; `None` for an unknown word.
@@ -133,7 +134,15 @@ pub struct KoreSession {
     #[serde(rename = "userId")]
     pub user_id: Option<String>,
     pub start_time: DateTime<Utc>,
-    pub end_time: DateTime<Utc>,
+    /// Absent or null while the session is open (kore.md §8: NOT DOCUMENTED
+    /// which; both are accepted).
+    #[serde(default)]
+    pub end_time: Option<DateTime<Utc>>,
+    /// `active` or `closed` (kore.md §8).
+    #[serde(rename = "sessionStatus")]
+    pub session_status: Option<String>,
+    #[serde(rename = "isDeveloper")]
+    pub is_developer: Option<bool>,
     #[serde(default)]
     pub session_lang: Vec<String>,
     #[serde(rename = "sessionType")]
@@ -174,16 +183,29 @@ fn tag(scope: &str, t: KoreTag) -> Tag {
 }
 
 impl KoreSession {
-    /// The unified session; `asked` is the containment type of the call.
+    /// The end of a closed session; `None` while it is still open
+    /// (`sessionStatus: "active"`, or no `end_time`).
+    pub fn closed_end(&self) -> Option<DateTime<Utc>> {
+        let active = self
+            .session_status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("active"));
+        if active { None } else { self.end_time }
+    }
+
+    /// The unified session, `None` while it is still open (it is in no
+    /// `[start, end)` range yet, DESIGN §3); `asked` is the containment type
+    /// of the call.
     pub fn into_session(
         self,
         gateway_bot_id: &str,
         asked: Option<&str>,
         agent: ConversationEndState,
-    ) -> Session {
+    ) -> Option<Session> {
+        let end_time = self.closed_end()?;
         let vendor_end_state = self.containment_type.or_else(|| asked.map(str::to_owned));
         let tags = self.tags.unwrap_or_default();
-        Session {
+        Some(Session {
             bot_id: gateway_bot_id.to_owned(),
             vendor: Vendor::Kore,
             session_id: self.session_id,
@@ -193,8 +215,8 @@ impl KoreSession {
             channel: self.channel,
             locale: self.session_lang.into_iter().next(),
             start_time: self.start_time,
-            end_time: self.end_time,
-            duration_seconds: (self.end_time - self.start_time).num_seconds(),
+            end_time,
+            duration_seconds: (end_time - self.start_time).num_seconds(),
             end_state: vendor_end_state
                 .as_deref()
                 .and_then(|c| end_state_of(c, agent)),
@@ -203,9 +225,13 @@ impl KoreSession {
             intents: Some(Vec::new()),
             bot_alias_id: None,
             bot_version: None,
-            interactive: self
-                .session_type
-                .map(|t| t.eq_ignore_ascii_case("interactive")),
+            interactive: self.session_type.as_deref().and_then(|t| {
+                match t.to_ascii_lowercase().as_str() {
+                    "interactive" => Some(true),
+                    "non-interactive" => Some(false),
+                    _ => None,
+                }
+            }),
             tasks_executed: self.tasks,
             tags: Some(
                 tags.user
@@ -214,7 +240,8 @@ impl KoreSession {
                     .chain(tags.session.into_iter().map(|t| tag("session", t)))
                     .collect(),
             ),
-        }
+            is_developer: self.is_developer,
+        })
     }
 }
 
@@ -233,6 +260,9 @@ pub struct KoreAnalyticsFilters {
     pub from: String,
     pub to: String,
     pub channel: Vec<String>,
+    /// Whether developer (test) traffic is included (kore.md §2.2, §8).
+    #[serde(rename = "isDeveloper")]
+    pub is_developer: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,6 +284,15 @@ pub struct KoreAnalyticsRecord {
     pub timestamp: Option<DateTime<Utc>>,
     pub channel: Option<String>,
     pub language: Option<String>,
+    #[serde(rename = "NLAnalysis")]
+    pub nl_analysis: Option<KoreNlAnalysis>,
+}
+
+/// The one part of `NLAnalysis` botscope reads (kore.md §2.4).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KoreNlAnalysis {
+    pub is_developer: Option<bool>,
 }
 
 #[cfg(test)]
@@ -270,7 +309,9 @@ mod tests {
             "noOfMessagesExchanged":3,"noOfTasksExecuted":1,"containmentType":"selfservice"}"#,
         )
         .unwrap();
-        let s = raw.into_session("gw", Some("selfService"), ConversationEndState::Failure);
+        let s = raw
+            .into_session("gw", Some("selfService"), ConversationEndState::Failure)
+            .unwrap();
         assert_eq!(
             s.end_state,
             Some(ConversationEndState::Success),
@@ -283,9 +324,65 @@ mod tests {
         assert_eq!(s.interactive, Some(true));
         assert_eq!(s.turns, Some(3));
         assert_eq!(s.tags.unwrap()[0].scope, "session");
+        assert_eq!(s.is_developer, Some(false));
         assert_eq!(
             end_state_of("agent", ConversationEndState::Dropped),
             Some(ConversationEndState::Dropped)
         );
+    }
+
+    fn parse(json: &str) -> KoreSession {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn open_sessions_are_left_out_whether_end_time_is_null_or_absent() {
+        for raw in [
+            r#"{"sessionId":"a","start_time":"2023-05-18T07:10:38.695Z","end_time":null,"sessionStatus":"active"}"#,
+            r#"{"sessionId":"b","start_time":"2023-05-18T07:10:38.695Z","sessionStatus":"active"}"#,
+            r#"{"sessionId":"c","start_time":"2023-05-18T07:10:38.695Z"}"#,
+            r#"{"sessionId":"d","start_time":"2023-05-18T07:10:38.695Z","end_time":"2023-05-18T07:11:38.695Z","sessionStatus":"Active"}"#,
+        ] {
+            let k = parse(raw);
+            assert!(k.closed_end().is_none(), "{raw}");
+            assert!(
+                k.into_session("gw", Some("agent"), ConversationEndState::Failure)
+                    .is_none()
+            );
+        }
+        let closed = parse(
+            r#"{"sessionId":"e","start_time":"2023-05-18T07:10:38.695Z","end_time":"2023-05-18T07:11:38.695Z","sessionStatus":"closed"}"#,
+        );
+        assert!(closed.closed_end().is_some());
+    }
+
+    /// One copy in the seed (`../shared/seeds/kore-getSessions.txt`, "for
+    /// Selfservice sessions") puts the containment word in `sessionType` and
+    /// has no `containmentType`.
+    #[test]
+    fn older_shape_maps_the_asked_type_and_leaves_interactive_unknown() {
+        let raw = parse(
+            r#"{"sessionId":"xxxxaxxexxxaxexdxxxdxxxe","botId":"st-1","channel":"rtm",
+            "userId":"u-1","start_time":"2021-04-26T11:27:25.977Z","end_time":"2021-04-26T11:27:26.145Z",
+            "session_lang":["en"],"sessionType":"dropOff","isDeveloper":false,
+            "tags":{"userTags":[{"value":"newuser","name":"regular"}],"sessionTags":[]},
+            "noOfMessagesExchanged":1,"noOfTasksExecuted":0}"#,
+        );
+        let s = raw
+            .into_session("gw", Some("dropOff"), ConversationEndState::Failure)
+            .unwrap();
+        assert_eq!(s.end_state, Some(ConversationEndState::Dropped));
+        assert_eq!(s.vendor_end_state.as_deref(), Some("dropOff"));
+        assert_eq!(
+            s.interactive, None,
+            "a containment word says nothing of interactivity"
+        );
+        let non = parse(
+            r#"{"sessionId":"f","start_time":"2021-04-26T11:27:25.977Z","end_time":"2021-04-26T11:27:26.145Z","sessionType":"non-interactive"}"#,
+        )
+        .into_session("gw", Some("agent"), ConversationEndState::Failure)
+        .unwrap();
+        assert_eq!(non.interactive, Some(false));
+        assert_eq!(non.end_state, Some(ConversationEndState::Failure));
     }
 }

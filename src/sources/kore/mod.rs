@@ -40,7 +40,8 @@ use futures::{StreamExt, TryStreamExt, future::try_join_all};
 pub use self::client::KoreClient;
 pub use self::config::KoreConfig;
 use self::mapping::{
-    ALL_CHANNELS, CONTAINMENT_TYPES, KoreSessionsRequest, end_state_of, kore_time, modality_of,
+    ANALYTICS_CHANNELS, CONTAINMENT_TYPES, KoreSessionsRequest, end_state_of, kore_time,
+    modality_of,
 };
 pub use self::window::KoreWindowPlan;
 use super::{AnalyticsSource, BotInfo, Capabilities};
@@ -134,6 +135,7 @@ impl KoreSource {
                     "interactive",
                     "tasksExecuted",
                     "tags",
+                    "isDeveloper",
                 ],
             },
             client: KoreClient::new(&bot.id, &config)
@@ -159,6 +161,31 @@ impl KoreSource {
 
     fn tag(&self, e: Error) -> Error {
         e.with_bot(self.bot.id.clone(), Vendor::Kore)
+    }
+
+    /// The unified sessions of a getSessions answer. Sessions still open
+    /// (`sessionStatus: "active"`, no `end_time`) are in no range yet and are
+    /// left out; a window holding them is recent, so it is fetched again
+    /// after `recent_ttl` and they appear once closed.
+    fn closed_sessions(
+        &self,
+        raw: Vec<mapping::KoreSession>,
+        asked: Option<&str>,
+    ) -> Vec<Arc<Session>> {
+        let received = raw.len();
+        let out: Vec<Arc<Session>> = raw
+            .into_iter()
+            .filter_map(|k| k.into_session(&self.bot.id, asked, self.agent))
+            .map(Arc::new)
+            .collect();
+        if out.len() < received {
+            tracing::debug!(
+                bot = %self.bot.id,
+                open = received - out.len(),
+                "Kore sessions still open, left out"
+            );
+        }
+        out
     }
 
     /// The containment types whose end state the filter accepts.
@@ -211,11 +238,7 @@ impl KoreSource {
                 ..Default::default()
             };
             let raw = self.client.all_sessions(Some(ctype), request).await?;
-            Ok::<_, Error>(Arc::new(
-                raw.into_iter()
-                    .map(|k| Arc::new(k.into_session(&self.bot.id, Some(ctype), self.agent)))
-                    .collect(),
-            ))
+            Ok::<_, Error>(Arc::new(self.closed_sessions(raw, Some(ctype))))
         };
         let Some(cache) = &self.windows else {
             return fetch.await;
@@ -257,11 +280,7 @@ impl KoreSource {
             };
             async move {
                 let raw = self.client.all_sessions(None, request).await?;
-                Ok::<_, Error>(
-                    raw.into_iter()
-                        .map(|k| Arc::new(k.into_session(&self.bot.id, None, self.agent)))
-                        .collect::<Vec<_>>(),
-                )
+                Ok::<_, Error>(self.closed_sessions(raw, None))
             }
         });
         Ok(try_join_all(calls).await?.into_iter().flatten().collect())
@@ -273,8 +292,12 @@ impl KoreSource {
         kind: &'static str,
         outcome: StageOutcome,
         channels: &[String],
+        include_developer: bool,
     ) -> Result<(StageOutcome, Vec<mapping::KoreAnalyticsRecord>)> {
-        let records = self.client.all_analytics(kind, window, channels).await?;
+        let records = self
+            .client
+            .all_analytics(kind, window, channels, include_developer)
+            .await?;
         Ok((outcome, records))
     }
 
@@ -414,9 +437,22 @@ impl AnalyticsSource for KoreSource {
             &q.group_by,
         )?;
         let channels: Vec<String> = match &q.filter.channels {
-            Some(c) => c.clone(),
-            None => ALL_CHANNELS.iter().map(|c| (*c).to_owned()).collect(),
+            Some(asked) => {
+                if let Some(c) = asked
+                    .iter()
+                    .find(|c| !ANALYTICS_CHANNELS.contains(&c.as_str()))
+                {
+                    return Err(self.tag(Error::unsupported(format!(
+                        "Kore's getAnalytics does not accept channel {c:?} (its accepted channel \
+                         ids are {}); task records of that channel cannot be asked for",
+                        ANALYTICS_CHANNELS.join(", ")
+                    ))));
+                }
+                asked.clone()
+            }
+            None => ANALYTICS_CHANNELS.iter().map(|c| (*c).to_owned()).collect(),
         };
+        let include_developer = q.filter.include_developer_sessions;
         let plan = KoreWindowPlan::new(&q.range, self.window_days);
         let jobs: Vec<(TimeRange, &'static str, StageOutcome)> = plan
             .windows
@@ -431,7 +467,9 @@ impl AnalyticsSource for KoreSource {
         // At most 2 calls per window; the budget paces them.
         let calls: Vec<_> = jobs
             .into_iter()
-            .map(|(w, kind, outcome)| self.task_records(w, kind, outcome, &channels))
+            .map(|(w, kind, outcome)| {
+                self.task_records(w, kind, outcome, &channels, include_developer)
+            })
             .collect();
         let fetched = try_join_all(calls).await.map_err(|e| self.tag(e))?;
         for (outcome, records) in fetched {
@@ -452,6 +490,7 @@ impl AnalyticsSource for KoreSource {
                     channel: r.channel,
                     bot_alias_id: None,
                     bot_version: None,
+                    is_developer: r.nl_analysis.and_then(|n| n.is_developer),
                 };
                 if q.range.contains_conversation(at, at) && q.filter.matches(&record) {
                     agg.push(&record);

@@ -124,6 +124,10 @@ pub struct SimulateLexArgs {
     /// Share of calls answered with a 500 InternalServerException (0..1).
     #[arg(long, default_value_t = 0.0)]
     pub error_rate: f64,
+    /// Accept ranges the Lex guide rules out (a start more than 365 days
+    /// back, more than one month long); enforced by default.
+    #[arg(long)]
+    pub lenient_ranges: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -412,6 +416,7 @@ async fn simulate_lex(args: SimulateLexArgs) -> ExitCode {
         throttle_rate: args.throttle_rate,
         error_rate: args.error_rate,
         seed: args.seed,
+        lenient_ranges: args.lenient_ranges,
         ..Default::default()
     };
     let ids: Vec<String> = bots.iter().map(|(id, _)| id.clone()).collect();

@@ -325,10 +325,12 @@ async fn session_metrics_bin_by_hour_and_day_group_by_each_field_every_statistic
         group_by: vec![SessionGroupField::EndState],
         filter: SessionFilter {
             channels: Some(vec!["Web".into()]),
+            // One bound: Lex takes one Duration filter per request, and a
+            // range is UNSUPPORTED_BY_VENDOR for metrics (tested below).
             duration_seconds: Some(DurationFilter {
                 eq: None,
                 gt: Some(20),
-                lt: Some(900),
+                lt: None,
             }),
             ..Default::default()
         },
@@ -854,4 +856,368 @@ async fn an_unmodelled_5xx_code_is_retryable_upstream_unavailable() {
     assert_eq!(err.kind, ErrorKind::UpstreamUnavailable, "{err:?}");
     assert!(err.retryable);
     assert!(err.message.contains("canned"), "{}", err.message);
+}
+
+/// A Lex bot with 60 days of traffic ending 5 days before today's UTC midnight
+/// (inside the guide's 365 days whatever the date), the strict simulator over
+/// it, the adapter and the reference.
+struct Recent {
+    sim: botscope::simulators::lex::LexSimulator,
+    lex: LexSource,
+    memory: botscope::sources::memory::MemorySource,
+    data: std::sync::Arc<botscope::sources::memory::BotData>,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+}
+
+async fn recent(per_day: u32) -> Recent {
+    use chrono::{Duration, DurationRound, Utc};
+    let end = Utc::now().duration_trunc(Duration::days(1)).unwrap() - Duration::days(5);
+    let start = end - Duration::days(60);
+    let bot = botscope::simulators::dataset::DatasetBot::lex("lex-a", per_day, [0.7, 0.1, 0.2]);
+    let d =
+        botscope::simulators::dataset::Dataset::generate(5, &[bot], start - Duration::days(1), end);
+    let generated = d.bots.into_iter().next().unwrap().1;
+    // Conversations across the midnights where a split range is cut (27 and
+    // 54 days in) and where the 30-day halves meet: Lex's range rule loses
+    // them unless the pieces overlap.
+    let mut sessions = generated.sessions;
+    for (i, days) in [27, 30, 54].into_iter().enumerate() {
+        for k in 0..3 {
+            let mut s = sessions[i * 10 + k].clone();
+            s.session_id = format!("cross-{days}-{k}");
+            s.start_time = start + Duration::days(days) - Duration::minutes(3 + k as i64);
+            s.end_time = s.start_time + Duration::minutes(10);
+            s.duration_seconds = 600;
+            sessions.push(s);
+        }
+    }
+    let data = std::sync::Arc::new(botscope::sources::memory::BotData::new(
+        sessions,
+        generated.stages,
+    ));
+    let sim = botscope::simulators::lex::LexSimulator::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        LexSimConfig::default(),
+        vec![(LEX_BOT_ID.into(), data.clone())],
+    )
+    .await
+    .unwrap();
+    let lex = source_for(&sim, 1).await;
+    let memory = botscope::sources::memory::MemorySource::new(info(), data.clone());
+    Recent {
+        sim,
+        lex,
+        memory,
+        data,
+        start,
+        end,
+    }
+}
+
+fn time_range(
+    a: chrono::DateTime<chrono::Utc>,
+    b: chrono::DateTime<chrono::Utc>,
+) -> botscope::domain::TimeRange {
+    botscope::domain::TimeRange::parse(a, b, 92).unwrap()
+}
+
+/// Every call the simulator refused, over every operation (the strict
+/// simulator refuses ranges over a month, starts over 365 days back and
+/// repeated filter names).
+fn refused(sim: &botscope::simulators::lex::LexSimulator) -> u64 {
+    sim.stats().iter().map(|s| s.counters.rejected).sum()
+}
+
+/// Lex takes at most one month per call (lex.md §11): 60 days of sessions are
+/// read in pieces and page exactly like the reference, in every order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_60_day_range_pages_like_the_reference_across_pieces() {
+    use botscope::domain::{SessionOrderField, SortOrder};
+    let r = recent(80).await;
+    let range = time_range(r.start, r.end);
+    let orders = [
+        (SessionOrder::default(), 100),
+        (
+            SessionOrder {
+                field: SessionOrderField::StartTime,
+                direction: SortOrder::Asc,
+            },
+            333,
+        ),
+        (
+            SessionOrder {
+                field: SessionOrderField::Duration,
+                direction: SortOrder::Desc,
+            },
+            1000,
+        ),
+    ];
+    for (order, page) in orders {
+        let n = conformance::same_sessions(
+            &r.memory,
+            &r.lex,
+            range,
+            &SessionFilter::default(),
+            order,
+            page,
+            conformance::Differences::default(),
+        )
+        .await;
+        assert!(n > 3000, "{n}");
+    }
+    let sessions_calls = r
+        .sim
+        .stats()
+        .iter()
+        .find(|s| s.operation == "ListSessionAnalyticsData")
+        .map(|s| s.counters.calls)
+        .unwrap();
+    assert!(sessions_calls > 3, "pieces were asked: {sessions_calls}");
+    assert_eq!(refused(&r.sim), 0, "no call broke the one-month rule");
+}
+
+/// 60 daily bins equal the two 30-day answers, except the 30th day, where the
+/// longer range also holds the conversations that start that day and end after
+/// it (Lex's rule keeps them out of the first half, not out of the whole).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_60_day_daily_series_equals_its_two_30_day_halves() {
+    use chrono::Duration;
+    let r = recent(120).await;
+    let metrics = vec![
+        SessionMetricSpec {
+            name: SessionMetricName::Count,
+            statistic: Statistic::Sum,
+        },
+        SessionMetricSpec {
+            name: SessionMetricName::Success,
+            statistic: Statistic::Avg,
+        },
+        SessionMetricSpec {
+            name: SessionMetricName::Duration,
+            statistic: Statistic::Max,
+        },
+    ];
+    let query = |a, b, bin_by| SessionMetricsQuery {
+        range: time_range(a, b),
+        metrics: metrics.clone(),
+        bin_by,
+        group_by: vec![],
+        filter: SessionFilter::default(),
+    };
+    let mid = r.start + Duration::days(30);
+    let whole = query(r.start, r.end, Some(BinInterval::OneDay));
+    let mut long = r.lex.session_metrics(&whole).await.unwrap();
+    long.sort_by_key(|b| b.bin_start);
+    assert_eq!(long.len(), 60);
+    let mut halves = r
+        .lex
+        .session_metrics(&query(r.start, mid, Some(BinInterval::OneDay)))
+        .await
+        .unwrap();
+    halves.extend(
+        r.lex
+            .session_metrics(&query(mid, r.end, Some(BinInterval::OneDay)))
+            .await
+            .unwrap(),
+    );
+    halves.sort_by_key(|b| b.bin_start);
+    assert_eq!(halves.len(), 60);
+    let boundary_day = mid - Duration::days(1);
+    for (l, h) in long.iter().zip(&halves) {
+        assert_eq!(l.bin_start, h.bin_start);
+        if l.bin_start != boundary_day {
+            assert_eq!(l.values, h.values, "{}", l.bin_start);
+            continue;
+        }
+        let crossing = r
+            .data
+            .sessions
+            .iter()
+            .filter(|s| s.start_time >= boundary_day && s.start_time < mid && s.end_time >= mid)
+            .count() as f64;
+        assert!(crossing >= 3.0);
+        assert_eq!(
+            l.value(SessionMetricName::Count, Statistic::Sum),
+            h.value(SessionMetricName::Count, Statistic::Sum)
+                .map(|c| c + crossing),
+            "the boundary day holds the {crossing} conversations crossing midnight"
+        );
+    }
+    // The split answers are the reference's, binned and folded into one bin.
+    conformance::same_session_metrics(&r.memory, &r.lex, &whole).await;
+    conformance::same_session_metrics(&r.memory, &r.lex, &query(r.start, r.end, None)).await;
+    let stages = IntentStageMetricsQuery {
+        range: time_range(r.start, r.end),
+        metrics: vec![
+            IntentStageMetricSpec {
+                name: IntentStageMetricName::Count,
+                statistic: Statistic::Sum,
+            },
+            IntentStageMetricSpec {
+                name: IntentStageMetricName::Success,
+                statistic: Statistic::Avg,
+            },
+        ],
+        bin_by: None,
+        group_by: vec![IntentStageGroupField::IntentStageName],
+        filter: IntentStageFilter::default(),
+    };
+    conformance::same_intent_stages(&r.memory, &r.lex, &stages).await;
+    // CONCURRENCY across two calls cannot be exact: an error, not a number.
+    let mut concurrency = query(r.start, r.end, Some(BinInterval::OneHour));
+    concurrency.metrics = vec![SessionMetricSpec {
+        name: SessionMetricName::Concurrency,
+        statistic: Statistic::Max,
+    }];
+    let e = r.lex.session_metrics(&concurrency).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e:?}");
+    assert!(e.message.contains("one month"), "{}", e.message);
+    assert_eq!(refused(&r.sim), 0);
+}
+
+#[tokio::test]
+async fn a_start_more_than_365_days_back_is_refused_before_any_call() {
+    use chrono::{Duration, Utc};
+    let r = recent(10).await;
+    let now = Utc::now();
+    let range = time_range(now - Duration::days(400), now - Duration::days(390));
+    let page = SessionQuery {
+        range,
+        filter: SessionFilter::default(),
+        order: SessionOrder::default(),
+        after: None,
+        limit: PageSize::parse(10, 1000).unwrap(),
+    };
+    let e = r.lex.sessions(&page).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadUserInput, "{e:?}");
+    assert_eq!(e.argument.as_deref(), Some("range"));
+    let day = (now - Duration::days(400)).format("%Y-%m-%d").to_string();
+    assert!(
+        e.message.contains("365 days") && e.message.contains(&day),
+        "{}",
+        e.message
+    );
+    let metrics = SessionMetricsQuery {
+        range,
+        metrics: all_session_metrics(Statistic::Sum),
+        bin_by: None,
+        group_by: vec![],
+        filter: SessionFilter::default(),
+    };
+    let e = r.lex.session_metrics(&metrics).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadUserInput, "{e:?}");
+    assert!(
+        r.sim.stats().is_empty(),
+        "no call reached Lex: {:?}",
+        r.sim.stats()
+    );
+}
+
+/// `durationSeconds { gt, lt }` reaches Lex as one Duration filter (the
+/// strict simulator refuses a repeated name, so no refusal proves it), and
+/// the sessions are right; Lex computes metrics itself, so there the left-out
+/// bound is UNSUPPORTED_BY_VENDOR, naming it.
+#[tokio::test]
+async fn a_duration_range_sends_one_duration_filter_and_keeps_the_right_sessions() {
+    let f = fixture(150).await;
+    let filter = SessionFilter {
+        duration_seconds: Some(DurationFilter {
+            eq: None,
+            gt: Some(40),
+            lt: Some(200),
+        }),
+        ..Default::default()
+    };
+    let n = conformance::same_sessions(
+        &f.memory,
+        &f.lex,
+        range(),
+        &filter,
+        SessionOrder::default(),
+        25,
+        conformance::Differences::default(),
+    )
+    .await;
+    let outside = f
+        .data
+        .sessions_in(&range())
+        .filter(|s| s.duration_seconds <= 40 || s.duration_seconds >= 200)
+        .count();
+    assert!(
+        n > 20 && outside > 20,
+        "both bounds matter: {n} inside, {outside} outside"
+    );
+    assert_eq!(refused(&f.sim), 0, "{:?}", f.sim.stats());
+    let e = f
+        .lex
+        .session_metrics(&SessionMetricsQuery {
+            range: range(),
+            metrics: all_session_metrics(Statistic::Sum),
+            bin_by: None,
+            group_by: vec![],
+            filter,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e:?}");
+    assert!(
+        e.message.contains("durationSeconds.lt (200)")
+            || e.message.contains("durationSeconds.gt (40)"),
+        "{}",
+        e.message
+    );
+}
+
+/// The simulator itself enforces the guide's rules by default, and
+/// `lenient_ranges` turns the range rules off.
+#[tokio::test]
+async fn the_simulator_enforces_the_range_rules_and_one_use_of_a_filter_name() {
+    use chrono::{Duration, Utc};
+    let now = Utc::now();
+    let secs = |t: chrono::DateTime<Utc>| t.timestamp() as f64;
+    let body = |a: chrono::DateTime<Utc>, b: chrono::DateTime<Utc>| json!({ "startDateTime": secs(a), "endDateTime": secs(b), "maxResults": 10 });
+    for lenient in [false, true] {
+        let f = fixture_with(
+            10,
+            LexSimConfig {
+                lenient_ranges: lenient,
+                ..LexSimConfig::default()
+            },
+        )
+        .await;
+        let url = f.sim.url();
+        let old = raw(
+            &url,
+            "sessions",
+            body(now - Duration::days(400), now - Duration::days(399)),
+        )
+        .await;
+        let long = raw(
+            &url,
+            "sessions",
+            body(now - Duration::days(60), now - Duration::days(20)),
+        )
+        .await;
+        let month = raw(
+            &url,
+            "sessions",
+            body(now - Duration::days(58), now - Duration::days(30)),
+        )
+        .await;
+        assert_eq!(month.0, 200, "{:?}", month.2);
+        if lenient {
+            assert_eq!((old.0, long.0), (200, 200));
+        } else {
+            assert_validation(old.0, &old.1, &old.2, "365 days");
+            assert_validation(long.0, &long.1, &long.2, "1 month after the start date");
+        }
+        let mut twice = body(now - Duration::days(10), now - Duration::days(9));
+        twice["filters"] = json!([
+            { "name": "Duration", "operator": "GT", "values": ["30"] },
+            { "name": "Duration", "operator": "LT", "values": ["300"] },
+        ]);
+        let (status, headers, answer) = raw(&url, "sessions", twice).await;
+        assert_validation(status, &headers, &answer, "more than once");
+    }
 }

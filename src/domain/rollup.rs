@@ -1,4 +1,6 @@
-//! Rollups across bots: one bin per (bin start, groups) summing the bots' bins.
+//! Rollups: one bin per (bin start, groups) combining bins of several bots
+//! (the engine's `rollup: true`) or of several calls (a Lex range split into
+//! pieces).
 //!
 //! `SUM` adds, `MAX` takes the largest, `AVG` is weighted by each bot's `COUNT`
 //! in that bin (so the engine asks every bot for `COUNT SUM` alongside an `AVG`).

@@ -5,11 +5,10 @@
 
 mod cursor;
 mod merge;
-mod rollup;
 
+pub use crate::domain::{RollupMetric, rollup};
 pub use cursor::{CursorKey, fingerprint};
 pub use merge::merge_sorted;
-pub use rollup::{RollupMetric, rollup};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

@@ -23,7 +23,14 @@
 //! - a `Duration` filter value is whole seconds (`"30"`; `"30 sec"` as in the
 //!   user guide is accepted too);
 //! - without `sortBy`, sessions come newest first; `maxResults` defaults to 10;
-//! - `startDateTime` after `endDateTime` is a `ValidationException`.
+//! - `startDateTime` after `endDateTime` is a `ValidationException`;
+//! - the guide's range rules (lex.md §11) are enforced by default as a
+//!   `ValidationException`: a start more than 365 days back, an end more than
+//!   one calendar month after the start (`lenient_ranges` turns both off);
+//! - a filter name used twice in one request is a `ValidationException` (its
+//!   meaning is undocumented, lex.md §11);
+//! - a conversation appears once it has ended: sessions and stages ending
+//!   after the moment of the call are not served.
 //!
 //! Extra, non-Lex routes: `GET /_sim/stats` (calls served, rejected and faulted
 //! per operation and bot), `GET /_sim/bots` (the bot ids served) and
@@ -66,6 +73,9 @@ pub struct LexSimConfig {
     pub seed: u64,
     /// The `x-amz-retry-after` hint on throttling answers, in milliseconds.
     pub retry_after_ms: u64,
+    /// Turns off the guide's range rules (start within the last 365 days, end
+    /// at most one month after the start), which are enforced by default.
+    pub lenient_ranges: bool,
 }
 
 impl Default for LexSimConfig {
@@ -76,6 +86,7 @@ impl Default for LexSimConfig {
             error_rate: 0.0,
             seed: 0,
             retry_after_ms: 1000,
+            lenient_ranges: false,
         }
     }
 }
@@ -290,7 +301,11 @@ async fn analytics(
         state.count(op_name, &bot_id, |c| c.faulted += 1);
         return fault.into_response();
     }
-    match ops::answer(&state.bots, op, &bot_id, &body) {
+    let clock = ops::CallClock {
+        now: chrono::Utc::now(),
+        range_rules: !state.config.lenient_ranges,
+    };
+    match ops::answer(&state.bots, op, &bot_id, &body, clock) {
         Ok(json) => {
             state.count(op_name, &bot_id, |c| c.calls += 1);
             let mut resp = axum::Json(json).into_response();

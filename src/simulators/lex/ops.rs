@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::wire::{
@@ -82,11 +83,20 @@ const STAGE_METRICS: &[&str] = &["Count", "Success", "Failed", "Dropped", "Retry
 const SESSION_FIELDS: &[&str] = &["ConversationEndState", "LocaleId"];
 const STAGE_FIELDS: &[&str] = &["IntentStageName", "SwitchedToIntent"];
 
+/// The clock of one call: what "now" is, and whether the guide's range
+/// rules apply (`--lenient-ranges` turns them off).
+#[derive(Debug, Clone, Copy)]
+pub struct CallClock {
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub range_rules: bool,
+}
+
 pub fn answer(
     bots: &BTreeMap<String, Arc<BotData>>,
     op: Operation,
     bot_id: &str,
     body: &[u8],
+    clock: CallClock,
 ) -> Result<Value, LexError> {
     if bot_id.len() != 10 || !bot_id.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(LexError::validation(format!(
@@ -98,14 +108,15 @@ pub fn answer(
     let answer = match op {
         Operation::Sessions => {
             let req: SessionsRequest = wire::parse_body(body)?;
-            validate_sessions(&req)?;
+            validate_sessions(&req, clock)?;
             let data = bot(bots, bot_id)?;
-            sessions(data, &req)?
+            sessions(data, &req, clock.now)?
         }
         Operation::SessionMetrics => {
             let req: MetricsRequest = wire::parse_body(body)?;
             validate_metrics(
                 &req,
+                clock,
                 SESSION_METRICS,
                 7,
                 SESSION_FIELDS,
@@ -113,13 +124,21 @@ pub fn answer(
                 SESSION_FILTERS,
             )?;
             let data = bot(bots, bot_id)?;
-            session_metrics(data, &req)?
+            session_metrics(data, &req, clock.now)?
         }
         Operation::IntentStageMetrics => {
             let req: MetricsRequest = wire::parse_body(body)?;
-            validate_metrics(&req, STAGE_METRICS, 5, STAGE_FIELDS, 9, STAGE_FILTERS)?;
+            validate_metrics(
+                &req,
+                clock,
+                STAGE_METRICS,
+                5,
+                STAGE_FIELDS,
+                9,
+                STAGE_FILTERS,
+            )?;
             let data = bot(bots, bot_id)?;
-            stage_metrics(data, &req)?
+            stage_metrics(data, &req, clock.now)?
         }
     };
     let mut answer = answer;
@@ -137,8 +156,11 @@ fn bot<'a>(bots: &'a BTreeMap<String, Arc<BotData>>, id: &str) -> Result<&'a Bot
     })
 }
 
-fn validate_sessions(req: &SessionsRequest) -> Result<(), LexError> {
+fn validate_sessions(req: &SessionsRequest, clock: CallClock) -> Result<(), LexError> {
     let mut v = Violations::default();
+    if clock.range_rules {
+        wire::check_range_rules(&mut v, req.start_date_time, req.end_date_time, clock.now);
+    }
     wire::check_common(
         &mut v,
         req.start_date_time,
@@ -157,6 +179,7 @@ fn validate_sessions(req: &SessionsRequest) -> Result<(), LexError> {
 
 fn validate_metrics(
     req: &MetricsRequest,
+    clock: CallClock,
     metric_names: &[&str],
     max_metrics: usize,
     fields: &[&str],
@@ -164,6 +187,9 @@ fn validate_metrics(
     filter_names: &[&str],
 ) -> Result<(), LexError> {
     let mut v = Violations::default();
+    if clock.range_rules {
+        wire::check_range_rules(&mut v, req.start_date_time, req.end_date_time, clock.now);
+    }
     wire::check_common(
         &mut v,
         req.start_date_time,
@@ -339,14 +365,14 @@ fn session_json(s: &Session) -> Value {
     Value::Object(o)
 }
 
-fn sessions(data: &BotData, req: &SessionsRequest) -> Result<Value, LexError> {
+fn sessions(data: &BotData, req: &SessionsRequest, now: DateTime<Utc>) -> Result<Value, LexError> {
     let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
         return Ok(json!({ "sessions": [] }));
     };
     let filters = req.filters.as_deref().unwrap_or_default();
     let mut list: Vec<&Session> = data
         .sessions_in(&range)
-        .filter(|s| session_matches(s, filters))
+        .filter(|s| ended_by(s, now) && session_matches(s, filters))
         .collect();
     let (name, order) = match &req.sort_by {
         Some(s) => (
@@ -473,7 +499,17 @@ fn finish_rows(mut rows: Vec<Row>, req: &MetricsRequest) -> Result<Value, LexErr
     Ok(out)
 }
 
-fn session_metrics(data: &BotData, req: &MetricsRequest) -> Result<Value, LexError> {
+/// Lex's analytics hold a conversation once it has ended (**guess**: the docs
+/// do not say when a conversation appears; the least forgiving reading).
+fn ended_by(s: &Session, now: DateTime<Utc>) -> bool {
+    s.end_time <= now
+}
+
+fn session_metrics(
+    data: &BotData,
+    req: &MetricsRequest,
+    now: DateTime<Utc>,
+) -> Result<Value, LexError> {
     let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
         return Ok(json!({ "results": [] }));
     };
@@ -522,7 +558,7 @@ fn session_metrics(data: &BotData, req: &MetricsRequest) -> Result<Value, LexErr
     let filters = req.filters.as_deref().unwrap_or_default();
     for s in data
         .sessions_in(&range)
-        .filter(|s| session_matches(s, filters))
+        .filter(|s| ended_by(s, now) && session_matches(s, filters))
     {
         agg.push(s).map_err(internal)?;
     }
@@ -556,7 +592,11 @@ fn session_metrics(data: &BotData, req: &MetricsRequest) -> Result<Value, LexErr
     finish_rows(rows, req)
 }
 
-fn stage_metrics(data: &BotData, req: &MetricsRequest) -> Result<Value, LexError> {
+fn stage_metrics(
+    data: &BotData,
+    req: &MetricsRequest,
+    now: DateTime<Utc>,
+) -> Result<Value, LexError> {
     let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
         return Ok(json!({ "results": [] }));
     };
@@ -600,7 +640,10 @@ fn stage_metrics(data: &BotData, req: &MetricsRequest) -> Result<Value, LexError
     let mut agg = IntentStageAggregator::new(None, range, &specs, interval(req), &group_by)
         .map_err(|_| LexError::internal())?;
     let filters = req.filters.as_deref().unwrap_or_default();
-    for r in data.stages_in(&range).filter(|r| stage_matches(r, filters)) {
+    for r in data
+        .stages_in(&range)
+        .filter(|r| r.end_time <= now && stage_matches(r, filters))
+    {
         agg.push(r);
     }
     let rows = agg

@@ -264,6 +264,19 @@ pub fn check_common(
         ));
     }
     v.list_len(filters, "filters", 1, max_filters);
+    // What a repeated filter name means (AND? OR?) is undocumented (lex.md
+    // §11); the least forgiving reading refuses it.
+    let mut names_seen: Vec<&str> = Vec::new();
+    for f in filters.iter().flatten() {
+        if let Some(name) = f.name.as_deref() {
+            if names_seen.contains(&name) {
+                v.add(format!(
+                    "Filter name {name} appears more than once in 'filters'; each filter name may be used once"
+                ));
+            }
+            names_seen.push(name);
+        }
+    }
     for (i, f) in filters.iter().flatten().enumerate() {
         let at = format!("filters.{}.member", i + 1);
         v.one_of(&f.name, &format!("{at}.name"), filter_names);
@@ -300,6 +313,35 @@ pub fn check_common(
                 }
             }
         }
+    }
+}
+
+/// The guide's range rules (lex.md §11, "Filtering results"): "The start date
+/// must be within the last 365 days from the current date. The end date must
+/// not be more than 1 month after the start date." A month is a calendar month
+/// (31 January + 1 month = the end of February), the strictest reading.
+pub fn check_range_rules(
+    v: &mut Violations,
+    start: Option<f64>,
+    end: Option<f64>,
+    now: DateTime<Utc>,
+) {
+    let (Some(start), Some(end)) = (start.and_then(instant), end.and_then(instant)) else {
+        return;
+    };
+    let oldest = now - chrono::Duration::days(365);
+    if start < oldest {
+        v.add(format!(
+            "Value '{}' at 'startDateTime' failed to satisfy constraint: the start date must be within the last 365 days",
+            start.timestamp()
+        ));
+    }
+    let limit = start.checked_add_months(chrono::Months::new(1));
+    if limit.is_none_or(|limit| end > limit) {
+        v.add(format!(
+            "Value '{}' at 'endDateTime' failed to satisfy constraint: the end date must not be more than 1 month after the start date",
+            end.timestamp()
+        ));
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Pushdown<F> {
     pub matches_none: bool,
     /// Everything was pushed down; nothing is left to apply locally.
     pub complete: bool,
+    /// What was left for botscope and why, when that is not a long value list.
+    pub left_over: Option<String>,
 }
 
 impl<F> Pushdown<F> {
@@ -36,6 +38,7 @@ impl<F> Pushdown<F> {
             filters: Vec::new(),
             matches_none: false,
             complete: true,
+            left_over: None,
         }
     }
 
@@ -96,16 +99,18 @@ pub fn session_pushdown(f: &SessionFilter) -> Result<Pushdown<AnalyticsSessionFi
     p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
     p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
     if let Some(d) = &f.duration_seconds {
-        // A Duration value is whole seconds (the user guide's "30 sec" format
-        // is UNCERTAIN, lex.md §3); each bound is its own filter, ANDed.
-        for (op, v) in [
-            (Op::Equals, d.eq),
-            (Op::GreaterThan, d.gt),
-            (Op::LessThan, d.lt),
-        ] {
-            if let Some(v) = v {
+        match duration_pushdown(d) {
+            DurationPush::None => {}
+            DurationPush::MatchesNone => p.matches_none = true,
+            DurationPush::One { op, seconds, left } => {
+                // A Duration value is whole seconds (the user guide's "30 sec"
+                // format is UNCERTAIN, lex.md §3).
                 p.filters
-                    .push(session_filter(N::Duration, op, vec![v.to_string()])?);
+                    .push(session_filter(N::Duration, op, vec![seconds.to_string()])?);
+                if let Some(left) = left {
+                    p.complete = false;
+                    p.left_over = Some(left);
+                }
             }
         }
     }
@@ -113,6 +118,85 @@ pub fn session_pushdown(f: &SessionFilter) -> Result<Pushdown<AnalyticsSessionFi
         p.matches_none = true;
     }
     Ok(p)
+}
+
+/// What of a duration filter goes to Lex: at most one `Duration` filter,
+/// because a repeated filter name is undocumented (lex.md §11).
+#[derive(Debug, PartialEq)]
+pub enum DurationPush {
+    None,
+    MatchesNone,
+    One {
+        op: AnalyticsFilterOperator,
+        seconds: i64,
+        /// The bound left for botscope, described, when there is one.
+        left: Option<String>,
+    },
+}
+
+/// The share of conversations shorter than `seconds` under the reference
+/// distribution botscope assumes for choosing a bound to push: log-normal
+/// with a median of 90 s and σ = 1 (**guess**: a typical bot conversation;
+/// the choice only affects how many sessions Lex sends, never the answer).
+fn share_shorter_than(seconds: i64) -> f64 {
+    let z = ((seconds.max(1) as f64).ln() - 90f64.ln()) / 1.0;
+    // The logistic approximation of the normal CDF (error < 0.01).
+    1.0 / (1.0 + (-1.702 * z).exp())
+}
+
+/// One bound for Lex, the most selective: `eq` when given (the others then
+/// only decide whether anything can match); of `gt` and `lt` the one that
+/// keeps the smaller share under the reference distribution.
+pub fn duration_pushdown(d: &crate::domain::DurationFilter) -> DurationPush {
+    use AnalyticsFilterOperator as Op;
+    if let Some(eq) = d.eq {
+        if d.gt.is_some_and(|g| eq <= g) || d.lt.is_some_and(|l| eq >= l) {
+            return DurationPush::MatchesNone;
+        }
+        return DurationPush::One {
+            op: Op::Equals,
+            seconds: eq,
+            left: None,
+        };
+    }
+    match (d.gt, d.lt) {
+        (None, None) => DurationPush::None,
+        (Some(g), None) => DurationPush::One {
+            op: Op::GreaterThan,
+            seconds: g,
+            left: None,
+        },
+        (None, Some(l)) => DurationPush::One {
+            op: Op::LessThan,
+            seconds: l,
+            left: None,
+        },
+        // Whole seconds: nothing lies strictly between g and g + 1.
+        (Some(g), Some(l)) if l <= g.saturating_add(1) => DurationPush::MatchesNone,
+        (Some(g), Some(l)) => {
+            let why = "Lex takes one Duration filter per request (a repeated filter name is \
+                       undocumented), and computes metrics itself";
+            if 1.0 - share_shorter_than(g.saturating_add(1)) <= share_shorter_than(l) {
+                DurationPush::One {
+                    op: Op::GreaterThan,
+                    seconds: g,
+                    left: Some(format!(
+                        "durationSeconds.lt ({l}) cannot be sent with durationSeconds.gt ({g}): {why}; \
+                         ask with one bound"
+                    )),
+                }
+            } else {
+                DurationPush::One {
+                    op: Op::LessThan,
+                    seconds: l,
+                    left: Some(format!(
+                        "durationSeconds.gt ({g}) cannot be sent with durationSeconds.lt ({l}): {why}; \
+                         ask with one bound"
+                    )),
+                }
+            }
+        }
+    }
 }
 
 fn stage_filter(
@@ -416,6 +500,7 @@ pub fn session(s: &lex::SessionSpecification, bot_id: &str) -> Result<Session> {
         interactive: None,
         tasks_executed: None,
         tags: None,
+        is_developer: None,
     })
 }
 
@@ -547,5 +632,55 @@ mod tests {
         })
         .unwrap();
         assert!(p.matches_none);
+    }
+
+    #[test]
+    fn a_duration_range_sends_one_duration_filter_the_most_selective() {
+        use crate::domain::DurationFilter;
+        let d = |eq, gt, lt| DurationFilter { eq, gt, lt };
+        let names = |f: &DurationFilter| {
+            let p = session_pushdown(&SessionFilter {
+                duration_seconds: Some(f.clone()),
+                ..Default::default()
+            })
+            .unwrap();
+            let n = p
+                .filters
+                .iter()
+                .filter(|f| f.name() == &AnalyticsSessionFilterName::Duration)
+                .count();
+            (n, p.complete, p.matches_none, p.left_over)
+        };
+        // Long calls are rare: `gt: 600` keeps fewer than `lt: 1200` drops.
+        let DurationPush::One { op, seconds, left } =
+            duration_pushdown(&d(None, Some(600), Some(1200)))
+        else {
+            panic!("one bound")
+        };
+        assert_eq!((op, seconds), (AnalyticsFilterOperator::GreaterThan, 600));
+        assert!(left.unwrap().contains("durationSeconds.lt (1200)"));
+        // Short calls are rare: `lt: 10` is more selective than `gt: 5`.
+        let DurationPush::One { op, seconds, .. } = duration_pushdown(&d(None, Some(5), Some(10)))
+        else {
+            panic!("one bound")
+        };
+        assert_eq!((op, seconds), (AnalyticsFilterOperator::LessThan, 10));
+        let (n, complete, none, left) = names(&d(None, Some(30), Some(300)));
+        assert_eq!(n, 1, "never two Duration filters");
+        assert!(!complete && !none && left.is_some());
+        assert_eq!(names(&d(Some(40), Some(30), Some(300))).0, 1);
+        assert!(
+            names(&d(Some(40), Some(30), Some(300))).1,
+            "eq inside the bounds is exact"
+        );
+        assert!(
+            names(&d(Some(20), Some(30), None)).2,
+            "eq outside a bound matches none"
+        );
+        assert!(
+            names(&d(None, Some(30), Some(31))).2,
+            "no whole second between"
+        );
+        assert!(names(&d(None, None, Some(31))).1);
     }
 }

@@ -30,6 +30,7 @@ mod client;
 mod config;
 mod error;
 mod mapping;
+mod range;
 mod replay;
 
 use std::collections::HashMap;
@@ -40,19 +41,21 @@ use aws_sdk_lexmodelsv2::types::{
     AnalyticsIntentStageGroupBySpecification, AnalyticsIntentStageMetric,
     AnalyticsSessionGroupBySpecification, AnalyticsSessionMetric, SessionDataSortBy,
 };
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 
 pub use client::LexClient;
 pub use config::{LexCredentials, LexSourceConfig};
+pub use range::{LexPiece, LexRangePlan};
 pub use replay::{REPLAY_BOT, map_session_answer, map_session_page_json};
 
 use self::client::{LEX_MAX_RESULTS, LexMetricsRequest};
 use self::error::bad_response;
 use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
-    Bin, GroupKey, IntentStageBin, IntentStageGroupField, IntentStageMetricName,
-    IntentStageMetricsQuery, MetricBin, MetricValue, Session, SessionMetricName,
+    Bin, BinInterval, GroupKey, IntentStageBin, IntentStageGroupField, IntentStageMetricName,
+    IntentStageMetricsQuery, MetricBin, MetricValue, RollupMetric, Session, SessionMetricName,
     SessionMetricsQuery, SessionOrderField, SessionPage, SessionQuery, SortOrder, Statistic,
+    TimeRange, Vendor, rollup,
 };
 use crate::error::{Error, Result};
 
@@ -106,12 +109,179 @@ impl LexSource {
         }
     }
 
-    fn unsupported_filter(&self) -> Error {
-        Error::unsupported(format!(
-            "Lex takes at most {} values per filter, and computes metrics itself; narrow the filter lists",
-            mapping::LEX_MAX_FILTER_VALUES
-        ))
-        .with_bot(&self.bot.id, crate::domain::Vendor::LexV2)
+    fn tag(&self, e: Error) -> Error {
+        e.with_bot(&self.bot.id, Vendor::LexV2)
+    }
+
+    /// A metric filter Lex cannot take whole: Lex computes metrics itself, so
+    /// botscope cannot apply the rest afterwards.
+    fn unsupported_filter<F>(&self, push: &mapping::Pushdown<F>) -> Error {
+        self.tag(Error::unsupported(push.left_over.clone().unwrap_or_else(|| {
+            format!(
+                "Lex takes at most {} values per filter, and computes metrics itself; narrow the filter lists",
+                mapping::LEX_MAX_FILTER_VALUES
+            )
+        })))
+    }
+
+    /// Whether a piece can hold sessions after the cursor, for the start-time
+    /// orders (where pieces are read in order).
+    fn piece_after_cursor(q: &SessionQuery, piece: &LexPiece) -> bool {
+        let Some(key) = q.after.as_ref() else {
+            return true;
+        };
+        let Some(t) = DateTime::from_timestamp_millis(key.value) else {
+            return true;
+        };
+        match q.order.direction {
+            SortOrder::Desc => piece.asked.start() <= t,
+            SortOrder::Asc => piece.owned_end > t,
+        }
+    }
+
+    /// One piece's page: at most `limit` sessions the piece owns, after the
+    /// cursor and matching the filter, and whether there are more.
+    async fn piece_sessions(
+        &self,
+        q: &SessionQuery,
+        piece: &LexPiece,
+        push: &mapping::Pushdown<aws_sdk_lexmodelsv2::types::AnalyticsSessionFilter>,
+        limit: usize,
+    ) -> Result<SessionPage> {
+        let empty = SessionPage {
+            sessions: Vec::new(),
+            has_more: false,
+            total_count: None,
+        };
+        let mut start = piece.asked.start();
+        if let (SessionOrderField::StartTime, SortOrder::Asc, Some(key)) =
+            (q.order.field, q.order.direction, &q.after)
+            && let Some(t) = DateTime::from_timestamp_millis(key.value)
+        {
+            // Sessions after the key started at or after its start time.
+            start = start.max(t);
+        }
+        if start >= piece.asked.end() {
+            return Ok(empty);
+        }
+        let sort_by = SessionDataSortBy::builder()
+            .name(mapping::sort_name(q.order.field))
+            .order(mapping::sort_order(q.order.direction))
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build sortBy: {e}")))?;
+        let mut kept: Vec<Session> = Vec::new();
+        let mut token: Option<String> = None;
+        let mut page_size = (limit + 1).min(LEX_MAX_RESULTS as usize) as i32;
+        loop {
+            let out = self
+                .client
+                .sessions_page(
+                    start,
+                    piece.asked.end(),
+                    sort_by.clone(),
+                    push.filters.clone(),
+                    page_size,
+                    token.clone(),
+                )
+                .await?;
+            page_size = LEX_MAX_RESULTS;
+            let mut last_value = None;
+            for spec in out.sessions() {
+                let s = mapping::session(spec, &self.bot.id)?;
+                last_value = Some(q.order.key_value(&s));
+                let after = q.after.as_ref().is_none_or(|k| q.order.is_after(&s, k));
+                // What the piece sees past its owned part is the next piece's.
+                if after && piece.owns(s.start_time) && q.filter.matches(&s) {
+                    kept.push(s);
+                }
+            }
+            token = client::next(out.next_token(), &token);
+            if token.is_none() {
+                break;
+            }
+            if kept.len() > limit {
+                // Only the first limit + 1 can matter: later pages can only add
+                // sessions at or beyond the last key value seen.
+                kept.sort_by(|a, b| q.order.compare(a, b));
+                kept.truncate(limit + 1);
+                let boundary = q.order.key_value(&kept[limit - 1]);
+                if last_value.is_some_and(|v| strictly_beyond(v, boundary, q.order.direction)) {
+                    break;
+                }
+            }
+        }
+        kept.sort_by(|a, b| q.order.compare(a, b));
+        let has_more = kept.len() > limit;
+        kept.truncate(limit);
+        Ok(SessionPage {
+            sessions: kept.into_iter().map(Arc::new).collect(),
+            has_more,
+            total_count: None,
+        })
+    }
+
+    /// Metrics of any family over a range of any length: one call chain
+    /// (`fetch`) when the range keeps Lex's one-month rule, else one per piece
+    /// of the [`LexRangePlan`], combined exactly. With bins, every bin comes
+    /// whole from the piece owning its start. Without, the pieces are asked
+    /// for day bins (so the extra day of a piece can be dropped) which are
+    /// then folded into the one bin: `SUM` adds, `MAX` takes the largest,
+    /// `AVG` is weighted by the `COUNT SUM` fetched with it.
+    async fn metrics_over_pieces<F, M, Fut>(
+        &self,
+        range: &TimeRange,
+        specs: &[(M, Statistic)],
+        bin_by: Option<BinInterval>,
+        group_by: &[F],
+        fetch: impl Fn(TimeRange, Option<BinInterval>, Vec<(M, Statistic)>) -> Fut,
+    ) -> Result<Vec<Bin<F, M>>>
+    where
+        F: Copy + Ord,
+        M: RollupMetric,
+        Fut: std::future::Future<Output = Result<Vec<Bin<F, M>>>>,
+    {
+        let plan = LexRangePlan::new(range, Utc::now()).map_err(|e| self.tag(e))?;
+        if !plan.is_split() {
+            return fetch(*range, bin_by, specs.to_vec()).await;
+        }
+        let mut asked = specs.to_vec();
+        let count = (M::COUNT, Statistic::Sum);
+        if bin_by.is_none()
+            && specs.iter().any(|(_, s)| *s == Statistic::Avg)
+            && !asked.contains(&count)
+        {
+            asked.push(count);
+        }
+        let piece_bins = bin_by.unwrap_or(BinInterval::OneDay);
+        let answers = futures::future::try_join_all(
+            plan.pieces
+                .iter()
+                .map(|p| fetch(p.asked, Some(piece_bins), asked.clone())),
+        )
+        .await?;
+        let mut bins: Vec<Bin<F, M>> = plan
+            .pieces
+            .iter()
+            .zip(answers)
+            .flat_map(|(piece, bins)| {
+                let owned_end = piece.owned_end;
+                bins.into_iter().filter(move |b| b.bin_start < owned_end)
+            })
+            .collect();
+        if bin_by.is_some() {
+            return Ok(bins);
+        }
+        for b in &mut bins {
+            b.bin_start = range.start();
+            b.bin_interval = None;
+        }
+        let mut folded = rollup(bins, specs);
+        for b in &mut folded {
+            b.bot_id = Some(self.bot.id.clone());
+            b.groups
+                .sort_by_key(|g| group_by.iter().position(|f| *f == g.field));
+        }
+        Ok(folded)
     }
 }
 
@@ -142,6 +312,8 @@ fn values_in_order<M: Copy + PartialEq>(
 }
 
 type CellKey<F> = (i64, Vec<GroupKey<F>>);
+/// One call chain's values per (bin, groups) cell, as Lex named them.
+type Cells<F, M> = HashMap<CellKey<F>, Vec<(M, Statistic, Option<f64>)>>;
 
 impl LexSource {
     /// A result's bin start: its bin key (seconds or milliseconds) when the
@@ -170,78 +342,54 @@ impl AnalyticsSource for LexSource {
         &self.capabilities
     }
 
+    /// Within one month, one piece. Longer ranges are read piece by piece
+    /// (`range`): for the start-time orders in the order's direction, stopping
+    /// once the page is full (pieces own disjoint start times, so later pieces
+    /// cannot come first); for the other orders every piece gives its best
+    /// `limit` and the pages are merged.
     async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
-        let empty = SessionPage {
-            sessions: Vec::new(),
-            has_more: false,
-            total_count: None,
-        };
+        let plan = LexRangePlan::new(&q.range, Utc::now()).map_err(|e| self.tag(e))?;
         let push = mapping::session_pushdown(&q.filter)?;
-        if push.matches_none {
-            return Ok(empty);
-        }
-        let mut start = q.range.start();
-        if let (SessionOrderField::StartTime, SortOrder::Asc, Some(key)) =
-            (q.order.field, q.order.direction, &q.after)
-            && let Some(t) = DateTime::from_timestamp_millis(key.value)
-        {
-            // Sessions after the key started at or after its start time.
-            start = start.max(t);
-        }
-        if start >= q.range.end() {
-            return Ok(empty);
-        }
-        let sort_by = SessionDataSortBy::builder()
-            .name(mapping::sort_name(q.order.field))
-            .order(mapping::sort_order(q.order.direction))
-            .build()
-            .map_err(|e| Error::internal(format!("cannot build sortBy: {e}")))?;
         let limit = q.limit.get();
-        let mut kept: Vec<Session> = Vec::new();
-        let mut token: Option<String> = None;
-        let mut page_size = (limit + 1).min(LEX_MAX_RESULTS as usize) as i32;
-        loop {
-            let out = self
-                .client
-                .sessions_page(
-                    start,
-                    q.range.end(),
-                    sort_by.clone(),
-                    push.filters.clone(),
-                    page_size,
-                    token.clone(),
-                )
-                .await?;
-            page_size = LEX_MAX_RESULTS;
-            let mut last_value = None;
-            for spec in out.sessions() {
-                let s = mapping::session(spec, &self.bot.id)?;
-                last_value = Some(q.order.key_value(&s));
-                let after = q.after.as_ref().is_none_or(|k| q.order.is_after(&s, k));
-                if after && q.filter.matches(&s) {
-                    kept.push(s);
-                }
+        if push.matches_none {
+            return Ok(SessionPage {
+                sessions: Vec::new(),
+                has_more: false,
+                total_count: None,
+            });
+        }
+        if !plan.is_split() {
+            return self.piece_sessions(q, &plan.pieces[0], &push, limit).await;
+        }
+        let by_start = q.order.field == SessionOrderField::StartTime;
+        let mut pieces = plan.pieces;
+        if by_start && q.order.direction == SortOrder::Desc {
+            pieces.reverse();
+        }
+        let mut kept: Vec<Arc<Session>> = Vec::new();
+        let mut has_more = false;
+        for piece in &pieces {
+            if by_start && !Self::piece_after_cursor(q, piece) {
+                continue;
             }
-            token = client::next(out.next_token(), &token);
-            if token.is_none() {
+            // In start order one more session than the page decides `has_more`.
+            let want = if by_start {
+                limit.saturating_sub(kept.len()).max(1)
+            } else {
+                limit
+            };
+            let page = self.piece_sessions(q, piece, &push, want).await?;
+            has_more |= page.has_more;
+            kept.extend(page.sessions);
+            if by_start && (has_more || kept.len() > limit) {
                 break;
-            }
-            if kept.len() > limit {
-                // Only the first limit + 1 can matter: later pages can only add
-                // sessions at or beyond the last key value seen.
-                kept.sort_by(|a, b| q.order.compare(a, b));
-                kept.truncate(limit + 1);
-                let boundary = q.order.key_value(&kept[limit - 1]);
-                if last_value.is_some_and(|v| strictly_beyond(v, boundary, q.order.direction)) {
-                    break;
-                }
             }
         }
         kept.sort_by(|a, b| q.order.compare(a, b));
-        let has_more = kept.len() > limit;
+        has_more |= kept.len() > limit;
         kept.truncate(limit);
         Ok(SessionPage {
-            sessions: kept.into_iter().map(Arc::new).collect(),
+            sessions: kept,
             has_more,
             total_count: None,
         })
@@ -256,10 +404,72 @@ impl AnalyticsSource for LexSource {
             return Ok(Vec::new());
         }
         if !push.complete {
-            return Err(self.unsupported_filter());
+            return Err(self.unsupported_filter(&push));
         }
-        let lex_fields: Vec<_> = q
-            .group_by
+        let concurrency = q
+            .metrics
+            .iter()
+            .any(|m| m.name == SessionMetricName::Concurrency);
+        if concurrency && LexRangePlan::new(&q.range, Utc::now()).is_ok_and(|p| p.is_split()) {
+            return Err(self.tag(Error::unsupported(
+                "CONCURRENCY over a range longer than one month cannot be exact: Lex takes at \
+                 most one month per call, and conversations open across the boundary of two \
+                 calls count in neither; ask for one month at a time",
+            )));
+        }
+        let specs: Vec<_> = q.metrics.iter().map(|m| (m.name, m.statistic)).collect();
+        self.metrics_over_pieces(
+            &q.range,
+            &specs,
+            q.bin_by,
+            &q.group_by,
+            |range, bin_by, specs| {
+                self.session_metrics_call(range, bin_by, specs, &q.group_by, &push)
+            },
+        )
+        .await
+    }
+
+    async fn intent_stage_metrics(
+        &self,
+        q: &IntentStageMetricsQuery,
+    ) -> Result<Vec<IntentStageBin>> {
+        if q.metrics.is_empty() {
+            return Err(Error::bad_input("metrics", "name at least one metric"));
+        }
+        let push = mapping::stage_pushdown(&q.filter)?;
+        if push.matches_none {
+            return Ok(Vec::new());
+        }
+        if !push.complete {
+            return Err(self.unsupported_filter(&push));
+        }
+        let specs: Vec<_> = q.metrics.iter().map(|m| (m.name, m.statistic)).collect();
+        self.metrics_over_pieces(
+            &q.range,
+            &specs,
+            q.bin_by,
+            &q.group_by,
+            |range, bin_by, specs| {
+                self.stage_metrics_call(range, bin_by, specs, &q.group_by, &push)
+            },
+        )
+        .await
+    }
+}
+
+impl LexSource {
+    /// ListSessionMetrics over one range (at most one month), all pages,
+    /// metrics split over calls of at most 7.
+    async fn session_metrics_call(
+        &self,
+        range: TimeRange,
+        bin_by_unified: Option<BinInterval>,
+        specs: Vec<(SessionMetricName, Statistic)>,
+        group_by_unified: &[crate::domain::SessionGroupField],
+        push: &mapping::Pushdown<aws_sdk_lexmodelsv2::types::AnalyticsSessionFilter>,
+    ) -> Result<Vec<MetricBin>> {
+        let lex_fields: Vec<_> = group_by_unified
             .iter()
             .filter_map(|f| mapping::session_field_word(*f).map(|w| (*f, w)))
             .collect();
@@ -272,16 +482,15 @@ impl AnalyticsSource for LexSource {
                     .map_err(|e| Error::internal(format!("cannot build groupBy: {e}")))
             })
             .collect::<Result<_>>()?;
-        let bin_by = q.bin_by.map(mapping::bin_by).transpose()?;
-        let mut cells: HashMap<CellKey<_>, Vec<(SessionMetricName, Statistic, Option<f64>)>> =
-            HashMap::new();
-        for chunk in q.metrics.chunks(MAX_SESSION_METRICS) {
+        let bin_by = bin_by_unified.map(mapping::bin_by).transpose()?;
+        let mut cells: Cells<_, SessionMetricName> = HashMap::new();
+        for chunk in specs.chunks(MAX_SESSION_METRICS) {
             let metrics = chunk
                 .iter()
-                .map(|m| {
+                .map(|(name, statistic)| {
                     AnalyticsSessionMetric::builder()
-                        .name(mapping::session_metric_word(m.name))
-                        .statistic(mapping::statistic_word(m.statistic))
+                        .name(mapping::session_metric_word(*name))
+                        .statistic(mapping::statistic_word(*statistic))
                         .build()
                         .map_err(|e| Error::internal(format!("cannot build metrics: {e}")))
                 })
@@ -289,7 +498,7 @@ impl AnalyticsSource for LexSource {
             let results = self
                 .client
                 .session_metrics(
-                    &q.range,
+                    &range,
                     LexMetricsRequest {
                         metrics,
                         bin_by: bin_by.clone(),
@@ -299,9 +508,8 @@ impl AnalyticsSource for LexSource {
                 )
                 .await?;
             for r in results {
-                let bin = self.bin_start(q.bin_by.is_some(), &q.range, r.bin_keys())?;
-                let groups = q
-                    .group_by
+                let bin = self.bin_start(bin_by_unified.is_some(), &range, r.bin_keys())?;
+                let groups = group_by_unified
                     .iter()
                     .map(|f| {
                         let value = match mapping::session_field_word(*f) {
@@ -328,35 +536,20 @@ impl AnalyticsSource for LexSource {
                 }
             }
         }
-        let specs: Vec<_> = q.metrics.iter().map(|m| (m.name, m.statistic)).collect();
-        Ok(cells
-            .into_iter()
-            .map(|((ms, groups), found)| Bin {
-                bot_id: Some(self.bot.id.clone()),
-                bin_start: DateTime::from_timestamp_millis(ms).unwrap_or(q.range.start()),
-                bin_interval: q.bin_by,
-                groups,
-                values: values_in_order(&specs, &found),
-            })
-            .collect())
+        Ok(self.cells_to_bins(cells, &specs, &range, bin_by_unified))
     }
 
-    async fn intent_stage_metrics(
+    /// ListIntentStageMetrics over one range (at most one month), all pages,
+    /// metrics split over calls of at most 5.
+    async fn stage_metrics_call(
         &self,
-        q: &IntentStageMetricsQuery,
+        range: TimeRange,
+        bin_by_unified: Option<BinInterval>,
+        specs: Vec<(IntentStageMetricName, Statistic)>,
+        group_by_unified: &[IntentStageGroupField],
+        push: &mapping::Pushdown<aws_sdk_lexmodelsv2::types::AnalyticsIntentStageFilter>,
     ) -> Result<Vec<IntentStageBin>> {
-        if q.metrics.is_empty() {
-            return Err(Error::bad_input("metrics", "name at least one metric"));
-        }
-        let push = mapping::stage_pushdown(&q.filter)?;
-        if push.matches_none {
-            return Ok(Vec::new());
-        }
-        if !push.complete {
-            return Err(self.unsupported_filter());
-        }
-        let group_by: Vec<AnalyticsIntentStageGroupBySpecification> = q
-            .group_by
+        let group_by: Vec<AnalyticsIntentStageGroupBySpecification> = group_by_unified
             .iter()
             .filter_map(|f| mapping::stage_field_word(*f))
             .map(|w| {
@@ -366,18 +559,15 @@ impl AnalyticsSource for LexSource {
                     .map_err(|e| Error::internal(format!("cannot build groupBy: {e}")))
             })
             .collect::<Result<_>>()?;
-        let bin_by = q.bin_by.map(mapping::bin_by).transpose()?;
-        let mut cells: HashMap<
-            CellKey<IntentStageGroupField>,
-            Vec<(IntentStageMetricName, Statistic, Option<f64>)>,
-        > = HashMap::new();
-        for chunk in q.metrics.chunks(MAX_STAGE_METRICS) {
+        let bin_by = bin_by_unified.map(mapping::bin_by).transpose()?;
+        let mut cells: Cells<IntentStageGroupField, IntentStageMetricName> = HashMap::new();
+        for chunk in specs.chunks(MAX_STAGE_METRICS) {
             let metrics = chunk
                 .iter()
-                .map(|m| {
+                .map(|(name, statistic)| {
                     AnalyticsIntentStageMetric::builder()
-                        .name(mapping::stage_metric_word(m.name))
-                        .statistic(mapping::statistic_word(m.statistic))
+                        .name(mapping::stage_metric_word(*name))
+                        .statistic(mapping::statistic_word(*statistic))
                         .build()
                         .map_err(|e| Error::internal(format!("cannot build metrics: {e}")))
                 })
@@ -385,7 +575,7 @@ impl AnalyticsSource for LexSource {
             let results = self
                 .client
                 .intent_stage_metrics(
-                    &q.range,
+                    &range,
                     LexMetricsRequest {
                         metrics,
                         bin_by: bin_by.clone(),
@@ -395,9 +585,8 @@ impl AnalyticsSource for LexSource {
                 )
                 .await?;
             for r in results {
-                let bin = self.bin_start(q.bin_by.is_some(), &q.range, r.bin_keys())?;
-                let groups = q
-                    .group_by
+                let bin = self.bin_start(bin_by_unified.is_some(), &range, r.bin_keys())?;
+                let groups = group_by_unified
                     .iter()
                     .map(|f| {
                         let value = match mapping::stage_field_word(*f) {
@@ -424,16 +613,26 @@ impl AnalyticsSource for LexSource {
                 }
             }
         }
-        let specs: Vec<_> = q.metrics.iter().map(|m| (m.name, m.statistic)).collect();
-        Ok(cells
+        Ok(self.cells_to_bins(cells, &specs, &range, bin_by_unified))
+    }
+
+    /// The bins of one call chain's cells, values in the order asked.
+    fn cells_to_bins<F, M: Copy + PartialEq>(
+        &self,
+        cells: Cells<F, M>,
+        specs: &[(M, Statistic)],
+        range: &TimeRange,
+        bin_by: Option<BinInterval>,
+    ) -> Vec<Bin<F, M>> {
+        cells
             .into_iter()
             .map(|((ms, groups), found)| Bin {
                 bot_id: Some(self.bot.id.clone()),
-                bin_start: DateTime::from_timestamp_millis(ms).unwrap_or(q.range.start()),
-                bin_interval: q.bin_by,
+                bin_start: DateTime::from_timestamp_millis(ms).unwrap_or(range.start()),
+                bin_interval: bin_by,
                 groups,
-                values: values_in_order(&specs, &found),
+                values: values_in_order(specs, &found),
             })
-            .collect())
+            .collect()
     }
 }

@@ -1221,3 +1221,459 @@ async fn the_simulator_enforces_the_range_rules_and_one_use_of_a_filter_name() {
         assert_validation(status, &headers, &answer, "more than once");
     }
 }
+
+// ---- The intent and utterance operations, with the real SDK ----
+
+#[tokio::test]
+async fn list_intent_metrics_every_metric_and_group_field_over_three_pages() {
+    use aws_sdk_lexmodelsv2::types::{
+        AnalyticsBinByName, AnalyticsBinBySpecification, AnalyticsIntentField,
+        AnalyticsIntentGroupBySpecification, AnalyticsIntentMetric, AnalyticsIntentMetricName,
+        AnalyticsInterval, AnalyticsMetricStatistic,
+    };
+    let f = fixture(150).await;
+    let client = sdk_client(&f.sim.url());
+    let metric = |n, s| {
+        AnalyticsIntentMetric::builder()
+            .name(n)
+            .statistic(s)
+            .build()
+            .unwrap()
+    };
+    let group = |n| {
+        AnalyticsIntentGroupBySpecification::builder()
+            .name(n)
+            .build()
+            .unwrap()
+    };
+    let mut pages = client
+        .list_intent_metrics()
+        .bot_id(LEX_BOT_ID)
+        .start_date_time(lex_time(range().start()))
+        .end_date_time(lex_time(range().end()))
+        .metrics(metric(
+            AnalyticsIntentMetricName::Count,
+            AnalyticsMetricStatistic::Sum,
+        ))
+        .metrics(metric(
+            AnalyticsIntentMetricName::Success,
+            AnalyticsMetricStatistic::Sum,
+        ))
+        .metrics(metric(
+            AnalyticsIntentMetricName::Failure,
+            AnalyticsMetricStatistic::Avg,
+        ))
+        .metrics(metric(
+            AnalyticsIntentMetricName::Switched,
+            AnalyticsMetricStatistic::Max,
+        ))
+        .metrics(metric(
+            AnalyticsIntentMetricName::Dropped,
+            AnalyticsMetricStatistic::Sum,
+        ))
+        .bin_by(
+            AnalyticsBinBySpecification::builder()
+                .name(AnalyticsBinByName::ConversationStartTime)
+                .interval(AnalyticsInterval::OneDay)
+                .build()
+                .unwrap(),
+        )
+        .group_by(group(AnalyticsIntentField::IntentName))
+        .group_by(group(AnalyticsIntentField::IntentEndState))
+        .group_by(group(AnalyticsIntentField::IntentLevel))
+        .into_paginator()
+        .page_size(40)
+        .send();
+    let (mut n_pages, mut count, mut switched) = (0, 0.0, 0.0);
+    while let Some(page) = pages.next().await {
+        n_pages += 1;
+        for r in page.unwrap().results() {
+            let key = |f: AnalyticsIntentField| {
+                r.group_by_keys()
+                    .iter()
+                    .find(|k| k.name() == Some(&f))
+                    .and_then(|k| k.value())
+                    .unwrap()
+                    .to_owned()
+            };
+            let state = key(AnalyticsIntentField::IntentEndState);
+            assert!(["Success", "Failure", "Switched", "Dropped"].contains(&state.as_str()));
+            assert!(
+                key(AnalyticsIntentField::IntentLevel)
+                    .parse::<u32>()
+                    .unwrap()
+                    >= 1
+            );
+            let value = |m: AnalyticsIntentMetricName| {
+                r.metrics_results()
+                    .iter()
+                    .find(|v| v.name() == Some(&m))
+                    .and_then(|v| v.value())
+                    .unwrap()
+            };
+            // Each group holds one end state: its own metric is all, the others none.
+            let n = value(AnalyticsIntentMetricName::Count);
+            let own = |word: &str| if state == word { 1.0 } else { 0.0 };
+            assert_eq!(
+                value(AnalyticsIntentMetricName::Success),
+                n * own("Success")
+            );
+            assert_eq!(value(AnalyticsIntentMetricName::Failure), own("Failure"));
+            assert_eq!(value(AnalyticsIntentMetricName::Switched), own("Switched"));
+            count += n;
+            switched += n * own("Switched");
+        }
+    }
+    let want: Vec<_> = f.data.intents_in(&range()).collect();
+    assert!(n_pages >= 3, "{n_pages} pages");
+    assert_eq!(count, want.len() as f64);
+    let want_switched = want
+        .iter()
+        .filter(|r| r.end_state == botscope::domain::IntentEndState::Switched)
+        .count();
+    assert!(want_switched > 0);
+    assert_eq!(switched, want_switched as f64);
+}
+
+#[tokio::test]
+async fn list_utterance_metrics_by_text_and_state_with_last_used_intent() {
+    use aws_sdk_lexmodelsv2::types::{
+        AnalyticsBinByName, AnalyticsBinBySpecification, AnalyticsInterval,
+        AnalyticsMetricStatistic, AnalyticsSortOrder, AnalyticsUtteranceAttribute,
+        AnalyticsUtteranceAttributeName, AnalyticsUtteranceField,
+        AnalyticsUtteranceGroupBySpecification, AnalyticsUtteranceMetric,
+        AnalyticsUtteranceMetricName,
+    };
+    let f = fixture(150).await;
+    let client = sdk_client(&f.sim.url());
+    let metric = |n, s| {
+        AnalyticsUtteranceMetric::builder()
+            .name(n)
+            .statistic(s)
+            .build()
+            .unwrap()
+    };
+    let group = |n| {
+        AnalyticsUtteranceGroupBySpecification::builder()
+            .name(n)
+            .build()
+            .unwrap()
+    };
+    let mut pages = client
+        .list_utterance_metrics()
+        .bot_id(LEX_BOT_ID)
+        .start_date_time(lex_time(range().start()))
+        .end_date_time(lex_time(range().end()))
+        .metrics(
+            AnalyticsUtteranceMetric::builder()
+                .name(AnalyticsUtteranceMetricName::Count)
+                .statistic(AnalyticsMetricStatistic::Sum)
+                .order(AnalyticsSortOrder::Descending)
+                .build()
+                .unwrap(),
+        )
+        .metrics(metric(
+            AnalyticsUtteranceMetricName::Missed,
+            AnalyticsMetricStatistic::Sum,
+        ))
+        .metrics(metric(
+            AnalyticsUtteranceMetricName::Detected,
+            AnalyticsMetricStatistic::Avg,
+        ))
+        .metrics(metric(
+            AnalyticsUtteranceMetricName::UtteranceTimestamp,
+            AnalyticsMetricStatistic::Max,
+        ))
+        .bin_by(
+            AnalyticsBinBySpecification::builder()
+                .name(AnalyticsBinByName::UtteranceTimestamp)
+                .interval(AnalyticsInterval::OneDay)
+                .build()
+                .unwrap(),
+        )
+        .group_by(group(AnalyticsUtteranceField::UtteranceText))
+        .group_by(group(AnalyticsUtteranceField::UtteranceState))
+        .attributes(
+            AnalyticsUtteranceAttribute::builder()
+                .name(AnalyticsUtteranceAttributeName::LastUsedIntent)
+                .build()
+                .unwrap(),
+        )
+        .into_paginator()
+        .page_size(50)
+        .send();
+    let (mut n_pages, mut count, mut missed, mut previous) = (0, 0.0, 0.0, f64::MAX);
+    while let Some(page) = pages.next().await {
+        n_pages += 1;
+        for r in page.unwrap().results() {
+            let value = |m: AnalyticsUtteranceMetricName| {
+                r.metrics_results()
+                    .iter()
+                    .find(|v| v.name() == Some(&m))
+                    .and_then(|v| v.value())
+                    .unwrap()
+            };
+            let n = value(AnalyticsUtteranceMetricName::Count);
+            assert!(n <= previous, "ordered by Count descending");
+            previous = n;
+            let state = r
+                .group_by_keys()
+                .iter()
+                .find(|k| k.name() == Some(&AnalyticsUtteranceField::UtteranceState))
+                .and_then(|k| k.value())
+                .unwrap();
+            let detected = if state == "Detected" { 1.0 } else { 0.0 };
+            assert_eq!(value(AnalyticsUtteranceMetricName::Detected), detected);
+            assert_eq!(
+                value(AnalyticsUtteranceMetricName::Missed),
+                n * (1.0 - detected)
+            );
+            let last = value(AnalyticsUtteranceMetricName::UtteranceTimestamp);
+            assert!(last >= range().start().timestamp() as f64);
+            assert_eq!(r.attribute_results().len(), 1);
+            count += n;
+            missed += value(AnalyticsUtteranceMetricName::Missed);
+        }
+        previous = f64::MAX;
+    }
+    let want = f.data.utterances_in(&range());
+    assert!(n_pages >= 3, "{n_pages} pages");
+    assert_eq!(count, want.len() as f64);
+    let want_missed = want
+        .iter()
+        .filter(|u| u.state == botscope::domain::UtteranceState::Missed)
+        .count() as f64;
+    assert!(want_missed > 10.0);
+    assert_eq!(missed, want_missed);
+}
+
+#[tokio::test]
+async fn list_utterance_analytics_data_pages_every_missed_utterance_once() {
+    use aws_sdk_lexmodelsv2::types::{
+        AnalyticsSortOrder, AnalyticsUtteranceFilter, AnalyticsUtteranceFilterName,
+        AnalyticsUtteranceSortByName, IntentState, UtteranceDataSortBy,
+    };
+    let f = fixture(150).await;
+    let client = sdk_client(&f.sim.url());
+    let mut pages = client
+        .list_utterance_analytics_data()
+        .bot_id(LEX_BOT_ID)
+        .start_date_time(lex_time(range().start()))
+        .end_date_time(lex_time(range().end()))
+        .sort_by(
+            UtteranceDataSortBy::builder()
+                .name(AnalyticsUtteranceSortByName::UtteranceTimestamp)
+                .order(AnalyticsSortOrder::Ascending)
+                .build()
+                .unwrap(),
+        )
+        .filters(
+            AnalyticsUtteranceFilter::builder()
+                .name(AnalyticsUtteranceFilterName::UtteranceState)
+                .operator(AnalyticsFilterOperator::Equals)
+                .values("Missed")
+                .build()
+                .unwrap(),
+        )
+        .into_paginator()
+        .page_size(25)
+        .send();
+    let (mut n_pages, mut got, mut last) = (0, Vec::new(), 0.0);
+    while let Some(page) = pages.next().await {
+        n_pages += 1;
+        for u in page.unwrap().utterances() {
+            assert!(!u.utterance_understood());
+            // A spelling outside the model's enum would decode as Unknown.
+            assert!(
+                u.intent_state()
+                    .is_some_and(|s| IntentState::values().contains(&s.as_str())),
+                "{:?}",
+                u.intent_state()
+            );
+            assert!(u.conversation_start_time().is_some() && u.conversation_end_time().is_some());
+            let at = u.utterance_timestamp().unwrap().as_secs_f64();
+            assert!(at >= last, "ascending");
+            last = at;
+            got.push((
+                u.session_id().unwrap().to_owned(),
+                u.utterance().unwrap().to_owned(),
+            ));
+        }
+    }
+    let want: Vec<(String, String)> = f
+        .data
+        .utterances_in(&range())
+        .iter()
+        .filter(|u| u.state == botscope::domain::UtteranceState::Missed)
+        .map(|u| (u.session_id.clone(), u.text.clone()))
+        .collect();
+    assert!(n_pages >= 3, "{n_pages} pages");
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn list_intent_paths_expands_one_level_per_call() {
+    use aws_sdk_lexmodelsv2::types::AnalyticsNodeType;
+    let f = fixture(150).await;
+    let client = sdk_client(&f.sim.url());
+    let level = |path: &'static str| {
+        client
+            .list_intent_paths()
+            .bot_id(LEX_BOT_ID)
+            .start_date_time(lex_time(range().start()))
+            .end_date_time(lex_time(range().end()))
+            .intent_path(path)
+            .send()
+    };
+    let root = level("/").await.unwrap();
+    let nodes = root.node_summaries();
+    assert!(nodes.len() >= 5);
+    let conversations: std::collections::HashSet<&str> = f
+        .data
+        .intents_in(&range())
+        .map(|r| r.session_id.as_str())
+        .collect();
+    let total: i32 = nodes.iter().map(|n| n.intent_count().unwrap()).sum();
+    assert_eq!(
+        total as usize,
+        conversations.len(),
+        "every conversation starts somewhere"
+    );
+    let top = &nodes[0];
+    assert_eq!(top.intent_level(), Some(1));
+    assert_eq!(top.node_type(), Some(&AnalyticsNodeType::Inner));
+    let path = top.intent_path().unwrap().to_owned();
+    assert_eq!(path, format!("/{}", top.intent_name().unwrap()));
+    let next = client
+        .list_intent_paths()
+        .bot_id(LEX_BOT_ID)
+        .start_date_time(lex_time(range().start()))
+        .end_date_time(lex_time(range().end()))
+        .intent_path(&path)
+        .send()
+        .await
+        .unwrap();
+    let children = next.node_summaries();
+    assert!(!children.is_empty());
+    let went_on: i32 = children.iter().map(|n| n.intent_count().unwrap()).sum();
+    assert!(
+        went_on < top.intent_count().unwrap(),
+        "some conversations ended at {path}"
+    );
+    for c in children {
+        assert_eq!(c.intent_level(), Some(2));
+        assert!(c.intent_path().unwrap().starts_with(&format!("{path}/")));
+        assert!(matches!(
+            c.node_type(),
+            Some(AnalyticsNodeType::Inner | AnalyticsNodeType::Exit)
+        ));
+    }
+}
+
+/// The model's limits for the new operations, refused server-side.
+#[tokio::test]
+async fn the_intent_and_utterance_operations_refuse_what_the_model_rules_out() {
+    let f = fixture(10).await;
+    let url = f.sim.url();
+    let (s, e) = (range().start().timestamp(), range().end().timestamp());
+    let metric = |n: &str| json!({ "name": n, "statistic": "Sum" });
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "intentmetrics",
+            json!({ "startDateTime": s, "endDateTime": e,
+            "metrics": (["Count","Success","Failure","Switched","Dropped","Count"].map(metric)) }),
+            "length less than or equal to 5",
+        ),
+        (
+            "intentmetrics",
+            json!({ "startDateTime": s, "endDateTime": e, "metrics": [metric("Count")],
+            "groupBy": [{"name":"IntentName"},{"name":"IntentEndState"},{"name":"IntentLevel"},{"name":"IntentName"}] }),
+            "less than or equal to 3",
+        ),
+        (
+            "intentmetrics",
+            json!({ "startDateTime": s, "endDateTime": e, "metrics": [metric("Retry")] }),
+            "Retry",
+        ),
+        (
+            "intentmetrics",
+            json!({ "startDateTime": s, "endDateTime": e, "metrics": [metric("Count")],
+            "filters": [{"name":"IntentEndState","operator":"EQ","values":["SUCCESS"]}] }),
+            "SUCCESS",
+        ),
+        (
+            "intentmetrics",
+            json!({ "startDateTime": s, "endDateTime": e, "metrics": [metric("Count")],
+            "filters": (0..10).map(|i| json!({"name": format!("IntentName{i}"), "operator":"EQ","values":["x"]})).collect::<Vec<_>>() }),
+            "less than or equal to 9",
+        ),
+        (
+            "utterancemetrics",
+            json!({ "startDateTime": s, "endDateTime": e,
+            "metrics": (["Count","Missed","Detected","UtteranceTimestamp","Count"].map(metric)) }),
+            "less than or equal to 4",
+        ),
+        (
+            "utterancemetrics",
+            json!({ "startDateTime": s, "endDateTime": e, "metrics": [metric("Count")],
+            "groupBy": [{"name":"UtteranceText"},{"name":"UtteranceState"},{"name":"UtteranceText"}] }),
+            "less than or equal to 2",
+        ),
+        (
+            "utterancemetrics",
+            json!({ "startDateTime": s, "endDateTime": e, "metrics": [metric("Count")],
+            "binBy": [{"name":"ConversationStartTime","interval":"OneDay"}] }),
+            "UtteranceTimestamp",
+        ),
+        (
+            "utterancemetrics",
+            json!({ "startDateTime": s, "endDateTime": e, "metrics": [metric("Count")],
+            "attributes": [{"name":"LastUsedIntent"},{"name":"LastUsedIntent"}] }),
+            "attributes",
+        ),
+        (
+            "utterancemetrics",
+            json!({ "startDateTime": s, "endDateTime": e, "metrics": [metric("Count")],
+            "filters": [{"name":"UtteranceText","operator":"CO","values":["refund"]}] }),
+            "CO",
+        ),
+        (
+            "utterances",
+            json!({ "startDateTime": s, "endDateTime": e,
+            "sortBy": {"name":"ConversationStartTime","order":"Ascending"} }),
+            "ConversationStartTime",
+        ),
+        (
+            "utterances",
+            json!({ "startDateTime": s, "endDateTime": e,
+            "filters": [{"name":"UtteranceState","operator":"EQ","values":["a","b","c","d","e","f"]}] }),
+            "less than or equal to 5",
+        ),
+        (
+            "intentpaths",
+            json!({ "startDateTime": s, "endDateTime": e }),
+            "intentPath",
+        ),
+        (
+            "intentpaths",
+            json!({ "startDateTime": s, "endDateTime": e, "intentPath": "BookCar" }),
+            "BookCar",
+        ),
+        (
+            "intentpaths",
+            json!({ "startDateTime": s, "endDateTime": e, "intentPath": "/a//b" }),
+            "/a//b",
+        ),
+        (
+            "intentpaths",
+            json!({ "startDateTime": s, "endDateTime": e, "intentPath": "/",
+            "filters": [{"name":"IntentName","operator":"EQ","values":["x"]}] }),
+            "IntentName",
+        ),
+    ];
+    for (op, body, needle) in cases {
+        let (status, headers, answer) = raw(&url, op, body.clone()).await;
+        assert_eq!(status, 400, "{op} {body}: {answer}");
+        assert_validation(status, &headers, &answer, needle);
+    }
+}

@@ -302,6 +302,109 @@ pub struct IntentStageRecord {
     pub is_developer: Option<bool>,
 }
 
+/// How one intent of a conversation ended (Lex's intent end states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum IntentEndState {
+    Success,
+    Failure,
+    /// The user moved on to another intent.
+    Switched,
+    Dropped,
+}
+
+impl IntentEndState {
+    pub const ALL: [IntentEndState; 4] =
+        [Self::Success, Self::Failure, Self::Switched, Self::Dropped];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "SUCCESS",
+            Self::Failure => "FAILURE",
+            Self::Switched => "SWITCHED",
+            Self::Dropped => "DROPPED",
+        }
+    }
+}
+
+/// One intent a conversation went through, in order (Lex's intent analytics;
+/// Kore calls it a task): the raw record intent metrics and intent paths are
+/// computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntentRecord {
+    pub bot_id: String,
+    pub session_id: String,
+    pub originating_request_id: Option<String>,
+    pub intent_name: String,
+    pub end_state: IntentEndState,
+    /// 1 for the conversation's first intent, 2 for the next, …
+    pub level: u32,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub locale: Option<String>,
+    pub channel: Option<String>,
+    pub modality: Option<Modality>,
+    pub bot_alias_id: Option<String>,
+    pub bot_version: Option<String>,
+    pub is_developer: Option<bool>,
+}
+
+/// Whether the bot understood what the user said.
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum UtteranceState {
+    Detected,
+    Missed,
+}
+
+impl UtteranceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Detected => "DETECTED",
+            Self::Missed => "MISSED",
+        }
+    }
+}
+
+/// One thing a user said to a bot, and what the bot made of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UtteranceRecord {
+    pub bot_id: String,
+    pub session_id: String,
+    pub originating_request_id: Option<String>,
+    pub timestamp: DateTime<Utc>,
+    pub text: String,
+    pub state: UtteranceState,
+    /// The intent the utterance went to (for a missed one: the fallback, or
+    /// the intent whose slot it failed to fill), if any.
+    pub intent_name: Option<String>,
+    pub slot_name: Option<String>,
+    /// The intent's state after the turn, in the vendor's words.
+    pub intent_state: Option<String>,
+    pub dialog_action_type: Option<String>,
+    pub bot_responses: Vec<String>,
+    pub locale: Option<String>,
+    pub channel: Option<String>,
+    pub modality: Option<Modality>,
+    pub input_type: Option<String>,
+    pub output_type: Option<String>,
+    /// Length of the spoken input, for voice.
+    pub duration_millis: Option<i64>,
+    pub bot_alias_id: Option<String>,
+    pub bot_version: Option<String>,
+    pub is_developer: Option<bool>,
+}
+
 /// A group key of a metric bin: which field, and its value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct GroupKey<F> {

@@ -21,8 +21,10 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc, Weekday};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::activity;
 use crate::domain::{
-    ConversationEndState, IntentStageRecord, Modality, Session, StageOutcome, Tag, Vendor,
+    ConversationEndState, IntentRecord, IntentStageRecord, Modality, Session, StageOutcome, Tag,
+    UtteranceRecord, Vendor,
 };
 use crate::sources::memory::BotData;
 
@@ -58,13 +60,20 @@ impl DatasetBot {
                 ("Slack", 0.1, false),
                 ("Twilio-SMS", 0.05, false),
             ],
+            // Most popular first: traffic follows a long tail (see `pick_intent`).
             intents: vec![
                 "CheckBalance",
-                "ResetPassword",
-                "BookAppointment",
-                "TalkToAgent",
                 "OrderStatus",
-                "FallbackIntent",
+                "ResetPassword",
+                "TalkToAgent",
+                "BookAppointment",
+                "PaymentDue",
+                "UpdateAddress",
+                "ChangePlan",
+                "ReportFraud",
+                "CancelSubscription",
+                "OpeningHours",
+                "CloseAccount",
             ],
         }
     }
@@ -86,9 +95,14 @@ impl DatasetBot {
             intents: vec![
                 "Track Order",
                 "Return Item",
+                "Speak to Agent",
                 "Update Address",
                 "Store Hours",
-                "Speak to Agent",
+                "Change Delivery Date",
+                "Apply Coupon",
+                "Gift Card Balance",
+                "Cancel Order",
+                "Report Damaged Item",
             ],
         }
     }
@@ -194,8 +208,10 @@ impl Dataset {
         let bots = bots
             .iter()
             .map(|bot| {
-                let (sessions, stages) = generate_bot(seed, bot, start, end, open_at_end);
-                (bot.clone(), BotData::new(sessions, stages))
+                let (sessions, stages, intents, utterances) =
+                    generate_bot(seed, bot, start, end, open_at_end);
+                let data = BotData::new(sessions, stages).with_activity(intents, utterances);
+                (bot.clone(), data)
             })
             .collect();
         Dataset { bots }
@@ -212,9 +228,11 @@ fn generate_bot(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     open_at_end: bool,
-) -> (Vec<Session>, Vec<IntentStageRecord>) {
+) -> BotRecords {
     let mut sessions = Vec::new();
     let mut stages = Vec::new();
+    let mut intents = Vec::new();
+    let mut utterances = Vec::new();
     let first_hour = start.timestamp().div_euclid(3600);
     let last_hour = (end.timestamp() - 1).div_euclid(3600);
     for hour in first_hour..=last_hour {
@@ -230,13 +248,24 @@ fn generate_bot(
             let (session, session_stages) = generate_session(&mut rng, bot, hour, i, s_start);
             let ended = session.end_time <= end || open_at_end;
             if session.start_time >= start && session.start_time < end && ended {
+                let (i, u) = activity::generate(seed, &session, &session_stages);
+                intents.extend(i);
+                utterances.extend(u);
                 sessions.push(session);
                 stages.extend(session_stages);
             }
         }
     }
-    (sessions, stages)
+    (sessions, stages, intents, utterances)
 }
+
+/// Everything generated for one bot.
+type BotRecords = (
+    Vec<Session>,
+    Vec<IntentStageRecord>,
+    Vec<IntentRecord>,
+    Vec<UtteranceRecord>,
+);
 
 fn generate_session(
     rng: &mut ChaCha8Rng,
@@ -280,7 +309,7 @@ fn generate_session(
         start + Duration::seconds(duration_s) + Duration::milliseconds(rng.gen_range(0..1000));
     let n_intents = 1 + usize::from(rng.gen_bool(0.3)) + usize::from(rng.gen_bool(0.1));
     let intents: Vec<String> = (0..n_intents)
-        .map(|_| bot.intents[rng.gen_range(0..bot.intents.len())].to_owned())
+        .map(|_| pick_intent(rng, &bot.intents).to_owned())
         .collect();
 
     let mut session = match bot.vendor {
@@ -385,6 +414,21 @@ fn generate_session(
     session.duration_seconds = (session.end_time - session.start_time).num_seconds();
     let stages = generate_stages(rng, &session, &intents, end_state);
     (session, stages)
+}
+
+/// An intent from a bot's list (most popular first) with Zipf-like weights
+/// `1 / rank^1.2`: a few intents carry most traffic, a long tail the rest.
+fn pick_intent<'a>(rng: &mut ChaCha8Rng, intents: &[&'a str]) -> &'a str {
+    let total: f64 = (1..=intents.len()).map(|r| (r as f64).powf(-1.2)).sum();
+    let mut x = rng.r#gen::<f64>() * total;
+    for (i, name) in intents.iter().enumerate() {
+        let w = ((i + 1) as f64).powf(-1.2);
+        if x < w {
+            return name;
+        }
+        x -= w;
+    }
+    intents[intents.len() - 1]
 }
 
 /// Kore sessions whose id starts with a byte below this are developer traffic
@@ -519,5 +563,73 @@ mod tests {
                 .iter()
                 .any(|r| r.switched_to_intent.is_some())
         );
+    }
+
+    use crate::domain::UtteranceState;
+
+    #[test]
+    fn intents_have_a_long_tail_and_utterances_a_realistic_missed_share() {
+        use std::collections::HashMap;
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+        let d = Dataset::generate(1, &bots(), t0, t0 + Duration::days(7));
+        for (bot, data) in &d.bots {
+            let mut by_intent: HashMap<&str, usize> = HashMap::new();
+            for r in &data.intents {
+                *by_intent.entry(r.intent_name.as_str()).or_default() += 1;
+            }
+            let mut counts: Vec<usize> = by_intent.values().copied().collect();
+            counts.sort_unstable_by(|a, b| b.cmp(a));
+            assert!(counts.len() >= 8, "{}: {counts:?}", bot.id);
+            assert!(
+                counts[0] > 5 * counts[counts.len() - 1],
+                "long tail: {counts:?}"
+            );
+            let top3: usize = counts.iter().take(3).sum();
+            assert!(
+                top3 * 2 > data.intents.len(),
+                "the head carries most traffic"
+            );
+            // Levels count up within a session; every one but the last switched.
+            let first = &data.intents[0];
+            assert!(data.intents.iter().any(|r| r.level >= 2));
+            assert!(
+                data.intents
+                    .iter()
+                    .any(|r| r.end_state == crate::domain::IntentEndState::Switched)
+            );
+            assert_eq!(first.level, 1);
+            let missed = data
+                .utterances
+                .iter()
+                .filter(|u| u.state == UtteranceState::Missed)
+                .count() as f64
+                / data.utterances.len() as f64;
+            assert!(
+                (0.08..0.25).contains(&missed),
+                "{}: missed share {missed}",
+                bot.id
+            );
+            let sessions: std::collections::HashSet<&str> = data
+                .sessions
+                .iter()
+                .map(|s| s.session_id.as_str())
+                .collect();
+            assert!(
+                data.utterances
+                    .iter()
+                    .all(|u| sessions.contains(u.session_id.as_str()))
+            );
+        }
+        // The same missed texts recur across bots and vendors.
+        let missed_texts = |i: usize| -> std::collections::HashSet<String> {
+            d.bots[i]
+                .1
+                .utterances
+                .iter()
+                .filter(|u| u.state == UtteranceState::Missed)
+                .map(|u| u.text.to_lowercase())
+                .collect()
+        };
+        assert!(missed_texts(0).intersection(&missed_texts(1)).count() >= 5);
     }
 }

@@ -3,6 +3,7 @@
 //! Simulators are written from the vendor's side: they never import the
 //! adapters' request/response mapping (`crate::sources::lex`, `crate::sources::kore`).
 
+pub mod activity;
 pub mod dataset;
 pub mod faults;
 pub mod kore;

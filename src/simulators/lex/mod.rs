@@ -3,8 +3,11 @@
 //!
 //! Implemented operations (`../shared/vendors/lex.md` §2, §4):
 //! `POST /bots/{botId}/analytics/sessions` (ListSessionAnalyticsData),
-//! `…/sessionmetrics` (ListSessionMetrics) and `…/intentstagemetrics`
-//! (ListIntentStageMetrics). The wire rules it follows are lex.md §9:
+//! `…/sessionmetrics` (ListSessionMetrics), `…/intentstagemetrics`
+//! (ListIntentStageMetrics), `…/intentmetrics` (ListIntentMetrics),
+//! `…/utterancemetrics` (ListUtteranceMetrics), `…/utterances`
+//! (ListUtteranceAnalyticsData) and `…/intentpaths` (ListIntentPaths), from
+//! the official model (`../shared/vendors/lex-analytics-model.json`). The wire rules it follows are lex.md §9:
 //! epoch-second number timestamps, server-side validation answered with 400
 //! `ValidationException`, `nextToken`/`maxResults` (1..1000) paging, errors as
 //! `x-amzn-ErrorType` header plus `{"__type","message"}` body, throttling as 429
@@ -36,6 +39,7 @@
 //! per operation and bot), `GET /_sim/bots` (the bot ids served) and
 //! `PUT /_sim/faults` (`{"throttleRate":…,"errorRate":…}`, changes the fault rates).
 
+mod activity_ops;
 mod ops;
 mod wire;
 

@@ -1,5 +1,6 @@
-//! The three operations: validate the request like the service, select records,
-//! answer in Lex's vocabulary (lex.md §4, §5).
+//! The operations: validate the request like the service, select records,
+//! answer in Lex's vocabulary (lex.md §4, §5). The intent and utterance
+//! operations are in `activity_ops`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use super::activity_ops;
 use super::wire::{
     self, BIN_BY_NAMES, END_STATES, Filter, INTERVALS, LexError, MetricsRequest, SORT_ORDERS,
     STATISTICS, SessionsRequest, Violations, epoch_number, instant,
@@ -25,6 +27,10 @@ pub enum Operation {
     Sessions,
     SessionMetrics,
     IntentStageMetrics,
+    IntentMetrics,
+    UtteranceMetrics,
+    Utterances,
+    IntentPaths,
 }
 
 impl Operation {
@@ -33,6 +39,10 @@ impl Operation {
             "sessions" => Some(Operation::Sessions),
             "sessionmetrics" => Some(Operation::SessionMetrics),
             "intentstagemetrics" => Some(Operation::IntentStageMetrics),
+            "intentmetrics" => Some(Operation::IntentMetrics),
+            "utterancemetrics" => Some(Operation::UtteranceMetrics),
+            "utterances" => Some(Operation::Utterances),
+            "intentpaths" => Some(Operation::IntentPaths),
             _ => None,
         }
     }
@@ -42,6 +52,10 @@ impl Operation {
             Operation::Sessions => "ListSessionAnalyticsData",
             Operation::SessionMetrics => "ListSessionMetrics",
             Operation::IntentStageMetrics => "ListIntentStageMetrics",
+            Operation::IntentMetrics => "ListIntentMetrics",
+            Operation::UtteranceMetrics => "ListUtteranceMetrics",
+            Operation::Utterances => "ListUtteranceAnalyticsData",
+            Operation::IntentPaths => "ListIntentPaths",
         }
     }
 }
@@ -140,10 +154,40 @@ pub fn answer(
             let data = bot(bots, bot_id)?;
             stage_metrics(data, &req, clock.now)?
         }
+        // These validate before looking the bot up too: an unknown bot with a
+        // bad request gets the validation error.
+        Operation::IntentMetrics => {
+            activity_ops::intent_metrics(bot_or_empty(bots, bot_id), body, clock)?
+        }
+        Operation::UtteranceMetrics => {
+            activity_ops::utterance_metrics(bot_or_empty(bots, bot_id), body, clock)?
+        }
+        Operation::Utterances => activity_ops::utterances(bot_or_empty(bots, bot_id), body, clock)?,
+        Operation::IntentPaths => {
+            let answer = activity_ops::intent_paths(bot_or_empty(bots, bot_id), body, clock)?;
+            bot(bots, bot_id)?;
+            // The model's ListIntentPathsResponse has no botId.
+            return Ok(answer);
+        }
     };
+    if matches!(
+        op,
+        Operation::IntentMetrics | Operation::UtteranceMetrics | Operation::Utterances
+    ) {
+        bot(bots, bot_id)?;
+    }
     let mut answer = answer;
     answer["botId"] = json!(bot_id);
     Ok(answer)
+}
+
+/// The bot's data, or none, so that a request is validated before the bot
+/// is looked up (an unknown bot answers 412 after validation passes).
+fn bot_or_empty<'a>(bots: &'a BTreeMap<String, Arc<BotData>>, id: &str) -> &'a BotData {
+    static EMPTY: std::sync::OnceLock<BotData> = std::sync::OnceLock::new();
+    bots.get(id)
+        .map(|b| b.as_ref())
+        .unwrap_or_else(|| EMPTY.get_or_init(BotData::default))
 }
 
 fn bot<'a>(bots: &'a BTreeMap<String, Arc<BotData>>, id: &str) -> Result<&'a BotData, LexError> {
@@ -255,7 +299,7 @@ fn range_of(start: Option<f64>, end: Option<f64>) -> Result<Option<TimeRange>, L
     Ok(TimeRange::new_unbounded(s, e))
 }
 
-fn modality_word(m: Modality) -> &'static str {
+pub(super) fn modality_word(m: Modality) -> &'static str {
     match m {
         Modality::Speech => "Speech",
         Modality::Text => "Text",
@@ -418,7 +462,7 @@ fn statistic_word(s: Statistic) -> &'static str {
     }
 }
 
-fn interval(req: &MetricsRequest) -> Option<BinInterval> {
+pub(super) fn interval(req: &MetricsRequest) -> Option<BinInterval> {
     req.bin_by.iter().flatten().next().map(|b| {
         if b.interval.as_deref() == Some("OneDay") {
             BinInterval::OneDay
@@ -429,13 +473,13 @@ fn interval(req: &MetricsRequest) -> Option<BinInterval> {
 }
 
 /// One result row before ordering and paging: bin start (ms), group keys, metrics.
-struct Row {
-    bin_ms: Option<i64>,
-    groups: Vec<(String, Option<String>)>,
-    metrics: Vec<(String, String, Option<f64>)>,
+pub(super) struct Row {
+    pub bin_ms: Option<i64>,
+    pub groups: Vec<(String, Option<String>)>,
+    pub metrics: Vec<(String, String, Option<f64>)>,
 }
 
-fn finish_rows(mut rows: Vec<Row>, req: &MetricsRequest) -> Result<Value, LexError> {
+pub(super) fn finish_rows(mut rows: Vec<Row>, req: &MetricsRequest) -> Result<Value, LexError> {
     let bin_order = req.bin_by.iter().flatten().find_map(|b| b.order.clone());
     let metric_order = req
         .metrics

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::sessions::parse_date;
 use super::{Sim, parse_body};
-use crate::domain::{IntentStageRecord, StageOutcome};
+use crate::domain::{IntentEndState, UtteranceRecord, UtteranceState};
 use crate::sources::memory::BotData;
 
 const OP: &str = "getAnalytics";
@@ -24,10 +24,15 @@ const OP: &str = "getAnalytics";
 /// One getAnalytics record the simulator can serve.
 #[derive(Debug, Clone)]
 pub struct KoreSimTask {
-    /// `successintent`, `failintent`, `successtask`, `failtask` or `unhandledutterance`.
+    /// `successintent`, `failintent`, `successtask`, `failtask`,
+    /// `unhandledutterance` or `performance`.
     pub kind: &'static str,
     pub session_id: String,
-    pub task_name: String,
+    /// The task (Kore's unit of an intent's dialog); none for an unhandled
+    /// utterance.
+    pub task_name: Option<String>,
+    /// What the user said (for task records: the utterance that started it).
+    pub utterance: Option<String>,
     pub timestamp: DateTime<Utc>,
     pub user_id: Option<String>,
     pub channel: Option<String>,
@@ -65,70 +70,137 @@ const ACCEPTED_CHANNELS: [&str; 24] = [
     "rcs",
 ];
 
-/// Derives the records of every type from the stage records, sorted by time.
+/// Derives the records of every type from the conversations' intents and
+/// utterances, sorted by time (the pairing of types and meanings is inferred
+/// from `NLAnalysis.debugTitle`, kore.md §2.4, and **UNCERTAIN**):
+/// - `successintent` ("Intent Match Successful"): the utterance that started
+///   a task (the first one understood within an intent occurrence);
+/// - `failintent` ("Intent Match Failed"): an utterance not understood within
+///   a task (the dataset keeps its task);
+/// - `unhandledutterance` ("Unhandled Utterances"): an utterance not
+///   understood and tied to no task;
+/// - `successtask` ("Intent Completed Successfully"): a task that ended in
+///   success, at its end; `failtask` ("Intent Failed/Abandoned"): one that
+///   failed, was dropped or was left for another task;
+/// - `performance`: one record per task, its dialog node's response time.
 pub fn derive_tasks(data: &BotData) -> Vec<KoreSimTask> {
-    let users: HashMap<&str, (Option<&String>, bool)> = data
+    let users: HashMap<&str, Option<&String>> = data
         .sessions
         .iter()
-        .map(|s| {
-            (
-                s.session_id.as_str(),
-                (s.user_id.as_ref(), s.is_developer == Some(true)),
-            )
-        })
+        .map(|s| (s.session_id.as_str(), s.user_id.as_ref()))
         .collect();
-    // Stage records are sorted by time across sessions; group them per session.
-    let mut per_session: HashMap<&str, Vec<&IntentStageRecord>> = HashMap::new();
-    for r in &data.stages {
-        per_session
-            .entry(r.session_id.as_str())
-            .or_default()
-            .push(r);
+    let mut by_session: HashMap<&str, Vec<&UtteranceRecord>> = HashMap::new();
+    for u in &data.utterances {
+        by_session.entry(u.session_id.as_str()).or_default().push(u);
     }
     let mut out = Vec::new();
-    for (session_id, stages) in per_session {
-        let (user, developer) = users.get(session_id).copied().unwrap_or((None, false));
-        let user = user.cloned();
-        let task = |kind, r: &IntentStageRecord, at| KoreSimTask {
-            kind,
-            session_id: session_id.to_owned(),
-            task_name: r.intent_name.clone(),
-            timestamp: at,
-            user_id: user.clone(),
+    let record =
+        |kind, session_id: &str, task: Option<&str>, at, text: Option<&str>, i: &IntentLike| {
+            KoreSimTask {
+                kind,
+                session_id: session_id.to_owned(),
+                task_name: task.map(str::to_owned),
+                timestamp: at,
+                user_id: users.get(session_id).copied().flatten().cloned(),
+                channel: i.channel.clone(),
+                language: i.language.clone(),
+                is_developer: i.is_developer,
+                utterance: text.map(str::to_owned),
+            }
+        };
+    for r in &data.intents {
+        let like = IntentLike {
             channel: r.channel.clone(),
             language: r.locale.clone(),
-            is_developer: developer,
+            is_developer: r.is_developer == Some(true),
         };
-        // An intent occurrence ends with the stage that switches to the next
-        // intent, or with the session's last stage.
-        let mut occurrence: Vec<&IntentStageRecord> = Vec::new();
-        for (i, r) in stages.iter().enumerate() {
-            occurrence.push(r);
-            let last = i + 1 == stages.len() || r.switched_to_intent.is_some();
-            if !last {
-                continue;
-            }
-            let first = occurrence[0];
-            out.push(task("successintent", first, first.start_time));
-            for (j, st) in occurrence.iter().enumerate() {
-                if st.outcome == StageOutcome::Retry {
-                    let kind = if j == 0 {
-                        "unhandledutterance"
-                    } else {
-                        "failintent"
-                    };
-                    out.push(task(kind, st, st.start_time));
+        let said = by_session.get(r.session_id.as_str());
+        let within = said
+            .into_iter()
+            .flatten()
+            .filter(|u| u.timestamp >= r.start_time && u.timestamp <= r.end_time);
+        let mut started: Option<&UtteranceRecord> = None;
+        for u in within {
+            match u.state {
+                UtteranceState::Detected if started.is_none() => {
+                    started = Some(u);
+                    out.push(record(
+                        "successintent",
+                        &r.session_id,
+                        Some(&r.intent_name),
+                        u.timestamp,
+                        Some(&u.text),
+                        &like,
+                    ));
                 }
+                UtteranceState::Detected => {}
+                UtteranceState::Missed => match &u.intent_name {
+                    Some(task) => out.push(record(
+                        "failintent",
+                        &r.session_id,
+                        Some(task),
+                        u.timestamp,
+                        Some(&u.text),
+                        &like,
+                    )),
+                    None => out.push(record(
+                        "unhandledutterance",
+                        &r.session_id,
+                        None,
+                        u.timestamp,
+                        Some(&u.text),
+                        &like,
+                    )),
+                },
             }
-            match r.outcome {
-                StageOutcome::Success => out.push(task("successtask", r, r.end_time)),
-                StageOutcome::Failed | StageOutcome::Dropped => {
-                    out.push(task("failtask", r, r.end_time))
-                }
-                // A retried last stage leaves the task's outcome unknown.
-                StageOutcome::Retry => {}
-            }
-            occurrence.clear();
+        }
+        let text = started.map(|u| u.text.as_str());
+        let kind = if r.end_state == IntentEndState::Success {
+            "successtask"
+        } else {
+            "failtask"
+        };
+        out.push(record(
+            kind,
+            &r.session_id,
+            Some(&r.intent_name),
+            r.end_time,
+            text,
+            &like,
+        ));
+        out.push(record(
+            "performance",
+            &r.session_id,
+            Some(&r.intent_name),
+            r.end_time,
+            text,
+            &like,
+        ));
+    }
+    // Utterances before a conversation's first task (out-of-scope openers).
+    let mut first_task: HashMap<&str, DateTime<Utc>> = HashMap::new();
+    for r in &data.intents {
+        let t = first_task
+            .entry(r.session_id.as_str())
+            .or_insert(r.start_time);
+        *t = (*t).min(r.start_time);
+    }
+    for u in &data.utterances {
+        let first = first_task.get(u.session_id.as_str());
+        if u.state == UtteranceState::Missed && first.is_none_or(|t| u.timestamp < *t) {
+            let like = IntentLike {
+                channel: u.channel.clone(),
+                language: u.locale.clone(),
+                is_developer: u.is_developer == Some(true),
+            };
+            out.push(record(
+                "unhandledutterance",
+                &u.session_id,
+                None,
+                u.timestamp,
+                Some(&u.text),
+                &like,
+            ));
         }
     }
     out.sort_by(|a, b| {
@@ -137,6 +209,13 @@ pub fn derive_tasks(data: &BotData) -> Vec<KoreSimTask> {
             .then_with(|| a.session_id.cmp(&b.session_id))
     });
     out
+}
+
+/// What a record takes from the conversation it belongs to.
+struct IntentLike {
+    channel: Option<String>,
+    language: Option<String>,
+    is_developer: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,6 +243,7 @@ fn record_json(bot_id: &str, t: &KoreSimTask, i: usize) -> Value {
         "failintent" => "Intent Match Failed",
         "successtask" => "Intent Completed Successfully",
         "failtask" => "Intent Failed/Abandoned",
+        "performance" => "Performance",
         _ => "Unhandled Utterances",
     };
     let result = if t.kind == "unhandledutterance" {
@@ -171,15 +251,20 @@ fn record_json(bot_id: &str, t: &KoreSimTask, i: usize) -> Value {
     } else {
         t.kind
     };
-    json!({
+    let task_id = t
+        .task_name
+        .as_ref()
+        .map(|n| format!("dg-{}", n.to_ascii_lowercase().replace(' ', "-")));
+    let mut record = json!({
         "_id": format!("63{:022x}", i),
         "messageId": format!("ms-{}-{i}", t.session_id),
         "sessionId": t.session_id,
-        "utterance": format!("(simulated utterance for {})", t.task_name),
+        "utterance": t.utterance,
         "intent": t.task_name,
         "taskName": t.task_name,
-        "taskId": format!("dg-{}", t.task_name.to_ascii_lowercase().replace(' ', "-")),
+        "taskId": task_id,
         "userId": t.user_id,
+        "channelUId": t.user_id.as_ref().map(|u| format!("{u}@channel")),
         "language": t.language,
         "channel": t.channel,
         "timestamp": t.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
@@ -188,9 +273,25 @@ fn record_json(bot_id: &str, t: &KoreSimTask, i: usize) -> Value {
         "winningIntent": [],
         "ambiguousIntents": [],
         "flow": [],
+        "koralogstatusId": format!("f-{i:x}"),
         "customTags": { "userTags": [], "sessionTags": [], "messageTags": [] },
-        "NLAnalysis": { "result": result, "debugTitle": title, "botid": bot_id, "taskId": null, "input": [], "isDeveloper": t.is_developer },
-    })
+        "NLAnalysis": {
+            "result": result, "debugTitle": title, "botid": bot_id, "taskId": task_id,
+            "input": t.utterance.iter().collect::<Vec<_>>(), "isDeveloper": t.is_developer,
+        },
+    });
+    if t.kind == "performance" {
+        // The "Performance metric only" fields (kore.md §2.4), all strings.
+        record["nodeName"] = json!(format!(
+            "{}_dialog",
+            t.task_name.as_deref().unwrap_or("task")
+        ));
+        record["type"] = json!("intent");
+        record["status"] = json!("success");
+        record["statusCode"] = json!("200");
+        record["responseTime"] = json!(format!("{}", 80 + (i % 400)));
+    }
+    record
 }
 
 pub async fn get_analytics(
@@ -212,12 +313,9 @@ pub async fn get_analytics(
     // Invented texts below: validation messages are not documented.
     let kind = match body.kind.as_deref() {
         Some(
-            k
-            @ ("successintent" | "failintent" | "successtask" | "failtask" | "unhandledutterance"),
+            k @ ("successintent" | "failintent" | "successtask" | "failtask" | "unhandledutterance"
+            | "performance"),
         ) => k.to_owned(),
-        Some("performance") => {
-            return sim.bad_request(OP, &bot_id, false, "type performance is not simulated");
-        }
         _ => return sim.bad_request(OP, &bot_id, false, "type is required and must be valid"),
     };
     let filters = body.filters.unwrap_or_default();
@@ -270,4 +368,66 @@ pub async fn get_analytics(
     let more = skip + result.len() < matched.len();
     Json(json!({ "moreAvailable": more, "result": result, "totalCount": matched.len() }))
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulators::dataset::{Dataset, DatasetBot};
+    use chrono::TimeZone;
+
+    /// Records agree with the sessions getSessions serves: same session ids,
+    /// times within the session, its channel, language and developer mark,
+    /// tasks among its intents; every type appears.
+    #[test]
+    fn records_of_every_type_agree_with_the_sessions() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+        let bot = DatasetBot::kore("k", 300, [0.6, 0.25, 0.15]);
+        let d = Dataset::generate(4, &[bot], t0, t0 + chrono::Duration::days(2));
+        let data = &d.bots[0].1;
+        let sessions: HashMap<&str, &crate::domain::Session> = data
+            .sessions
+            .iter()
+            .map(|s| (s.session_id.as_str(), s))
+            .collect();
+        let records = derive_tasks(data);
+        for kind in [
+            "successintent",
+            "failintent",
+            "successtask",
+            "failtask",
+            "unhandledutterance",
+            "performance",
+        ] {
+            assert!(records.iter().any(|r| r.kind == kind), "{kind}");
+        }
+        for r in &records {
+            let s = sessions[r.session_id.as_str()];
+            assert!(
+                r.timestamp >= s.start_time && r.timestamp <= s.end_time,
+                "{r:?}"
+            );
+            assert_eq!(r.channel, s.channel);
+            assert_eq!(r.language, s.locale);
+            assert_eq!(r.is_developer, s.is_developer == Some(true));
+            if let Some(task) = &r.task_name {
+                assert!(s.intents.iter().flatten().any(|i| i == task), "{r:?}");
+            }
+            let utterance_kind = matches!(
+                r.kind,
+                "successintent" | "failintent" | "unhandledutterance"
+            );
+            assert!(!utterance_kind || r.utterance.is_some());
+            assert_eq!(r.kind == "unhandledutterance", r.task_name.is_none());
+        }
+        let tasks = records
+            .iter()
+            .filter(|r| matches!(r.kind, "successtask" | "failtask"))
+            .count();
+        assert_eq!(
+            tasks,
+            data.intents.len(),
+            "one task record per intent occurrence"
+        );
+    }
 }

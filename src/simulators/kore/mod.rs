@@ -36,13 +36,12 @@
 //!   `filters.isDeveloper` (absent → developer traffic included, **guess**).
 //! - getAnalytics' `filters.channel` takes only the 24 ids of the current
 //!   page (kore.md §8); any other id → 400 `Invalid channel: …` (invented text).
-//! - `getAnalytics` records are derived from the dataset's intent-stage records
-//!   (no per-type samples exist, §2.4; the derivation is invented):
-//!   per intent occurrence of a session, `successintent` at its first stage;
-//!   `successtask` / `failtask` when its last stage succeeded / failed or
-//!   dropped; every retried stage is a `failintent`, or an
-//!   `unhandledutterance` when it is the occurrence's first stage.
-//!   `filters.channel` defaults to `rtm` as documented (§2.2).
+//! - `getAnalytics` records of every type are derived from the dataset's
+//!   intents and utterances (no per-type samples exist, §2.4; the pairing of
+//!   types and meanings is invented, see `analytics::derive_tasks`), with the
+//!   same session ids, times, channels, languages and developer marks as the
+//!   sessions getSessions serves. `filters.channel` defaults to `rtm` as
+//!   documented (§2.2).
 
 mod analytics;
 mod budget;

@@ -1677,3 +1677,43 @@ async fn the_intent_and_utterance_operations_refuse_what_the_model_rules_out() {
         assert_validation(status, &headers, &answer, needle);
     }
 }
+
+/// boto3 — which checks every request against the official model before it
+/// sends it — builds a request for every operation the simulator serves and
+/// pages through every answer (`scripts/boto3_lex_sim.py`). CI installs boto3;
+/// without Python or boto3 this test fails, it does not skip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_builds_every_request_and_pages_every_answer() {
+    let f = fixture(150).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/boto3_lex_sim.py");
+    let out = tokio::process::Command::new("python3")
+        .arg(script)
+        .arg(f.sim.url())
+        .arg(LEX_BOT_ID)
+        .arg(range().start().timestamp().to_string())
+        .arg(range().end().timestamp().to_string())
+        .output()
+        .await
+        .expect("python3 is needed for this test (CI installs it with boto3)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "boto3 failed (pip install boto3?):\n{stdout}\n{stderr}"
+    );
+    for op in [
+        "list_session_analytics_data",
+        "list_session_metrics",
+        "list_intent_stage_metrics",
+        "list_intent_metrics",
+        "list_utterance_metrics",
+        "list_utterance_analytics_data",
+        "list_intent_paths",
+    ] {
+        assert!(
+            stdout.contains(&format!("{op}: ")),
+            "{op} missing:\n{stdout}"
+        );
+    }
+    assert_eq!(refused(&f.sim), 0, "{:?}", f.sim.stats());
+}

@@ -307,6 +307,14 @@ async fn intent_stages_come_from_task_records_and_the_rest_is_unsupported() {
         0,
         "only accepted ids were sent"
     );
+    // Kore has no intent-path API.
+    let paths = botscope::domain::IntentPathQuery {
+        range,
+        path: botscope::domain::IntentPath::parse("/").unwrap(),
+        filter: Default::default(),
+    };
+    let e = source.intent_paths(&paths).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e:?}");
     for unsupported in [
         IntentStageMetricsQuery {
             metrics: vec![spec(M::Retry)],

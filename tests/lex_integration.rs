@@ -1717,3 +1717,47 @@ async fn boto3_builds_every_request_and_pages_every_answer() {
     }
     assert_eq!(refused(&f.sim), 0, "{:?}", f.sim.stats());
 }
+
+/// `LexSource::intent_paths` through the real SDK answers like the reference:
+/// at the root, a level deeper, with a filter; a range over one month is
+/// refused rather than answered with counts that do not add up.
+#[tokio::test]
+async fn intent_paths_through_the_sdk_match_the_reference() {
+    use botscope::domain::{IntentPath, IntentPathFilter, IntentPathQuery};
+    let f = fixture(150).await;
+    let query = |path: &str, filter: IntentPathFilter| IntentPathQuery {
+        range: range(),
+        path: IntentPath::parse(path).unwrap(),
+        filter,
+    };
+    let root = query("/", IntentPathFilter::default());
+    let want = f.memory.intent_paths(&root).await.unwrap();
+    assert!(want.len() >= 5);
+    assert_eq!(f.lex.intent_paths(&root).await.unwrap(), want);
+    let deeper = query(&want[0].path, IntentPathFilter::default());
+    let want_deeper = f.memory.intent_paths(&deeper).await.unwrap();
+    assert!(!want_deeper.is_empty());
+    assert_eq!(f.lex.intent_paths(&deeper).await.unwrap(), want_deeper);
+    let web = query(
+        "/",
+        IntentPathFilter {
+            channels: Some(vec!["Web".into()]),
+            locales: Some(vec!["en_US".into(), "es_US".into()]),
+            ..Default::default()
+        },
+    );
+    let want_web = f.memory.intent_paths(&web).await.unwrap();
+    assert!(
+        want_web.iter().map(|n| n.count).sum::<u64>() < want.iter().map(|n| n.count).sum::<u64>()
+    );
+    assert_eq!(f.lex.intent_paths(&web).await.unwrap(), want_web);
+    assert_eq!(refused(&f.sim), 0);
+    // Over a month: an error, never a different number.
+    let r = recent(5).await;
+    let long = IntentPathQuery {
+        range: time_range(r.start, r.end),
+        ..root
+    };
+    let e = r.lex.intent_paths(&long).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e:?}");
+}

@@ -98,6 +98,42 @@ impl SessionFilter {
     }
 }
 
+/// Which conversations an intent-path tree counts; the fields Lex's
+/// ListIntentPaths can filter on (lex.md §11).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IntentPathFilter {
+    pub locales: Option<Vec<String>>,
+    pub channels: Option<Vec<String>>,
+    pub modalities: Option<Vec<Modality>>,
+    pub bot_alias_ids: Option<Vec<String>>,
+    pub bot_versions: Option<Vec<String>>,
+    /// Developer (test) traffic is left out unless this is set.
+    pub include_developer_sessions: bool,
+}
+
+impl IntentPathFilter {
+    pub fn canonical(mut self) -> Self {
+        canonical_list(&mut self.locales);
+        canonical_list(&mut self.channels);
+        if let Some(m) = &mut self.modalities {
+            m.sort_by_key(|m| *m as u8);
+            m.dedup();
+        }
+        canonical_list(&mut self.bot_alias_ids);
+        canonical_list(&mut self.bot_versions);
+        self
+    }
+
+    pub fn matches(&self, r: &super::IntentRecord) -> bool {
+        one_of_str(&self.locales, r.locale.as_deref())
+            && one_of_str(&self.channels, r.channel.as_deref())
+            && one_of(&self.modalities, r.modality.as_ref())
+            && one_of_str(&self.bot_alias_ids, r.bot_alias_id.as_deref())
+            && one_of_str(&self.bot_versions, r.bot_version.as_deref())
+            && (self.include_developer_sessions || r.is_developer != Some(true))
+    }
+}
+
 /// Which intent-stage records to keep; same rules as [`SessionFilter`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IntentStageFilter {

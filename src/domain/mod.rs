@@ -7,15 +7,17 @@
 
 mod aggregate;
 mod filter;
+mod paths;
 mod query;
 mod range;
 mod rollup;
 
 pub use aggregate::{IntentStageAggregator, NO_VALUE, SessionAggregator, StageOutcome, bin_start};
-pub use filter::{DurationFilter, IntentStageFilter, SessionFilter};
+pub use filter::{DurationFilter, IntentPathFilter, IntentStageFilter, SessionFilter};
+pub use paths::{intent_path_nodes, merge_nodes, sort_nodes};
 pub use query::{
-    IntentStageMetricSpec, IntentStageMetricsQuery, PageSize, SessionKey, SessionMetricSpec,
-    SessionMetricsQuery, SessionOrder, SessionPage, SessionQuery,
+    IntentPath, IntentPathQuery, IntentStageMetricSpec, IntentStageMetricsQuery, PageSize,
+    SessionKey, SessionMetricSpec, SessionMetricsQuery, SessionOrder, SessionPage, SessionQuery,
 };
 pub use range::TimeRange;
 pub use rollup::{RollupMetric, rollup};
@@ -403,6 +405,42 @@ pub struct UtteranceRecord {
     pub bot_alias_id: Option<String>,
     pub bot_version: Option<String>,
     pub is_developer: Option<bool>,
+}
+
+/// Whether conversations went on past a node of the intent-path tree.
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum IntentPathNodeType {
+    /// Some conversation continued with another intent.
+    Inner,
+    /// Every conversation that reached it ended there.
+    Exit,
+}
+
+/// One node of the intent-path tree: the intents that follow a path prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentPathNode {
+    /// `None` when the nodes of several bots were merged.
+    pub bot_id: Option<String>,
+    pub intent_name: String,
+    /// `/First/Second/…/intent_name`.
+    pub path: String,
+    /// Conversations that followed the path to this intent.
+    pub count: u64,
+    /// 1 for a conversation's first intent.
+    pub level: u32,
+    pub node_type: IntentPathNodeType,
 }
 
 /// A group key of a metric bin: which field, and its value.

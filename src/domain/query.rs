@@ -185,3 +185,67 @@ pub struct IntentStageMetricsQuery {
     pub group_by: Vec<IntentStageGroupField>,
     pub filter: IntentStageFilter,
 }
+
+/// A path prefix of the intent-path tree: `/` (the first intents) or
+/// `/Intent1/Intent2`. Validated: starts with `/`, no empty segment, at most
+/// 1024 characters (Lex's limit), at most 100 levels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IntentPath(Vec<String>);
+
+impl IntentPath {
+    pub fn parse(path: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::bad_input(
+                "path",
+                format!("{path:?} {why}; write \"/\" or \"/Intent1/Intent2\""),
+            )
+        };
+        if path.len() > 1024 {
+            return Err(bad("is longer than 1024 characters"));
+        }
+        let Some(rest) = path.strip_prefix('/') else {
+            return Err(bad("does not start with \"/\""));
+        };
+        if rest.is_empty() {
+            return Ok(IntentPath(Vec::new()));
+        }
+        let parts: Vec<String> = rest.split('/').map(str::to_owned).collect();
+        if parts.iter().any(|p| p.trim().is_empty()) {
+            return Err(bad("has an empty intent name"));
+        }
+        if parts.len() >= 100 {
+            return Err(bad("has 100 levels or more"));
+        }
+        Ok(IntentPath(parts))
+    }
+
+    /// The intents of the prefix, in order (empty for the root).
+    pub fn intents(&self) -> &[String] {
+        &self.0
+    }
+
+    /// `/A/B`, or `/` for the root.
+    pub fn as_path(&self) -> String {
+        if self.0.is_empty() {
+            "/".to_owned()
+        } else {
+            format!("/{}", self.0.join("/"))
+        }
+    }
+
+    /// The path of a child node.
+    pub fn child(&self, intent: &str) -> String {
+        let mut p: String = self.0.iter().map(|i| format!("/{i}")).collect();
+        p.push('/');
+        p.push_str(intent);
+        p
+    }
+}
+
+/// The intents that follow one path prefix, for one bot.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IntentPathQuery {
+    pub range: TimeRange,
+    pub path: IntentPath,
+    pub filter: super::IntentPathFilter,
+}

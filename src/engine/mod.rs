@@ -139,6 +139,15 @@ pub struct IntentStageMetricsRequest {
     pub rollup: bool,
 }
 
+/// The arguments of `Query.intentPaths`.
+#[derive(Debug, Clone)]
+pub struct IntentPathsRequest {
+    pub bot_ids: Option<Vec<String>>,
+    pub range: TimeRange,
+    pub path: String,
+    pub filter: crate::domain::IntentPathFilter,
+}
+
 /// One bot and the pending answer of its source.
 type BotCall<T> = (Arc<dyn AnalyticsSource>, BoxFuture<'static, Result<T>>);
 type BotBins<F, M> = Vec<Bin<F, M>>;
@@ -469,6 +478,47 @@ impl Engine {
             req.rollup,
         );
         Ok(Partial { data: bins, errors })
+    }
+}
+
+impl Engine {
+    /// The intents that follow `path`, one level, from every bot asked; with
+    /// several bots the nodes are merged by path (counts add, `bot` is null).
+    pub async fn intent_paths(
+        &self,
+        scope: &BotScope,
+        req: IntentPathsRequest,
+    ) -> Result<Partial<Vec<crate::domain::IntentPathNode>>> {
+        check_range(&req.range, self.limits.max_range_days)?;
+        let path = crate::domain::IntentPath::parse(&req.path)?;
+        let bots = self.resolve(scope, req.bot_ids.as_deref())?;
+        let query = crate::domain::IntentPathQuery {
+            range: req.range,
+            path,
+            filter: req.filter.canonical(),
+        };
+        let calls = bots
+            .iter()
+            .map(|b| {
+                let (src, q) = (b.clone(), query.clone());
+                let call: BoxFuture<'static, _> = Box::pin(async move {
+                    if !src.capabilities().intent_paths {
+                        return Err(Error::unsupported(
+                            "intent paths are not available for this bot's vendor",
+                        ));
+                    }
+                    src.intent_paths(&q).await
+                });
+                (b.clone(), call)
+            })
+            .collect();
+        let (answers, errors) = self.fan_out(calls).await;
+        let data = if bots.len() == 1 {
+            answers.into_iter().flat_map(|(_, nodes)| nodes).collect()
+        } else {
+            crate::domain::merge_nodes(answers.into_iter().flat_map(|(_, nodes)| nodes))
+        };
+        Ok(Partial { data, errors })
     }
 }
 

@@ -128,6 +128,35 @@ impl IntentStageFilterInput {
     }
 }
 
+/// Which conversations an intent-path tree counts: the fields Lex's
+/// ListIntentPaths can filter on.
+#[derive(InputObject, Debug, Clone, Default)]
+#[graphql(name = "IntentPathFilter")]
+pub struct IntentPathFilterInput {
+    pub locales: Option<Vec<String>>,
+    pub channels: Option<Vec<String>>,
+    pub modalities: Option<Vec<Modality>>,
+    pub bot_alias_ids: Option<Vec<String>>,
+    pub bot_versions: Option<Vec<String>>,
+    /// Developer (test) traffic is left out unless this is `true`.
+    #[graphql(default)]
+    pub include_developer_sessions: bool,
+}
+
+impl IntentPathFilterInput {
+    pub fn parse(self) -> Result<domain::IntentPathFilter> {
+        Ok(domain::IntentPathFilter {
+            locales: list("locales", self.locales)?,
+            channels: list("channels", self.channels)?,
+            modalities: list("modalities", self.modalities)?,
+            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
+            bot_versions: list("botVersions", self.bot_versions)?,
+            include_developer_sessions: self.include_developer_sessions,
+        }
+        .canonical())
+    }
+}
+
 /// Session order: a field and a direction (default `START_TIME DESC`); ties by id.
 #[derive(InputObject, Debug, Clone, Copy)]
 #[graphql(name = "SessionOrder")]

@@ -4,16 +4,17 @@ use async_graphql::{Context, ID, Object};
 
 use super::errors::{GqlResult, to_graphql};
 use super::inputs::{
-    IntentStageFilterInput, IntentStageMetricInput, SessionFilterInput, SessionMetricInput,
-    SessionOrderInput, TimeRangeInput,
+    IntentPathFilterInput, IntentStageFilterInput, IntentStageMetricInput, SessionFilterInput,
+    SessionMetricInput, SessionOrderInput, TimeRangeInput,
 };
-use super::types::{Bot, IntentStage, MetricBin, SessionConnection};
+use super::types::{Bot, IntentPathNode, IntentStage, MetricBin, SessionConnection};
 use crate::domain::{
     BinInterval, IntentStageGroupField, IntentStageMetricSpec, SessionGroupField,
     SessionMetricSpec, SessionOrder, TimeRange, Vendor,
 };
 use crate::engine::{
-    BotScope, Engine, IntentStageMetricsRequest, Partial, SessionMetricsRequest, SessionsRequest,
+    BotScope, Engine, IntentPathsRequest, IntentStageMetricsRequest, Partial,
+    SessionMetricsRequest, SessionsRequest,
 };
 
 pub struct Query;
@@ -172,6 +173,32 @@ impl Query {
         Ok(report(ctx, partial)
             .into_iter()
             .map(IntentStage::from)
+            .collect())
+    }
+
+    /// The intents that follow `path` (`/` for conversations' first intents,
+    /// `/A/B` deeper), one level per call, most frequent first. With several
+    /// bots, nodes are merged by path: counts add and `bot` is `null`. Lex
+    /// answers each level with one ListIntentPaths call; Kore has no such
+    /// API (`UNSUPPORTED_BY_VENDOR`).
+    async fn intent_paths(
+        &self,
+        ctx: &Context<'_>,
+        bot_ids: Option<Vec<ID>>,
+        range: TimeRangeInput,
+        #[graphql(default_with = "\"/\".to_owned()")] path: String,
+        filter: Option<IntentPathFilterInput>,
+    ) -> async_graphql::Result<Vec<IntentPathNode>> {
+        let req = IntentPathsRequest {
+            bot_ids: ids(bot_ids),
+            range: parsed_range(ctx, &range)?,
+            path,
+            filter: filter.unwrap_or_default().parse().gql()?,
+        };
+        let partial = engine(ctx).intent_paths(scope(ctx), req).await.gql()?;
+        Ok(report(ctx, partial)
+            .into_iter()
+            .map(IntentPathNode::from)
             .collect())
     }
 }

@@ -320,3 +320,40 @@ impl From<domain::IntentStageBin> for IntentStage {
         }
     }
 }
+
+/// One node of the intent-path tree: an intent that follows the asked path.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct IntentPathNode {
+    #[graphql(skip)]
+    pub bot_id: Option<String>,
+    pub intent_name: String,
+    /// `/First/…/intentName`; pass it as `path` for the next level.
+    pub path: String,
+    /// Conversations that followed the path to this intent.
+    pub count: u64,
+    /// 1 for a conversation's first intent.
+    pub level: u32,
+    pub node_type: domain::IntentPathNodeType,
+}
+
+#[ComplexObject]
+impl IntentPathNode {
+    /// The bot, or `null` when the nodes of several bots were merged.
+    async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
+        self.bot_id.as_deref().and_then(|id| bot_of(ctx, id))
+    }
+}
+
+impl From<domain::IntentPathNode> for IntentPathNode {
+    fn from(n: domain::IntentPathNode) -> Self {
+        IntentPathNode {
+            bot_id: n.bot_id,
+            intent_name: n.intent_name,
+            path: n.path,
+            count: n.count,
+            level: n.level,
+            node_type: n.node_type,
+        }
+    }
+}

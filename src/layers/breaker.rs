@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::domain::{
-    IntentStageBin, IntentStageMetricsQuery, MetricBin, SessionMetricsQuery, SessionPage,
-    SessionQuery,
+    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin,
+    SessionMetricsQuery, SessionPage, SessionQuery,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
@@ -268,6 +268,13 @@ impl AnalyticsSource for BreakerLayer {
         self.settle(permit, &r);
         r
     }
+
+    async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
+        let permit = self.admit()?;
+        let r = self.inner.intent_paths(q).await;
+        self.settle(permit, &r);
+        r
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +306,7 @@ mod tests {
                     native_session_metrics: false,
                     intent_stage_metrics: vec![],
                     session_fields: vec![],
+                    intent_paths: false,
                 },
                 down: AtomicBool::new(true),
                 kind,
@@ -330,6 +338,9 @@ mod tests {
             &self,
             _: &IntentStageMetricsQuery,
         ) -> Result<Vec<IntentStageBin>> {
+            Err(Error::unsupported("not used"))
+        }
+        async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
             Err(Error::unsupported("not used"))
         }
     }

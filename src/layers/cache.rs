@@ -22,8 +22,8 @@ use serde::Serialize;
 
 use crate::config::CacheSettings;
 use crate::domain::{
-    IntentStageBin, IntentStageMetricsQuery, MetricBin, Session, SessionMetricsQuery, SessionPage,
-    SessionQuery, TimeRange,
+    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin, Session,
+    SessionMetricsQuery, SessionPage, SessionQuery, TimeRange,
 };
 use crate::error::{Error, Result};
 use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
@@ -68,6 +68,7 @@ enum Answer {
     Sessions(Arc<SessionPage>),
     Metrics(Arc<Vec<MetricBin>>),
     Stages(Arc<Vec<IntentStageBin>>),
+    Paths(Arc<Vec<IntentPathNode>>),
 }
 
 #[derive(Clone)]
@@ -171,6 +172,10 @@ fn estimate(answer: &Answer) -> usize {
             .iter()
             .map(|b| 96 + b.groups.len() * 48 + b.values.len() * 32)
             .sum(),
+        Answer::Paths(nodes) => nodes
+            .iter()
+            .map(|n| 96 + n.intent_name.len() + n.path.len())
+            .sum(),
     }
 }
 
@@ -248,6 +253,15 @@ impl AnalyticsSource for CacheLayer {
         };
         match self.cache.get_or_fetch(key, &q.range, fetch).await? {
             Answer::Stages(b) => Ok((*b).clone()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
+        let key = self.key("intent_paths", q);
+        let fetch = async { Ok(Answer::Paths(Arc::new(self.inner.intent_paths(q).await?))) };
+        match self.cache.get_or_fetch(key, &q.range, fetch).await? {
+            Answer::Paths(n) => Ok((*n).clone()),
             _ => Err(unexpected()),
         }
     }

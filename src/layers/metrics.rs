@@ -6,8 +6,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use crate::domain::{
-    IntentStageBin, IntentStageMetricsQuery, MetricBin, SessionMetricsQuery, SessionPage,
-    SessionQuery,
+    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin,
+    SessionMetricsQuery, SessionPage, SessionQuery,
 };
 use crate::error::Result;
 use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
@@ -71,6 +71,13 @@ impl AnalyticsSource for MetricsLayer {
         let t = Instant::now();
         let r = self.inner.intent_stage_metrics(q).await;
         self.record("intent_stage_metrics", t, &r);
+        r
+    }
+
+    async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
+        let t = Instant::now();
+        let r = self.inner.intent_paths(q).await;
+        self.record("intent_paths", t, &r);
         r
     }
 }

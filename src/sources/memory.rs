@@ -9,9 +9,10 @@ use async_trait::async_trait;
 
 use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
-    IntentRecord, IntentStageAggregator, IntentStageBin, IntentStageMetricName,
-    IntentStageMetricsQuery, IntentStageRecord, MetricBin, Session, SessionAggregator,
-    SessionMetricName, SessionMetricsQuery, SessionPage, SessionQuery, TimeRange, UtteranceRecord,
+    IntentPathNode, IntentPathQuery, IntentRecord, IntentStageAggregator, IntentStageBin,
+    IntentStageMetricName, IntentStageMetricsQuery, IntentStageRecord, MetricBin, Session,
+    SessionAggregator, SessionMetricName, SessionMetricsQuery, SessionPage, SessionQuery,
+    TimeRange, UtteranceRecord, intent_path_nodes,
 };
 use crate::error::Result;
 
@@ -123,6 +124,7 @@ impl MemorySource {
                 native_session_metrics: false,
                 intent_stage_metrics: vec![I::Count, I::Success, I::Failed, I::Dropped, I::Retry],
                 session_fields: vec!["*"],
+                intent_paths: true,
             },
             data,
         }
@@ -185,5 +187,13 @@ impl AnalyticsSource for MemorySource {
             agg.push(r);
         }
         Ok(agg.finish())
+    }
+
+    async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
+        let records = self
+            .data
+            .intents_in(&q.range)
+            .filter(|r| q.filter.matches(r));
+        Ok(intent_path_nodes(records, &q.path, Some(&self.bot.id)))
     }
 }

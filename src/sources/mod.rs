@@ -17,8 +17,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::domain::{
-    IntentStageBin, IntentStageMetricName, IntentStageMetricsQuery, MetricBin, SessionMetricName,
-    SessionMetricsQuery, SessionPage, SessionQuery, Vendor,
+    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricName,
+    IntentStageMetricsQuery, MetricBin, SessionMetricName, SessionMetricsQuery, SessionPage,
+    SessionQuery, Vendor,
 };
 use crate::error::Result;
 
@@ -45,6 +46,8 @@ pub struct Capabilities {
     pub intent_stage_metrics: Vec<IntentStageMetricName>,
     /// Session fields the vendor has (others are always `null`).
     pub session_fields: Vec<&'static str>,
+    /// Whether the source can answer intent paths.
+    pub intent_paths: bool,
 }
 
 /// Analytics for one bot. Implementations must be cheap to call concurrently.
@@ -66,6 +69,10 @@ pub trait AnalyticsSource: Send + Sync {
         &self,
         query: &IntentStageMetricsQuery,
     ) -> Result<Vec<IntentStageBin>>;
+
+    /// The intents that follow `query.path` in the range's conversations, one
+    /// level; `bot_id` is set on every node.
+    async fn intent_paths(&self, query: &IntentPathQuery) -> Result<Vec<IntentPathNode>>;
 }
 
 /// Builds one source per configured bot (`botscope serve`): a

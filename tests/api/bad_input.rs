@@ -222,3 +222,26 @@ async fn unknown_enum_and_field_get_a_code() {
     let resp = app.query("{ bots { nope } }", json!({})).await;
     assert_eq!(codes(&resp), ["BAD_USER_INPUT"], "{resp}");
 }
+
+#[tokio::test]
+async fn intent_path_arguments() {
+    let app = spawn_app().await;
+    let q = r#"query($range: TimeRange!, $path: String!, $filter: IntentPathFilter) {
+      intentPaths(range: $range, path: $path, filter: $filter) { path } }"#;
+    for bad in ["BookCar", "/a//b", "/a/", ""] {
+        expect_bad(
+            &app,
+            q,
+            json!({ "range": range(0, 24), "path": bad }),
+            "path",
+        )
+        .await;
+    }
+    expect_bad(
+        &app,
+        q,
+        json!({ "range": range(0, 24), "path": "/", "filter": { "channels": [] } }),
+        "filter.channels",
+    )
+    .await;
+}

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use botscope::app::{Application, Settings};
 use botscope::demo::demo_bots;
 use botscope::domain::{
-    IntentStageBin, IntentStageMetricsQuery, MetricBin, SessionMetricsQuery, SessionPage,
-    SessionQuery,
+    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin,
+    SessionMetricsQuery, SessionPage, SessionQuery,
 };
 use botscope::error::{Error, ErrorKind, Result};
 use botscope::simulators::dataset::Dataset;
@@ -115,6 +115,9 @@ impl AnalyticsSource for DownSource {
         &self,
         _: &IntentStageMetricsQuery,
     ) -> Result<Vec<IntentStageBin>> {
+        Err(self.err())
+    }
+    async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
         Err(self.err())
     }
 }

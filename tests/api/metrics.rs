@@ -216,3 +216,66 @@ async fn intent_stages_group_by_stage_and_switched_intent() {
     let switched = by_switch["data"]["intentStageMetrics"].as_array().unwrap();
     assert!(switched.iter().any(|s| s["switchedToIntent"] != "(none)"));
 }
+
+const PATHS: &str = r#"
+query($range: TimeRange!, $botIds: [ID!], $path: String!, $filter: IntentPathFilter) {
+  intentPaths(range: $range, botIds: $botIds, path: $path, filter: $filter) {
+    bot { id } intentName path count level nodeType
+  }
+}"#;
+
+async fn paths(app: &crate::helpers::TestApp, bots: &[&str], path: &str) -> Vec<Value> {
+    let resp = app
+        .query(
+            PATHS,
+            json!({ "range": range_json(3), "botIds": bots, "path": path }),
+        )
+        .await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    resp["data"]["intentPaths"].as_array().unwrap().clone()
+}
+
+/// The path tree merged across bots: counts add per path and `bot` is null;
+/// one bot's nodes name it; a deeper level continues the path and holds at
+/// most the conversations that reached its parent.
+#[tokio::test]
+async fn intent_paths_merge_across_bots_and_walk_deeper() {
+    let app = spawn_app().await;
+    let one = paths(&app, &["support-lex"], "/").await;
+    let other = paths(&app, &["billing-lex"], "/").await;
+    assert!(one.len() >= 5 && one.iter().all(|n| n["bot"]["id"] == "support-lex"));
+    let both = paths(&app, &["support-lex", "billing-lex"], "/").await;
+    let mut want: HashMap<String, u64> = HashMap::new();
+    for n in one.iter().chain(&other) {
+        *want
+            .entry(n["path"].as_str().unwrap().to_owned())
+            .or_default() += n["count"].as_u64().unwrap();
+    }
+    assert_eq!(both.len(), want.len());
+    for n in &both {
+        assert!(n["bot"].is_null(), "{n}");
+        assert_eq!(n["level"], 1);
+        assert_eq!(n["count"].as_u64(), Some(want[n["path"].as_str().unwrap()]));
+    }
+    let counts: Vec<u64> = both.iter().map(|n| n["count"].as_u64().unwrap()).collect();
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "most frequent first"
+    );
+    let top = &one[0];
+    assert_eq!(top["nodeType"], "INNER");
+    let top_path = top["path"].as_str().unwrap();
+    let below = paths(&app, &["support-lex"], top_path).await;
+    assert!(!below.is_empty());
+    let went_on: u64 = below.iter().map(|n| n["count"].as_u64().unwrap()).sum();
+    assert!(went_on < top["count"].as_u64().unwrap());
+    for n in &below {
+        assert_eq!(n["level"], 2);
+        assert!(
+            n["path"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{top_path}/"))
+        );
+    }
+}

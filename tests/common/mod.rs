@@ -11,8 +11,8 @@ use chrono::{TimeZone, Utc};
 
 use botscope::demo::demo_bots;
 use botscope::domain::{
-    IntentStageBin, IntentStageMetricsQuery, MetricBin, SessionMetricsQuery, SessionPage,
-    SessionQuery,
+    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin,
+    SessionMetricsQuery, SessionPage, SessionQuery,
 };
 use botscope::error::{Error, ErrorKind, Result};
 use botscope::simulators::dataset::Dataset;
@@ -104,5 +104,9 @@ impl AnalyticsSource for Probe {
     ) -> Result<Vec<IntentStageBin>> {
         self.enter().await?;
         self.inner.intent_stage_metrics(q).await
+    }
+    async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
+        self.enter().await?;
+        self.inner.intent_paths(q).await
     }
 }

@@ -46,10 +46,10 @@ use self::mapping::{
 pub use self::window::KoreWindowPlan;
 use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
-    ConversationEndState, IntentStageAggregator, IntentStageBin, IntentStageGroupField,
-    IntentStageMetricName, IntentStageMetricsQuery, IntentStageRecord, MetricBin, Session,
-    SessionAggregator, SessionFilter, SessionMetricName, SessionMetricsQuery, SessionPage,
-    SessionQuery, StageOutcome, TimeRange, Vendor,
+    ConversationEndState, IntentPathNode, IntentPathQuery, IntentStageAggregator, IntentStageBin,
+    IntentStageGroupField, IntentStageMetricName, IntentStageMetricsQuery, IntentStageRecord,
+    MetricBin, Session, SessionAggregator, SessionFilter, SessionMetricName, SessionMetricsQuery,
+    SessionPage, SessionQuery, StageOutcome, TimeRange, Vendor,
 };
 use crate::error::{Error, Result};
 
@@ -137,6 +137,7 @@ impl KoreSource {
                     "tags",
                     "isDeveloper",
                 ],
+                intent_paths: false,
             },
             client: KoreClient::new(&bot.id, &config)
                 .map_err(|e| e.with_bot(&bot.id, Vendor::Kore))?,
@@ -405,6 +406,14 @@ impl AnalyticsSource for KoreSource {
         held.sort_by_key(|s| s.start_time);
         agg.push_all(&held)?;
         Ok(agg.finish())
+    }
+
+    /// Kore has no intent-path API (DESIGN §4).
+    async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
+        Err(self.tag(Error::unsupported(
+            "Kore has no API for intent paths: neither getSessions nor getAnalytics says in \
+             which order a conversation's tasks ran",
+        )))
     }
 
     async fn intent_stage_metrics(

@@ -222,6 +222,31 @@ impl LexClient {
     }
 }
 
+impl LexClient {
+    /// ListIntentPaths: one prefix, one level, no pages (lex.md §4.5).
+    pub async fn intent_paths(
+        &self,
+        range: &TimeRange,
+        path: &str,
+        filters: Vec<aws_sdk_lexmodelsv2::types::AnalyticsPathFilter>,
+    ) -> Result<Vec<aws_sdk_lexmodelsv2::types::AnalyticsIntentNodeSummary>> {
+        self.limiter.until_ready().await;
+        let out = self
+            .client
+            .list_intent_paths()
+            .bot_id(&self.lex_bot_id)
+            .start_date_time(lex_time(range.start()))
+            .end_date_time(lex_time(range.end()))
+            .intent_path(path)
+            .set_filters(some_if_any(filters))
+            .send()
+            .instrument(self.span("ListIntentPaths"))
+            .await
+            .map_err(|e| classify(e, &self.bot, "ListIntentPaths"))?;
+        Ok(out.node_summaries().to_vec())
+    }
+}
+
 /// The token to send next: none when absent, empty, or repeated (the SDK's
 /// own paginator stops on the same conditions, lex.md §0.7).
 pub fn next(received: Option<&str>, sent: &Option<String>) -> Option<String> {

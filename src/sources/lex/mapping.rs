@@ -230,6 +230,74 @@ pub fn stage_pushdown(f: &IntentStageFilter) -> Result<Pushdown<AnalyticsIntentS
     Ok(p)
 }
 
+/// The Lex filters of an intent-path filter (ListIntentPaths takes only
+/// these five names, lex.md §11).
+pub fn path_pushdown(
+    f: &crate::domain::IntentPathFilter,
+) -> Result<Pushdown<lex::AnalyticsPathFilter>> {
+    use lex::AnalyticsCommonFilterName as N;
+    let mut p = Pushdown::new();
+    let eq = |name: N| {
+        move |v: Vec<String>| {
+            lex::AnalyticsPathFilter::builder()
+                .name(name)
+                .operator(AnalyticsFilterOperator::Equals)
+                .set_values(Some(v))
+                .build()
+                .map_err(build_err)
+        }
+    };
+    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
+    p.list(&f.channels, String::clone, eq(N::Channel))?;
+    p.list(
+        &f.modalities,
+        |m| modality_word(*m).as_str().to_owned(),
+        eq(N::Modality),
+    )?;
+    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
+    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    Ok(p)
+}
+
+/// A node summary of ListIntentPaths, checked.
+pub fn path_node(
+    n: &lex::AnalyticsIntentNodeSummary,
+    bot_id: &str,
+) -> Result<crate::domain::IntentPathNode> {
+    use crate::domain::IntentPathNodeType as T;
+    let bad = |what: &str| {
+        Error::new(
+            crate::error::ErrorKind::UpstreamBadResponse,
+            format!("Lex ListIntentPaths sent a node {what}"),
+        )
+        .with_bot(bot_id, Vendor::LexV2)
+    };
+    let (Some(name), Some(path)) = (n.intent_name(), n.intent_path()) else {
+        return Err(bad("without intentName or intentPath"));
+    };
+    let count = n
+        .intent_count()
+        .and_then(|c| u64::try_from(c).ok())
+        .ok_or_else(|| bad(&format!("{path:?} without a count of 0 or more")))?;
+    let level = n
+        .intent_level()
+        .and_then(|l| u32::try_from(l).ok())
+        .ok_or_else(|| bad(&format!("{path:?} without a level")))?;
+    let node_type = match n.node_type() {
+        Some(lex::AnalyticsNodeType::Inner) => T::Inner,
+        Some(lex::AnalyticsNodeType::Exit) => T::Exit,
+        _ => return Err(bad(&format!("{path:?} with an unknown nodeType"))),
+    };
+    Ok(crate::domain::IntentPathNode {
+        bot_id: Some(bot_id.to_owned()),
+        intent_name: name.to_owned(),
+        path: path.to_owned(),
+        count,
+        level,
+        node_type,
+    })
+}
+
 pub fn end_state_word(e: ConversationEndState) -> &'static str {
     match e {
         ConversationEndState::Success => "Success",

@@ -52,10 +52,10 @@ use self::client::{LEX_MAX_RESULTS, LexMetricsRequest};
 use self::error::bad_response;
 use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
-    Bin, BinInterval, GroupKey, IntentStageBin, IntentStageGroupField, IntentStageMetricName,
-    IntentStageMetricsQuery, MetricBin, MetricValue, RollupMetric, Session, SessionMetricName,
-    SessionMetricsQuery, SessionOrderField, SessionPage, SessionQuery, SortOrder, Statistic,
-    TimeRange, Vendor, rollup,
+    Bin, BinInterval, GroupKey, IntentPathNode, IntentPathQuery, IntentStageBin,
+    IntentStageGroupField, IntentStageMetricName, IntentStageMetricsQuery, MetricBin, MetricValue,
+    RollupMetric, Session, SessionMetricName, SessionMetricsQuery, SessionOrderField, SessionPage,
+    SessionQuery, SortOrder, Statistic, TimeRange, Vendor, rollup,
 };
 use crate::error::{Error, Result};
 
@@ -104,6 +104,7 @@ impl LexSource {
                     "botAliasId",
                     "botVersion",
                 ],
+                intent_paths: true,
             },
             client,
         }
@@ -428,6 +429,38 @@ impl AnalyticsSource for LexSource {
             },
         )
         .await
+    }
+
+    /// ListIntentPaths, one call per level asked. Counts of conversations
+    /// cannot be combined exactly across calls (the pieces of a longer range
+    /// overlap by a day, and without the overlap conversations across a
+    /// boundary would be lost), so a range over one month is refused.
+    async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
+        let plan = LexRangePlan::new(&q.range, Utc::now()).map_err(|e| self.tag(e))?;
+        if plan.is_split() {
+            return Err(self.tag(Error::unsupported(
+                "intent paths over a range longer than one month cannot be exact: Lex takes at \
+                 most one month per call and conversation counts of two calls do not add up; \
+                 ask for one month at a time",
+            )));
+        }
+        let push = mapping::path_pushdown(&q.filter)?;
+        if push.matches_none {
+            return Ok(Vec::new());
+        }
+        if !push.complete {
+            return Err(self.unsupported_filter(&push));
+        }
+        let nodes = self
+            .client
+            .intent_paths(&q.range, &q.path.as_path(), push.filters)
+            .await?;
+        let mut out = nodes
+            .iter()
+            .map(|n| mapping::path_node(n, &self.bot.id))
+            .collect::<Result<Vec<_>>>()?;
+        crate::domain::sort_nodes(&mut out);
+        Ok(out)
     }
 
     async fn intent_stage_metrics(

@@ -40,13 +40,14 @@ export function fmtDuration(v) {
  * for the rest in per cent. `null` when there is nothing to compare. */
 export function fmtChange(now, before, kind) {
   if (now == null || before == null) return null;
-  if (kind === 'percent') {
-    const pp = (now - before) * 100;
-    return { value: pp, text: `${pp >= 0 ? '+' : '−'}${one.format(Math.abs(pp))} pp` };
-  }
+  const signed = (v, unit) => {
+    const shown = one.format(Math.abs(v));
+    const sign = shown === '0.0' ? '±' : v > 0 ? '+' : '−';
+    return { value: v, text: `${sign}${shown} ${unit}` };
+  };
+  if (kind === 'percent') return signed((now - before) * 100, 'pp');
   if (before === 0) return null;
-  const pc = ((now - before) / before) * 100;
-  return { value: pc, text: `${pc >= 0 ? '+' : '−'}${one.format(Math.abs(pc))} %` };
+  return signed(((now - before) / before) * 100, '%');
 }
 
 const dateTime = new Intl.DateTimeFormat('en-GB', {

@@ -281,6 +281,16 @@ async fn dashboard_first_load_every_view_and_kpis_equal_to_the_api() {
         log.encoded_bytes,
         log.requests.len()
     );
+    let per_request = page
+        .eval(
+            "[performance.getEntriesByType('navigation')[0], ...performance.getEntriesByType('resource')]\
+             .map(r => `${r.transferSize}\t${r.decodedBodySize}\t${Math.round(r.responseEnd)}\t${r.name.replace(location.origin, '')}`).join('\\n')",
+        )
+        .await;
+    let figures = format!(
+        "{figures}\nbytes on the wire, bytes decoded, ms to response end, request:\n{}",
+        per_request.as_str().unwrap_or("")
+    );
     println!("{figures}");
     std::fs::create_dir_all(screenshots()).unwrap();
     std::fs::write(screenshots().join("first-load.txt"), format!("{figures}\n")).unwrap();
@@ -298,7 +308,7 @@ async fn dashboard_first_load_every_view_and_kpis_equal_to_the_api() {
     if std::env::var_os("BOTSCOPE_README_SCREENSHOT").is_some() {
         page.screenshot(
             &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.png"),
-            false,
+            true,
         )
         .await;
     }
@@ -506,6 +516,34 @@ async fn dashboard_first_load_every_view_and_kpis_equal_to_the_api() {
         .await;
     let states: BTreeSet<String> = serde_json::from_value(states).unwrap();
     assert_eq!(states, BTreeSet::from(["Failed / transferred".to_owned()]));
+
+    // A custom range of whole UTC days and one vendor, from the URL.
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (today - chrono::Days::new(3), today - chrono::Days::new(1));
+    page.goto(&format!(
+        "{}/?range=custom&from={from}&to={to}&vendor=KORE",
+        demo.base
+    ))
+    .await;
+    wait_ready(&page).await;
+    assert_eq!(
+        page.eval("document.getElementById('range-label').dataset.start")
+            .await,
+        json!(format!("{from}T00:00:00Z"))
+    );
+    assert_eq!(
+        page.eval("document.getElementById('range-label').dataset.end")
+            .await,
+        json!(format!("{today}T00:00:00Z"))
+    );
+    let rows: BTreeSet<String> = attr_list(&page, ".bot-row", "data-bot")
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(
+        rows,
+        BTreeSet::from(["returns-kore".to_owned(), "sales-kore".to_owned()])
+    );
 
     assert_clean(&page, &demo.base, &[]);
 }

@@ -67,6 +67,13 @@
     }
     return http(params, opts);
   }
+  // The dashboard keeps its token in this tab's sessionStorage: bring it along.
+  var token = null;
+  try {
+    token = sessionStorage.getItem('botscope.token');
+  } catch (e) {
+    token = null;
+  }
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(
     React.createElement(GraphiQL, {
@@ -74,6 +81,7 @@
       defaultTabs: tabs,
       // The editor starts from this prop, not from the first tab's variables.
       variables: variables,
+      headers: token ? JSON.stringify({ Authorization: 'Bearer ' + token }, null, 2) : undefined,
       defaultEditorToolsVisibility: 'variables',
     })
   );

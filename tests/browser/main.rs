@@ -701,6 +701,32 @@ async fn with_auth_a_bad_token_is_refused_and_a_scoped_token_sees_only_its_bots(
     assert_eq!(bots, mine);
     page.screenshot(&screenshots().join("scoped-token.png"), true)
         .await;
+
+    // GraphiQL in the same tab takes the dashboard's token along.
+    page.goto(&format!("{}/graphql", demo.base)).await;
+    let editor = "document.querySelector('.graphiql-query-editor .CodeMirror')";
+    page.wait_for(editor, WAIT).await;
+    click(&page, ".graphiql-execute-button").await;
+    let result = "document.querySelector('.result-window .CodeMirror')";
+    page.wait_for(
+        &format!("{result} && {result}.CodeMirror.getValue().includes('endCursor')"),
+        WAIT,
+    )
+    .await;
+    let answer: Value = serde_json::from_str(
+        page.eval(&format!("{result}.CodeMirror.getValue()"))
+            .await
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let bots: BTreeSet<String> = answer["data"]["sessions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["bot"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!bots.is_empty() && bots.is_subset(&mine), "{bots:?}");
     // The refusals are the only errors: the browser logs each 401 it got.
     assert_clean(&page, &demo.base, &["status of 401"]);
 }

@@ -340,7 +340,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("botscope demo: {sessions} synthetic sessions over {days} days (seed {seed})");
             println!("bots:\n{}", bot_lines.join("\n"));
             println!("simulators:\n  {}", simulators.join("\n  "));
-            println!("\nGraphiQL:  http://{addr}/graphql");
+            println!("\nDashboard: http://{addr}/");
+            println!("GraphiQL:  http://{addr}/graphql");
             if let Some(secret) = &auth_secret {
                 let token = mint_hs256(
                     secret.as_bytes(),

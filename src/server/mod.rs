@@ -1,11 +1,12 @@
-//! The HTTP server: axum routes for GraphQL, GraphiQL, health and readiness,
-//! with a body limit, optional CORS, bearer auth, a per-client rate limit, a
+//! The HTTP server: axum routes for GraphQL, GraphiQL, the dashboard and its
+//! assets, health and readiness, with a body limit, optional CORS, bearer auth, a per-client rate limit, a
 //! per-request deadline, request ids, HTTP metrics and graceful shutdown.
 //!
 //! Every request goes through [`observe`]: it takes the caller's `x-request-id`
 //! (or makes a UUID), opens a tracing span carrying it, counts the request by
 //! route and status, and echoes the id in the response.
 
+pub mod assets;
 pub mod auth;
 pub mod rate_limit;
 pub mod response_cache;
@@ -14,15 +15,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::extract::{ConnectInfo, Extension, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
@@ -88,6 +89,7 @@ fn route_label(path: &str) -> &'static str {
         "/healthz" => "/healthz",
         "/readyz" => "/readyz",
         "/metrics" => "/metrics",
+        p if p.starts_with("/assets/") => "/assets",
         _ => "other",
     }
 }
@@ -155,8 +157,14 @@ async fn observe(mut req: Request, next: Next) -> Response {
 }
 
 pub fn router(state: AppState, http: &HttpSettings) -> Router {
+    // Pages and files are compressed (gzip or brotli, as the browser asks);
+    // GraphQL answers are not, so API clients and load tests see them as before.
+    let pages = Router::new()
+        .route("/", get(|| async { assets::dashboard() }))
+        .route("/assets/{version}/{*path}", get(assets::asset))
+        .layer(CompressionLayer::new());
     let mut router = Router::new()
-        .route("/", get(|| async { Redirect::temporary("/graphql") }))
+        .merge(pages)
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -264,7 +272,7 @@ async fn graphql_get(
         if !state.graphiql {
             return (StatusCode::NOT_FOUND, "GraphiQL is disabled").into_response();
         }
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return assets::graphiql();
     }
     if !has_query {
         return (

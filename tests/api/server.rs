@@ -42,8 +42,14 @@ async fn routes_health_graphiql_and_get_queries() {
         200
     );
     let root = c.get(format!("{base}/")).send().await.unwrap();
-    assert!(root.status().is_redirection());
-    assert_eq!(root.headers()["location"], "/graphql");
+    assert_eq!(root.status(), 200, "GET / serves the dashboard");
+    assert!(
+        root.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    assert!(root.text().await.unwrap().contains("dashboard/app.js"));
     let html = c
         .get(&app.url)
         .header("accept", "text/html")
@@ -214,4 +220,127 @@ async fn auth_refuses_strangers_and_scopes_bots() {
         nodes.iter().all(|n| n["bot"]["id"] == "support-lex"),
         "omitted botIds = only the caller's bots"
     );
+}
+
+/// The pages and their files: every file under `assets/` is embedded (and
+/// nothing else), every file a page or module names exists, the pages carry a
+/// CSP that allows no other origin, the files are long-cached and compressed.
+#[tokio::test]
+async fn pages_and_assets_are_embedded_cached_compressed_and_locked_down() {
+    use botscope::server::assets;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let mut on_disk = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(&root).unwrap().to_str().unwrap().to_owned();
+                if !rel.ends_with("index.html") {
+                    on_disk.push(rel);
+                }
+            }
+        }
+    }
+    on_disk.sort();
+    let mut embedded: Vec<String> = assets::paths().map(str::to_owned).collect();
+    embedded.sort();
+    assert_eq!(
+        embedded, on_disk,
+        "src/server/assets.rs FILES and assets/ disagree"
+    );
+
+    let app = spawn_app().await;
+    let base = app.url.trim_end_matches("/graphql").to_owned();
+    let v = assets::version();
+    for (page, accept) in [("/", "*/*"), ("/graphql", "text/html")] {
+        let resp = app
+            .client
+            .get(format!("{base}{page}"))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let csp = resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.starts_with("default-src 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe") && !csp.contains("http"), "{csp}");
+        let html = resp.text().await.unwrap();
+        assert!(!html.contains("<script>"), "no inline script in {page}");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "{page} names another origin"
+        );
+        let prefix = format!("/assets/{v}/");
+        let named: Vec<&str> = html
+            .split(&prefix)
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        assert!(!named.is_empty(), "{page} loads its files from {prefix}");
+        for file in named {
+            assert!(
+                embedded.iter().any(|e| e == file),
+                "{page} names {file}, not embedded"
+            );
+        }
+    }
+    // Relative imports between the dashboard's modules stay inside the embedded set.
+    for path in embedded
+        .iter()
+        .filter(|p| p.starts_with("dashboard/") && p.ends_with(".js"))
+    {
+        let text = std::fs::read_to_string(root.join(path)).unwrap();
+        for line in text.lines().filter(|l| l.starts_with("import ")) {
+            let target = line.rsplit("from '").next().unwrap().trim_end_matches("';");
+            let file = format!("dashboard/{}", target.trim_start_matches("./"));
+            assert!(embedded.contains(&file), "{path} imports {target}");
+        }
+    }
+
+    let js = app
+        .client
+        .get(format!(
+            "{base}/assets/{v}/vendor/graphiql-3.9.0/graphiql.min.js"
+        ))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert_eq!(
+        js.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(js.headers()["content-encoding"], "gzip");
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let stale = app
+        .client
+        .get(format!("{base}/assets/000000000000/dashboard/app.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.status(),
+        200,
+        "a page from an older build still gets today's file"
+    );
+    assert_eq!(stale.headers()["cache-control"], "no-cache");
+    let missing = app
+        .client
+        .get(format!("{base}/assets/{v}/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
 }

@@ -86,7 +86,11 @@ export async function gql(query, variables, token) {
   if (token) headers.authorization = `Bearer ${token}`;
   let resp;
   try {
-    resp = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+    // The server has its own deadline (limits.request_timeout, 30 s by
+    // default); this one only guards against a connection that never answers.
+    resp = await fetch('/graphql', {
+      method: 'POST', headers, body: JSON.stringify({ query, variables }), signal: AbortSignal.timeout(120000),
+    });
   } catch (e) {
     throw new Error(`botscope did not answer (${e.message})`);
   }

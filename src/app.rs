@@ -134,9 +134,16 @@ impl Application {
             .into_iter()
             .map(|s| crate::layers::stack(s, source_cache.as_ref(), settings.breaker))
             .collect();
+        let mut limits = settings.limits.clone();
+        // Each bot gets 80 % of the request deadline; the rest is left for
+        // merging and answering, so a bot past its time becomes that bot's
+        // error instead of a deadline error for the whole request.
+        limits.bot_deadline = limits
+            .bot_deadline
+            .or(Some(settings.http.request_timeout.mul_f64(0.8)));
         let engine = Arc::new(Engine::new(
             sources,
-            settings.limits.clone(),
+            limits,
             CursorKey::new(&settings.cursor_secret),
         ));
         let schema = build_schema(engine.clone(), &settings.schema_limits, policy.clone());

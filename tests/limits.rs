@@ -92,7 +92,11 @@ async fn root_fields_are_bounded_aliases_and_fragments_included() {
 #[tokio::test]
 async fn a_slow_request_ends_at_its_deadline_with_a_clear_error() {
     let base = spawn(
-        |s| s.http.request_timeout = Duration::from_millis(300),
+        |s| {
+            s.http.request_timeout = Duration::from_millis(300);
+            // Past the request's own deadline: that deadline is what is tested.
+            s.limits.bot_deadline = Some(Duration::from_secs(10));
+        },
         Duration::from_secs(5),
     )
     .await;
@@ -118,6 +122,44 @@ async fn a_slow_request_ends_at_its_deadline_with_a_clear_error() {
     // The server keeps serving.
     let (_, bots) = post(&base, &json!({ "query": "{ bots { id } }" })).await;
     assert_eq!(bots["data"]["bots"].as_array().unwrap().len(), 4);
+}
+
+/// One slow bot costs its own answer, not everyone's: past its share of the
+/// request deadline it gets `UPSTREAM_UNAVAILABLE` (naming it) and the other
+/// bots' data comes back, well before the request deadline.
+#[tokio::test]
+async fn a_slow_bot_is_cut_at_its_deadline_and_the_others_answer() {
+    let mut settings =
+        Settings::local("127.0.0.1:0".parse().unwrap(), b"limits-cursor-secret-0123");
+    settings.cache = None;
+    settings.http.request_timeout = Duration::from_secs(2);
+    let mut all = common::demo_memory_sources(30, 3, 1);
+    let slow = all.remove(0);
+    let slow_id = slow.bot().id.clone();
+    all.push(Arc::new(Probe::new(slow).delayed(Duration::from_secs(30))));
+    let addr = Application::build(all, settings).await.unwrap().spawn();
+    let started = Instant::now();
+    let (status, body) = post(
+        &format!("http://{addr}"),
+        &json!({ "query": "{ sessionMetrics(range: {start: \"2026-03-02T00:00:00Z\", end: \"2026-03-03T00:00:00Z\"}, metrics: [{name: COUNT, statistic: SUM}], groupBy: [BOT]) { groups { value } values { value } } }" }),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "cut at 80 % of the deadline: {took:?}"
+    );
+    assert_eq!(status, 200);
+    assert_eq!(codes(&body), ["UPSTREAM_UNAVAILABLE"], "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["botId"], slow_id.as_str());
+    let bots: Vec<&str> = body["data"]["sessionMetrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["groups"][0]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(bots.len(), 3, "{body}");
+    assert!(!bots.contains(&slow_id.as_str()));
 }
 
 #[tokio::test]

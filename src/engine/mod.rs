@@ -34,6 +34,11 @@ pub struct Limits {
     pub max_bots_per_query: usize,
     /// Bots queried at once per question.
     pub fanout: usize,
+    /// How long one bot may take to answer a question; past it that bot gets
+    /// `UPSTREAM_UNAVAILABLE` and the others' answers still come back. Set
+    /// inside the request deadline, so that a slow or failing vendor (retries,
+    /// a spent call budget) cannot take the whole answer down with it.
+    pub bot_deadline: Option<std::time::Duration>,
 }
 
 impl Default for Limits {
@@ -43,6 +48,7 @@ impl Default for Limits {
             max_range_days: 92,
             max_bots_per_query: 100,
             fanout: 16,
+            bot_deadline: None,
         }
     }
 }
@@ -268,9 +274,31 @@ impl Engine {
         calls: Vec<BotCall<T>>,
     ) -> (Vec<(Arc<dyn AnalyticsSource>, T)>, Vec<Error>) {
         type Call<T> = BoxFuture<'static, (Arc<dyn AnalyticsSource>, Result<T>)>;
+        let deadline = self.limits.bot_deadline;
         let calls: Vec<Call<T>> = calls
             .into_iter()
-            .map(|(bot, fut)| Box::pin(async move { (bot, fut.await) }) as Call<T>)
+            .map(|(bot, fut)| {
+                Box::pin(async move {
+                    let Some(limit) = deadline else {
+                        return (bot, fut.await);
+                    };
+                    match tokio::time::timeout(limit, fut).await {
+                        Ok(r) => (bot, r),
+                        Err(_) => {
+                            let e = Error::new(
+                                ErrorKind::UpstreamUnavailable,
+                                format!(
+                                    "the bot did not answer within {} (its share of \
+                                     limits.request_timeout)",
+                                    humantime::format_duration(limit)
+                                ),
+                            )
+                            .with_retryable(true);
+                            (bot, Err(e))
+                        }
+                    }
+                }) as Call<T>
+            })
             .collect();
         let results: Vec<_> = futures::stream::iter(calls)
             .buffered(self.limits.fanout.max(1))

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use botscope::app::{Application, Settings};
@@ -22,8 +22,9 @@ use botscope::sources::AnalyticsSource;
 use botscope::sources::kore::{KoreConfig, KoreSource};
 use botscope::sources::lex::{LexSource, LexSourceConfig};
 
+/// A Monday in the recent past: inside Lex's 365 days whatever the date.
 fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap()
+    botscope::simulators::dataset::fixture_epoch(Utc::now())
 }
 
 fn range() -> Value {

@@ -77,7 +77,12 @@ async fn every_supported_filter_and_operator_matches_the_reference() {
         },
         SessionFilter {
             duration_seconds: Some(DurationFilter {
-                eq: Some(60),
+                // A duration the data has (which depends on the dataset's dates).
+                eq: f
+                    .data
+                    .sessions_in(&range())
+                    .nth(10)
+                    .map(|s| s.duration_seconds),
                 gt: None,
                 lt: None,
             }),

@@ -28,6 +28,20 @@ use crate::domain::{
 };
 use crate::sources::memory::BotData;
 
+/// A fixed point in the recent past for tests and benches: the latest Monday
+/// at least 60 days before `now` that is also a 6-day boundary counted from
+/// the epoch (Kore's windows), so data generated from it is old enough to be
+/// settled and young enough for Lex's 365-day rule whatever the date. Such
+/// days come every 42 days, so it stays put for six weeks at a time.
+pub fn fixture_epoch(now: DateTime<Utc>) -> DateTime<Utc> {
+    let latest = (now - Duration::days(60)).timestamp().div_euclid(86_400);
+    // Monday and a multiple of 6 ⇔ days ≡ 18 (mod 42) (1970-01-01 was a Thursday).
+    let day = latest - (latest - 18).rem_euclid(42);
+    Utc.timestamp_opt(day * 86_400, 0)
+        .single()
+        .unwrap_or(now - Duration::days(60))
+}
+
 /// One bot of the dataset and the shape of its traffic.
 #[derive(Debug, Clone)]
 pub struct DatasetBot {
@@ -496,6 +510,22 @@ mod tests {
             DatasetBot::lex("lex-a", 500, [0.7, 0.1, 0.2]),
             DatasetBot::kore("kore-a", 500, [0.6, 0.25, 0.15]),
         ]
+    }
+
+    #[test]
+    fn the_fixture_epoch_is_a_recent_monday_on_a_six_day_boundary() {
+        for days_ahead in [0, 1, 17, 41, 42, 400] {
+            let now = Utc::now() + Duration::days(days_ahead);
+            let t = fixture_epoch(now);
+            assert_eq!(t.weekday(), Weekday::Mon, "{t}");
+            assert_eq!(t.timestamp().div_euclid(86_400) % 6, 0, "{t}");
+            assert!(
+                now - t >= Duration::days(60) && now - t < Duration::days(102),
+                "{t}"
+            );
+        }
+        let known = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
+        assert_eq!(fixture_epoch(known + Duration::days(60)), known);
     }
 
     #[test]

@@ -57,7 +57,14 @@ impl Demo {
 /// `botscope demo`'s wiring on port 0: the demo bots through the real
 /// adapters to both simulators in-process.
 async fn spawn_demo(opts: DemoOptions, auth: Option<Authenticator>) -> Demo {
-    let (infos, dataset) = demo_dataset(&opts);
+    let (infos, mut dataset) = demo_dataset(&opts);
+    // The demo's data is live: conversations still open close while the test
+    // runs, so the page and the API, asked a moment apart, could count one
+    // more. Without them every number is fixed for the whole test.
+    let now = chrono::Utc::now();
+    for (_, data) in &mut dataset.bots {
+        data.sessions.retain(|s| s.end_time <= now);
+    }
     let (sources, simulators) = demo_sources_with_faults(
         infos,
         dataset,

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use botscope::domain::{TimeRange, Vendor};
 use botscope::simulators::dataset::{Dataset, DatasetBot};
@@ -17,8 +17,9 @@ use botscope::sources::memory::{BotData, MemorySource};
 
 pub const LEX_BOT_ID: &str = "ABCDEFGHIJ";
 
+/// A Monday in the recent past: inside Lex's 365 days whatever the date.
 pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap()
+    botscope::simulators::dataset::fixture_epoch(Utc::now())
 }
 
 pub fn info() -> BotInfo {

@@ -31,10 +31,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::ops::{CallClock, Row, finish_rows, interval, modality_word};
+use super::ops::{
+    CallClock, MetricsRules, Row, check_metrics, finish_rows, interval, modality_word,
+};
 use super::wire::{
-    self, BIN_BY_NAMES, Filter, INTERVALS, LexError, MetricsRequest, SORT_ORDERS, STATISTICS,
-    SortBy, Violations, epoch_number, instant,
+    self, Filter, LexError, MetricsRequest, SORT_ORDERS, SortBy, Violations, epoch_number, instant,
 };
 use crate::domain::{
     IntentEndState, IntentRecord, Session, TimeRange, UtteranceRecord, UtteranceState, bin_start,
@@ -155,75 +156,25 @@ fn check_filter_values(v: &mut Violations, filters: &Option<Vec<Filter>>) {
     }
 }
 
-/// Validation shared by the two metric operations (the model's list limits).
-#[allow(clippy::too_many_arguments)]
-fn validate_metrics(
-    v: &mut Violations,
-    req: &MetricsRequest,
-    metric_names: &[&str],
-    max_metrics: usize,
-    fields: &[&str],
-    max_group_by: usize,
-    filter_names: &[&str],
-    bin_names: &[&str],
-) {
-    wire::check_common(
-        v,
-        req.start_date_time,
-        req.end_date_time,
-        req.max_results,
-        &req.filters,
-        9,
-        filter_names,
-    );
-    check_filter_values(v, &req.filters);
-    v.required(&req.metrics, "metrics");
-    v.list_len(&req.metrics, "metrics", 1, max_metrics);
-    for (i, m) in req.metrics.iter().flatten().enumerate() {
-        let at = format!("metrics.{}.member", i + 1);
-        v.one_of(&m.name, &format!("{at}.name"), metric_names);
-        v.one_of(&m.statistic, &format!("{at}.statistic"), STATISTICS);
-        v.opt_one_of(&m.order, &format!("{at}.order"), SORT_ORDERS);
-    }
-    v.list_len(&req.bin_by, "binBy", 1, 1);
-    for (i, b) in req.bin_by.iter().flatten().enumerate() {
-        let at = format!("binBy.{}.member", i + 1);
-        v.one_of(&b.name, &format!("{at}.name"), BIN_BY_NAMES);
-        if let Some(name) = b.name.as_deref()
-            && BIN_BY_NAMES.contains(&name)
-            && !bin_names.contains(&name)
-        {
-            v.add(format!(
-                "Value '{name}' at '{at}.name' is not valid for this operation; use {}",
-                bin_names.join(" or ")
-            ));
-        }
-        v.one_of(&b.interval, &format!("{at}.interval"), INTERVALS);
-        v.opt_one_of(&b.order, &format!("{at}.order"), SORT_ORDERS);
-    }
-    v.list_len(&req.group_by, "groupBy", 1, max_group_by);
-    for (i, g) in req.group_by.iter().flatten().enumerate() {
-        v.one_of(&g.name, &format!("groupBy.{}.member.name", i + 1), fields);
-    }
-    let metric_orders = req
-        .metrics
-        .iter()
-        .flatten()
-        .filter(|m| m.order.is_some())
-        .count();
-    let bin_orders = req
-        .bin_by
-        .iter()
-        .flatten()
-        .filter(|b| b.order.is_some())
-        .count();
-    if metric_orders > 0 && bin_orders > 0 {
-        v.add("order can be specified in either metrics or binBy, but not both".into());
-    }
-    if metric_orders > 1 {
-        v.add("order can be specified for at most one metric".into());
-    }
-}
+const INTENT_RULES: MetricsRules<'static> = MetricsRules {
+    metrics: INTENT_METRICS,
+    max_metrics: 5,
+    fields: INTENT_FIELDS,
+    max_group_by: 3,
+    filters: INTENT_FILTERS,
+    max_filters: 9,
+    bin_names: &["ConversationStartTime"],
+};
+
+const UTTERANCE_RULES: MetricsRules<'static> = MetricsRules {
+    metrics: UTTERANCE_METRICS,
+    max_metrics: 4,
+    fields: UTTERANCE_FIELDS,
+    max_group_by: 2,
+    filters: UTTERANCE_FILTERS,
+    max_filters: 9,
+    bin_names: &["UtteranceTimestamp"],
+};
 
 fn range_of(start: Option<f64>, end: Option<f64>) -> Option<TimeRange> {
     TimeRange::new_unbounded(start.and_then(instant)?, end.and_then(instant)?)
@@ -361,17 +312,8 @@ fn aggregate<'a, R: 'a>(
 pub fn intent_metrics(data: &BotData, body: &[u8], clock: CallClock) -> Result<Value, LexError> {
     let req: MetricsRequest = wire::parse_body(body)?;
     let mut v = Violations::default();
-    range_rules(&mut v, req.start_date_time, req.end_date_time, clock);
-    validate_metrics(
-        &mut v,
-        &req,
-        INTENT_METRICS,
-        5,
-        INTENT_FIELDS,
-        3,
-        INTENT_FILTERS,
-        &["ConversationStartTime"],
-    );
+    check_metrics(&mut v, &req, clock, &INTENT_RULES);
+    check_filter_values(&mut v, &req.filters);
     v.finish()?;
     let Some(range) = range_of(req.start_date_time, req.end_date_time) else {
         return Ok(json!({ "results": [] }));
@@ -398,17 +340,8 @@ pub fn utterance_metrics(data: &BotData, body: &[u8], clock: CallClock) -> Resul
     let req: UtteranceMetricsRequest = wire::parse_body(body)?;
     let mut v = Violations::default();
     let m = &req.metrics;
-    range_rules(&mut v, m.start_date_time, m.end_date_time, clock);
-    validate_metrics(
-        &mut v,
-        m,
-        UTTERANCE_METRICS,
-        4,
-        UTTERANCE_FIELDS,
-        2,
-        UTTERANCE_FILTERS,
-        &["UtteranceTimestamp"],
-    );
+    check_metrics(&mut v, m, clock, &UTTERANCE_RULES);
+    check_filter_values(&mut v, &m.filters);
     v.list_len(&req.attributes, "attributes", 1, 1);
     for (i, a) in req.attributes.iter().flatten().enumerate() {
         v.one_of(

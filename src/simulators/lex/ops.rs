@@ -128,29 +128,13 @@ pub fn answer(
         }
         Operation::SessionMetrics => {
             let req: MetricsRequest = wire::parse_body(body)?;
-            validate_metrics(
-                &req,
-                clock,
-                SESSION_METRICS,
-                7,
-                SESSION_FIELDS,
-                10,
-                SESSION_FILTERS,
-            )?;
+            validate_metrics(&req, clock, &SESSION_RULES)?;
             let data = bot(bots, bot_id)?;
             session_metrics(data, &req, clock.now)?
         }
         Operation::IntentStageMetrics => {
             let req: MetricsRequest = wire::parse_body(body)?;
-            validate_metrics(
-                &req,
-                clock,
-                STAGE_METRICS,
-                5,
-                STAGE_FIELDS,
-                9,
-                STAGE_FILTERS,
-            )?;
+            validate_metrics(&req, clock, &STAGE_RULES)?;
             let data = bot(bots, bot_id)?;
             stage_metrics(data, &req, clock.now)?
         }
@@ -221,33 +205,73 @@ fn validate_sessions(req: &SessionsRequest, clock: CallClock) -> Result<(), LexE
     v.finish()
 }
 
+/// What one metrics operation accepts, from the model (lex.md §11).
+pub(super) struct MetricsRules<'a> {
+    pub metrics: &'a [&'a str],
+    pub max_metrics: usize,
+    pub fields: &'a [&'a str],
+    pub max_group_by: usize,
+    pub filters: &'a [&'a str],
+    pub max_filters: usize,
+    /// The `binBy` names this operation takes (of `BIN_BY_NAMES`).
+    pub bin_names: &'a [&'a str],
+}
+
+const SESSION_RULES: MetricsRules<'static> = MetricsRules {
+    metrics: SESSION_METRICS,
+    max_metrics: 7,
+    fields: SESSION_FIELDS,
+    max_group_by: 2,
+    filters: SESSION_FILTERS,
+    max_filters: 10,
+    bin_names: &["ConversationStartTime"],
+};
+
+const STAGE_RULES: MetricsRules<'static> = MetricsRules {
+    metrics: STAGE_METRICS,
+    max_metrics: 5,
+    fields: STAGE_FIELDS,
+    max_group_by: 2,
+    filters: STAGE_FILTERS,
+    max_filters: 9,
+    bin_names: &["ConversationStartTime"],
+};
+
 fn validate_metrics(
     req: &MetricsRequest,
     clock: CallClock,
-    metric_names: &[&str],
-    max_metrics: usize,
-    fields: &[&str],
-    max_filters: usize,
-    filter_names: &[&str],
+    rules: &MetricsRules<'_>,
 ) -> Result<(), LexError> {
     let mut v = Violations::default();
+    check_metrics(&mut v, req, clock, rules);
+    v.finish()
+}
+
+/// The validation every metrics operation shares: range rules, the common
+/// members, metrics, `binBy`, `groupBy` and where `order` may go.
+pub(super) fn check_metrics(
+    v: &mut Violations,
+    req: &MetricsRequest,
+    clock: CallClock,
+    rules: &MetricsRules<'_>,
+) {
     if clock.range_rules {
-        wire::check_range_rules(&mut v, req.start_date_time, req.end_date_time, clock.now);
+        wire::check_range_rules(v, req.start_date_time, req.end_date_time, clock.now);
     }
     wire::check_common(
-        &mut v,
+        v,
         req.start_date_time,
         req.end_date_time,
         req.max_results,
         &req.filters,
-        max_filters,
-        filter_names,
+        rules.max_filters,
+        rules.filters,
     );
     v.required(&req.metrics, "metrics");
-    v.list_len(&req.metrics, "metrics", 1, max_metrics);
+    v.list_len(&req.metrics, "metrics", 1, rules.max_metrics);
     for (i, m) in req.metrics.iter().flatten().enumerate() {
         let at = format!("metrics.{}.member", i + 1);
-        v.one_of(&m.name, &format!("{at}.name"), metric_names);
+        v.one_of(&m.name, &format!("{at}.name"), rules.metrics);
         v.one_of(&m.statistic, &format!("{at}.statistic"), STATISTICS);
         v.opt_one_of(&m.order, &format!("{at}.order"), SORT_ORDERS);
     }
@@ -255,17 +279,25 @@ fn validate_metrics(
     for (i, b) in req.bin_by.iter().flatten().enumerate() {
         let at = format!("binBy.{}.member", i + 1);
         v.one_of(&b.name, &format!("{at}.name"), BIN_BY_NAMES);
-        if b.name.as_deref() == Some("UtteranceTimestamp") {
+        if let Some(name) = b.name.as_deref()
+            && BIN_BY_NAMES.contains(&name)
+            && !rules.bin_names.contains(&name)
+        {
             v.add(format!(
-                "Value 'UtteranceTimestamp' at '{at}.name' is not valid for this operation; use ConversationStartTime"
+                "Value '{name}' at '{at}.name' is not valid for this operation; use {}",
+                rules.bin_names.join(" or ")
             ));
         }
         v.one_of(&b.interval, &format!("{at}.interval"), INTERVALS);
         v.opt_one_of(&b.order, &format!("{at}.order"), SORT_ORDERS);
     }
-    v.list_len(&req.group_by, "groupBy", 1, 2);
+    v.list_len(&req.group_by, "groupBy", 1, rules.max_group_by);
     for (i, g) in req.group_by.iter().flatten().enumerate() {
-        v.one_of(&g.name, &format!("groupBy.{}.member.name", i + 1), fields);
+        v.one_of(
+            &g.name,
+            &format!("groupBy.{}.member.name", i + 1),
+            rules.fields,
+        );
     }
     let metric_orders = req
         .metrics
@@ -286,7 +318,6 @@ fn validate_metrics(
     if metric_orders > 1 {
         v.add("order can be specified for at most one metric".into());
     }
-    v.finish()
 }
 
 fn range_of(start: Option<f64>, end: Option<f64>) -> Result<Option<TimeRange>, LexError> {

@@ -76,3 +76,56 @@ async fn graphql_over_a_lex_demo_bot_reaches_the_simulator() {
         "both queries went to the simulator"
     );
 }
+
+/// Through GraphQL: a range starting more than 365 days back is the Lex bots'
+/// clear BAD_USER_INPUT (rule, date, bot), before any call; the Kore bots,
+/// which keep years of data, still answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_400_days_back_is_the_lex_bots_clear_error_and_kore_still_answers() {
+    let now = Utc::now();
+    let bots = demo_bots(10);
+    let infos = bots.iter().map(|(i, _)| i.clone()).collect();
+    let specs: Vec<_> = bots.into_iter().map(|(_, d)| d).collect();
+    let start = now - Duration::days(400);
+    let dataset = Dataset::generate(7, &specs, start, start + Duration::days(2));
+    let (sources, simulators) = demo_sources(infos, dataset).await.unwrap();
+    let sim_url = simulators
+        .iter()
+        .find_map(|l| l.strip_prefix("Lex V2 simulator: "))
+        .unwrap()
+        .to_owned();
+    let settings = Settings::local(
+        "127.0.0.1:0".parse().unwrap(),
+        b"test-cursor-secret-0123456789",
+    );
+    let addr = Application::build(sources, settings).await.unwrap().spawn();
+    let body: Value = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({
+            "query": "query($r: TimeRange!) { sessionMetrics(range: $r, metrics: [{name: COUNT, statistic: SUM}], groupBy: [BOT]) { groups { value } values { value } } }",
+            "variables": { "r": { "start": start.to_rfc3339(), "end": (start + Duration::days(2)).to_rfc3339() } }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let errors = body["errors"].as_array().expect("the Lex bots' errors");
+    assert_eq!(errors.len(), 2, "{body}");
+    let day = start.format("%Y-%m-%d").to_string();
+    for e in errors {
+        assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{e}");
+        assert_eq!(e["extensions"]["vendor"], "LEX_V2", "{e}");
+        let msg = e["message"].as_str().unwrap();
+        assert!(msg.contains("365 days") && msg.contains(&day), "{msg}");
+    }
+    let kore: Vec<&str> = body["data"]["sessionMetrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["groups"][0]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(kore, ["returns-kore", "sales-kore"], "{body}");
+    assert_eq!(lex_calls(&sim_url).await, 0, "no call reached Lex");
+}

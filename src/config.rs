@@ -974,7 +974,7 @@ client_secret = "${KORE}"
                 "url = \"redis://h\"\ncommand_timeout = \"0s\"",
                 "redis.command_timeout",
             ),
-            ("url = \"redis://h\"\nttl = \"1h\"", "redis"),
+            ("url = \"redis://h\"\nttl = \"1h\"", "redis.ttl"),
             ("key_prefix = \"x:\"", "redis"),
         ] {
             let e = error_of(&with(extra));

@@ -18,9 +18,9 @@
 #      query and 30-day Kore metrics, each as the first query of a fresh process
 #      (median of 3) and as a cold-cache query in a process warmed by another bot.
 #   4. three replicas sharing one redis-server (`[redis]`, README "Several replicas"):
-#      the latency an L2 hit adds over an L1 hit (`sessions(first: 100)` over 4 bots,
-#      executed, response cache off; one replica's L1 is too small to hold the answer, so
-#      every request there is an L2 hit), and the vendor calls of one cold workload (12
+#      the latency an L2 hit adds over an L1 hit (distinct `sessions(first: 100)` questions
+#      over 4 bots, response cache off: answered by the replica that fetched them, then by
+#      another whose L1 is cold), and the vendor calls of one cold workload (12
 #      questions, each sent 3 times at once) with 1 replica, with 3 sharing Redis, and
 #      with 3 without `[redis]`, counted by the simulators.
 #   PHASES="4" scripts/load.sh runs phase 4 alone (default: PHASES="1 2 3 4").
@@ -274,6 +274,7 @@ vendor = "lex_v2"
 bot_id = "K7XQ2M9PLA"
 region = "us-east-1"
 endpoint_url = "http://127.0.0.1:9101"
+requests_per_second = 1000
 [[bots]]
 id = "billing-lex"
 name = "Billing (Lex)"
@@ -281,6 +282,7 @@ vendor = "lex_v2"
 bot_id = "B1LLNG0LX2"
 region = "us-east-1"
 endpoint_url = "http://127.0.0.1:9101"
+requests_per_second = 1000
 [[bots]]
 id = "sales-kore"
 name = "Sales (Kore)"
@@ -298,34 +300,46 @@ host = "http://127.0.0.1:9102"
 client_id = "cs-botscope-sim"
 client_secret = "$KORE_SECRET"
 TOML
-# (a) L1 hit vs L2 hit: replica a has a 64 MiB L1, replica b a 1 KiB one (nothing fits,
-#     so each of its requests reads Redis). Same query, one keep-alive client sending one
-#     request after another (Python, so phase 4 needs no oha): ${L2_REQUESTS} timed requests each.
-L2_REQUESTS=${L2_REQUESTS:-2000}
+# (a) L1 hit vs L2 hit, simulators without latency: replica a answers ${L2_QUESTIONS} distinct
+#     questions (sessions(first: 100) over 4 bots, ranges a minute apart: 4 source-cache keys
+#     each) and so fills Redis; then replica b, whose L1 is cold, asks each once (every source
+#     question an L1 miss and an L2 hit), and a asks each again (L1 hits). One keep-alive
+#     client, one request after another (Python, so phase 4 needs no oha).
+L2_QUESTIONS=${L2_QUESTIONS:-300}
+SIM_LAT_SAVED=$COLD_LATENCY_MS; COLD_LATENCY_MS=0
 start_sims
+COLD_LATENCY_MS=$SIM_LAT_SAVED
 start_replica a $((PORT + 11)) 64MiB yes
-start_replica b $((PORT + 12)) 1KiB yes
-curl -s "http://127.0.0.1:$((PORT + 11))/graphql" -H 'content-type: application/json' -d @"$OUT/sessions4bots.json" >"$OUT/replicas-warm.answer.json"
-for r in 1:$((PORT + 11)) 2:$((PORT + 12)); do
-  python3 - "$OUT/sessions4bots.json" "${r##*:}" "$L2_REQUESTS" >"$OUT/replicas-l${r%%:*}.json" <<'PY'
-import http.client, json, sys, time
-body, port, n = open(sys.argv[1], "rb").read(), int(sys.argv[2]), int(sys.argv[3])
-c = http.client.HTTPConnection("127.0.0.1", port)
-def one():
-    c.request("POST", "/graphql", body, {"content-type": "application/json"})
-    r = c.getresponse(); data = r.read()
-    return r.status == 200 and b'"errors"' not in data
-for _ in range(200):
-    one()
-times, bad = [], 0
-t0 = time.perf_counter()
-for _ in range(n):
-    t = time.perf_counter(); ok = one(); times.append((time.perf_counter() - t) * 1000); bad += not ok
-total = time.perf_counter() - t0
-times.sort()
-print(json.dumps({"rps": n / total, "p50": times[n // 2], "p99": times[int(n * 0.99)], "bad": bad}))
+start_replica b $((PORT + 12)) 64MiB yes
+python3 - "$OUT" "$L2_QUESTIONS" $((PORT + 11)) $((PORT + 12)) <<'PY'
+import concurrent.futures as cf, datetime as dt, http.client, json, sys, time
+out, n, pa, pb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
+q = "query S($r: TimeRange!) { sessions(range: $r, first: 100) { nodes { id bot { id } sessionId startTime durationSeconds endState turns } } }"
+bodies = [json.dumps({"query": q, "variables": {"r": {"start": iso(today - dt.timedelta(days=7, minutes=-i)), "end": iso(today - dt.timedelta(days=1, minutes=-i))}}}).encode() for i in range(n)]
+def client(port):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    def one(body):
+        t = time.perf_counter()
+        c.request("POST", "/graphql", body, {"content-type": "application/json"})
+        r = c.getresponse(); data = r.read()
+        return (time.perf_counter() - t) * 1000, r.status == 200 and b'"errors"' not in data
+    return one
+# Fill: replica a, 8 clients at once.
+with cf.ThreadPoolExecutor(8) as ex:
+    chunks = [bodies[k::8] for k in range(8)]
+    fill_bad = sum(sum(not ok for _, ok in map(client(pa), c)) for c in ex.map(lambda c: c, chunks))
+res = {}
+for name, port in [("l2", pb), ("l1", pa)]:
+    one = client(port)
+    runs = [one(b) for b in bodies]
+    t = sorted(ms for ms, _ in runs)
+    res[name] = {"p50": t[n // 2], "p90": t[int(n * 0.9)], "p99": t[int(n * 0.99)], "mean": sum(t) / n, "bad": sum(not ok for _, ok in runs)}
+res["fill_bad"] = fill_bad
+res["n"] = n
+json.dump(res, open(f"{out}/replicas-latency.json", "w"))
 PY
-done
 curl -s "http://127.0.0.1:$((PORT + 12))/metrics" | grep '^botscope_l2_cache_requests_total' >"$OUT/replicas-l2.metrics" || true
 stop_replicas; stop_sims
 # (b) one cold workload, vendor calls counted by fresh simulators: 1 replica (every copy
@@ -347,7 +361,7 @@ today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, mic
 iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")
 qs = []
 for k in range(4):  # 4 ranges x 3 questions = 12 cold questions over all four bots
-    r = {"start": iso(today - dt.timedelta(days=7 * k + 3)), "end": iso(today - dt.timedelta(days=7 * k))}
+    r = {"start": iso(today - dt.timedelta(days=7 * k + 2)), "end": iso(today - dt.timedelta(days=7 * k))}
     qs.append({"query": "query($r: TimeRange!) { sessions(range: $r, first: 50) { nodes { id } } }", "variables": {"r": r}})
     qs.append({"query": "query($r: TimeRange!) { sessionMetrics(range: $r, metrics: [{name: COUNT, statistic: SUM}], binBy: ONE_DAY) { binStart values { value } } }", "variables": {"r": r}})
     qs.append({"query": "query($r: TimeRange!) { sessionMetrics(range: $r, metrics: [{name: SUCCESS, statistic: AVG}], groupBy: [END_STATE]) { values { value } } }", "variables": {"r": r}})
@@ -373,15 +387,16 @@ kill "$REDIS" 2>/dev/null || true
 python3 - "$OUT" <<'PY' | tee "$OUT/replicas-summary.md"
 import json, sys
 out = sys.argv[1]
-print("| replicas, one sequential client, sessions(first: 100) over 4 bots, executed | req/s | p50 ms | p99 ms | bad answers |")
-print("|---|---|---|---|---|")
+lat = json.load(open(f"{out}/replicas-latency.json"))
+print(f"| {lat['n']} distinct sessions(first: 100) over 4 bots, one sequential client | p50 ms | p90 ms | p99 ms | mean ms | bad answers |")
+print("|---|---|---|---|---|---|")
 p50 = {}
-for n, what in [("l1", "L1 hit (64 MiB moka)"), ("l2", "L2 hit (1 KiB L1, Redis)")]:
-    d = json.load(open(f"{out}/replicas-{n}.json"))
+for n, what in [("l1", "replica a: L1 hits (it fetched them)"), ("l2", "replica b: L1 misses, L2 hits (Redis)")]:
+    d = lat[n]
     p50[n] = d["p50"]
-    print(f"| {what} | {d['rps']:.0f} | {d['p50']:.2f} | {d['p99']:.2f} | {d['bad']} |")
-print(f"\nL2 hit adds {p50['l2'] - p50['l1']:+.2f} ms at the median over an L1 hit")
-print("L2 lookups on the small-L1 replica: " + " ".join(l.strip() for l in open(f"{out}/replicas-l2.metrics")))
+    print(f"| {what} | {d['p50']:.2f} | {d['p90']:.2f} | {d['p99']:.2f} | {d['mean']:.2f} | {d['bad']} |")
+print(f"\nL2 hit adds {p50['l2'] - p50['l1']:+.2f} ms at the median over an L1 hit (fill errors: {lat['fill_bad']})")
+print("L2 lookups on replica b: " + " ".join(l.strip() for l in open(f"{out}/replicas-l2.metrics")))
 print("\n| cold workload: 12 questions x 3 copies at once | Kore calls | Lex calls | seconds | non-200 | with errors |")
 print("|---|---|---|---|---|---|")
 for n, what in [("one-yes", "1 replica"), ("three-yes", "3 replicas, shared Redis"), ("three-no", "3 replicas, no [redis]")]:

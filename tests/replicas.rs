@@ -83,6 +83,17 @@ impl Redis {
         }
     }
 
+    /// SIGSTOP / SIGCONT: a Redis that holds connections open but answers nothing.
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let ok = Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+    }
+
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -93,6 +104,12 @@ impl Redis {
 
 impl Drop for Redis {
     fn drop(&mut self) {
+        // Never panic here (a panic while unwinding aborts): a failed SIGCONT is ignored.
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-CONT", &c.id().to_string()])
+                .status();
+        }
         self.kill();
     }
 }
@@ -535,4 +552,52 @@ async fn a_replica_whose_redis_is_down_at_startup_answers_and_says_degraded() {
         metrics.contains("botscope_redis_fallbacks_total"),
         "{metrics}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_stops_answering_costs_one_timeout_then_nothing() {
+    let t0 = kore::t0();
+    let redis = Redis::start().await;
+    let sims = Sims::start(
+        kore::sim_config(),
+        kore::data(40, t0, t0 + Duration::days(2)),
+    )
+    .await;
+    let rep = replica(&redis.url(), &sims, &Tuning::default()).await;
+    let reference = control(&sims).await;
+    let q = |h: i64| json!({ "bots": ["kore-a", "lex-a"], "range": range(t0 + Duration::hours(h), 20) });
+    assert_eq!(
+        rep.data(METRICS, &q(1)).await,
+        reference.data(METRICS, &q(1)).await
+    );
+
+    redis.signal("-STOP");
+    // The first cold question waits at most command_timeout (1 s here) for
+    // Redis, then falls back; the next ones do not wait on Redis at all.
+    let started = Instant::now();
+    assert_eq!(
+        rep.data(METRICS, &q(2)).await,
+        reference.data(METRICS, &q(2)).await
+    );
+    let first = started.elapsed();
+    assert!(first < StdDuration::from_secs(4), "{first:?}");
+    let started = Instant::now();
+    assert_eq!(
+        rep.data(METRICS, &q(3)).await,
+        reference.data(METRICS, &q(3)).await
+    );
+    assert!(
+        started.elapsed() < StdDuration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    let (code, text) = rep.readyz().await;
+    assert_eq!((code, text.contains("degraded")), (200, true), "{text}");
+
+    redis.signal("-CONT");
+    let t = Instant::now();
+    while !rep.readyz().await.1.contains("redis: up") {
+        assert!(t.elapsed() < StdDuration::from_secs(10), "never recovered");
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
 }

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{AuthMode, CacheSettings, Config, ConfigError};
 use crate::engine::{CursorKey, Engine, Limits};
+use crate::fleet::Fleet;
 use crate::graphql::{SchemaLimits, build_schema};
 use crate::layers::{BreakerPolicy, CachePolicy, SourceCache};
 use crate::server::auth::Authenticator;
@@ -30,6 +31,9 @@ pub struct Settings {
     pub cache: Option<CacheSettings>,
     /// The per-bot circuit breaker; `None` turns it off.
     pub breaker: Option<BreakerPolicy>,
+    /// `[redis]`: what the replicas share (L2 caches, budgets, cold-key
+    /// locks); `None` = one process, everything in memory.
+    pub fleet: Option<Fleet>,
 }
 
 impl Settings {
@@ -45,6 +49,7 @@ impl Settings {
             graphiql: true,
             cache: Some(CacheSettings::defaults()),
             breaker: Some(BreakerPolicy::default()),
+            fleet: None,
         }
     }
 
@@ -107,6 +112,13 @@ impl Settings {
             graphiql: config.server.graphiql,
             cache: Some(config.cache_settings()?),
             breaker: config.breaker_policy()?,
+            fleet: match config.fleet_settings()? {
+                Some(s) => Some(Fleet::connect(s).await.map_err(|message| ConfigError {
+                    key: "redis".into(),
+                    message,
+                })?),
+                None => None,
+            },
         })
     }
 }
@@ -129,7 +141,7 @@ impl Application {
             .cache
             .as_ref()
             .zip(policy.clone())
-            .map(|(c, p)| SourceCache::new(c.max_bytes, p));
+            .map(|(c, p)| SourceCache::new(c.max_bytes, p).with_l2(settings.fleet.clone()));
         let sources = sources
             .into_iter()
             .map(|s| crate::layers::stack(s, source_cache.as_ref(), settings.breaker))
@@ -155,7 +167,8 @@ impl Application {
                 .cache
                 .as_ref()
                 .and_then(|c| c.response_max_bytes)
-                .map(ResponseCache::new),
+                .map(|bytes| ResponseCache::new(bytes).with_l2(settings.fleet.clone())),
+            fleet: settings.fleet.clone(),
             cache_policy: policy,
             rate_limiter: crate::server::rate_limit::ClientRateLimiter::per_minute(
                 settings.http.requests_per_minute_per_client,

@@ -256,10 +256,11 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
-            let sources = match crate::sources::build_from_config(&config).await {
-                Ok(s) => s,
-                Err(e) => return fail(e),
-            };
+            let sources =
+                match crate::sources::build_from_config(&config, settings.fleet.as_ref()).await {
+                    Ok(s) => s,
+                    Err(e) => return fail(e),
+                };
             serve_app(sources, settings).await
         }
         Command::Demo {

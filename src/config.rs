@@ -50,8 +50,65 @@ pub struct Config {
     pub server: ServerConfig,
     #[serde(default)]
     pub resilience: ResilienceConfig,
+    /// `[redis]`: absent = one process, everything in memory (DESIGN §11).
+    pub redis: Option<RedisConfig>,
     #[serde(default)]
     pub bots: Vec<BotConfig>,
+}
+
+/// `[redis]`: replicas share the L2 source cache, the response cache, the
+/// vendor budgets and one upstream call per cold key through Redis/Valkey
+/// (`crate::fleet`). Parsed into [`crate::fleet::FleetSettings`].
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS).
+    /// A secret: it may carry the password.
+    pub url: SecretString,
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+    /// Multiplexed connections per replica, used in turn.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// Longest wait for a connection to Redis.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: String,
+    /// Longest wait for one Redis command; past it the replica falls back.
+    #[serde(default = "default_command_timeout")]
+    pub command_timeout: String,
+    /// Lifetime of a cold key's lock; the owner renews it while it fetches,
+    /// so a crashed owner blocks the others at most this long.
+    #[serde(default = "default_lock_timeout")]
+    pub lock_timeout: String,
+    /// Replicas sharing the vendor budgets: while Redis is unreachable each
+    /// replica takes `budget / expected_replicas` of every budget.
+    #[serde(default = "default_expected_replicas")]
+    pub expected_replicas: u32,
+    /// How often an unreachable Redis is tried again.
+    #[serde(default = "default_health_interval")]
+    pub health_interval: String,
+}
+
+fn default_key_prefix() -> String {
+    "botscope:".into()
+}
+fn default_pool_size() -> usize {
+    2
+}
+fn default_connect_timeout() -> String {
+    "1s".into()
+}
+fn default_command_timeout() -> String {
+    "250ms".into()
+}
+fn default_lock_timeout() -> String {
+    "10s".into()
+}
+fn default_expected_replicas() -> u32 {
+    1
+}
+fn default_health_interval() -> String {
+    "1s".into()
 }
 
 /// `[resilience]`: the per-bot circuit breaker (`layers::breaker`).
@@ -463,6 +520,53 @@ impl Config {
         })
     }
 
+    /// `[redis]`, parsed and checked; `None` without the section.
+    pub fn fleet_settings(&self) -> Result<Option<crate::fleet::FleetSettings>, ConfigError> {
+        let Some(r) = &self.redis else {
+            return Ok(None);
+        };
+        let url = r.url.expose_secret();
+        match url::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "redis" | "rediss") && u.host_str().is_some() => {}
+            _ => {
+                return Err(err(
+                    "redis.url",
+                    "must be a redis:// or rediss:// URL with a host, e.g. \
+                     redis://:password@redis.internal:6379/0",
+                ));
+            }
+        }
+        if let Err(e) = redis::Client::open(url) {
+            return Err(err(
+                "redis.url",
+                format!("not a usable Redis URL: {}", e.category()),
+            ));
+        }
+        let p = &r.key_prefix;
+        if p.is_empty() || p.len() > 64 || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(err(
+                "redis.key_prefix",
+                "1-64 characters without spaces, e.g. \"botscope:\"",
+            ));
+        }
+        if !(1..=64).contains(&r.pool_size) {
+            return Err(err("redis.pool_size", "must be between 1 and 64"));
+        }
+        if !(1..=1000).contains(&r.expected_replicas) {
+            return Err(err("redis.expected_replicas", "must be between 1 and 1000"));
+        }
+        Ok(Some(crate::fleet::FleetSettings {
+            url: r.url.clone(),
+            key_prefix: p.clone(),
+            pool_size: r.pool_size,
+            connect_timeout: positive_duration("redis.connect_timeout", &r.connect_timeout)?,
+            command_timeout: positive_duration("redis.command_timeout", &r.command_timeout)?,
+            lock_timeout: positive_duration("redis.lock_timeout", &r.lock_timeout)?,
+            expected_replicas: r.expected_replicas,
+            health_interval: positive_duration("redis.health_interval", &r.health_interval)?,
+        }))
+    }
+
     /// The per-bot circuit breaker from `[resilience]`; `None` when
     /// `breaker_failures = 0` turns it off.
     pub fn breaker_policy(&self) -> Result<Option<crate::layers::BreakerPolicy>, ConfigError> {
@@ -561,6 +665,7 @@ impl Config {
         self.cache_settings()?;
         self.max_body_bytes()?;
         self.breaker_policy()?;
+        self.fleet_settings()?;
         let l = &self.limits;
         for (key, v) in [
             ("limits.max_page_size", l.max_page_size),
@@ -680,6 +785,23 @@ impl Config {
             self.cache.settle_lag,
             self.limits,
         );
+        if let Some(r) = &self.redis {
+            // The URL may carry a password: print only where it points.
+            let at = url::Url::parse(r.url.expose_secret())
+                .map(|u| {
+                    format!(
+                        "{}://{}:{}",
+                        u.scheme(),
+                        u.host_str().unwrap_or("?"),
+                        u.port().unwrap_or(6379)
+                    )
+                })
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "redis: {at} (credentials [redacted]) key_prefix={:?} pool_size={} expected_replicas={}\n",
+                r.key_prefix, r.pool_size, r.expected_replicas
+            ));
+        }
         for bot in &self.bots {
             match bot {
                 BotConfig::LexV2(b) => out.push_str(&format!(
@@ -812,6 +934,56 @@ client_secret = "${KORE}"
         assert_eq!(
             error_of(&GOOD.replace("lex_v2", "dialogflow")).key,
             "bots[0].vendor"
+        );
+    }
+
+    #[test]
+    fn redis_is_optional_and_checked_key_by_key() {
+        let c = Config::from_toml_str(GOOD, &env).unwrap();
+        assert!(
+            c.fleet_settings().unwrap().is_none(),
+            "no [redis]: one process"
+        );
+        let with = |extra: &str| format!("{GOOD}\n[redis]\n{extra}\n");
+        let ok = Config::from_toml_str(
+            &with("url = \"rediss://:pw@redis.internal:6380/2\"\nexpected_replicas = 3"),
+            &env,
+        )
+        .unwrap();
+        let f = ok.fleet_settings().unwrap().unwrap();
+        assert_eq!(f.expected_replicas, 3);
+        assert_eq!(f.key_prefix, "botscope:");
+        assert_eq!(f.lock_timeout, Duration::from_secs(10));
+        let d = ok.describe();
+        assert!(d.contains("rediss://redis.internal:6380"), "{d}");
+        assert!(!d.contains("pw"), "{d}");
+        for (extra, key) in [
+            ("url = \"http://redis:6379\"", "redis.url"),
+            ("url = \"redis-host:6379\"", "redis.url"),
+            ("url = \"redis://h\"\nkey_prefix = \"\"", "redis.key_prefix"),
+            ("url = \"redis://h\"\npool_size = 0", "redis.pool_size"),
+            (
+                "url = \"redis://h\"\nexpected_replicas = 0",
+                "redis.expected_replicas",
+            ),
+            (
+                "url = \"redis://h\"\nlock_timeout = \"soon\"",
+                "redis.lock_timeout",
+            ),
+            (
+                "url = \"redis://h\"\ncommand_timeout = \"0s\"",
+                "redis.command_timeout",
+            ),
+            ("url = \"redis://h\"\nttl = \"1h\"", "redis.ttl"),
+            ("key_prefix = \"x:\"", "redis"),
+        ] {
+            let e = error_of(&with(extra));
+            assert_eq!(e.key, key, "{extra}: {e}");
+        }
+        assert!(
+            error_of(&with("url = \"redis://h\"\nttl = \"1h\""))
+                .message
+                .contains("ttl")
         );
     }
 

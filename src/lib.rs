@@ -8,6 +8,7 @@ pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod fleet;
 pub mod graphql;
 pub mod layers;
 pub mod logging;

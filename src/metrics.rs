@@ -16,6 +16,12 @@
 //! | `botscope_cache_evictions_total` | counter | | source-cache entries evicted for size |
 //! | `botscope_breaker_state` | gauge | `bot` | circuit breaker: 0 closed, 1 half-open, 2 open |
 //! | `botscope_breaker_rejections_total` | counter | `bot` | questions failed fast by an open breaker |
+//! | `botscope_redis_up` | gauge | | with `[redis]`: 1 while Redis answers, 0 while the replica runs degraded |
+//! | `botscope_redis_errors_total` | counter | | Redis commands that failed or timed out |
+//! | `botscope_redis_fallbacks_total` | counter | `what` (`source`, `kore_window`, `response`, `kore_budget`, `lex_budget`) | times local state served because Redis gave no answer |
+//! | `botscope_l2_cache_requests_total` | counter | `cache` (`source`, `kore_window`, `response`), `outcome` (`hit`, `miss`, `error`, `undecodable`) | L2 (Redis) lookups after an L1 miss |
+//! | `botscope_redis_lock_waits_total` | counter | `cache`, `outcome` (`filled`, `lock_gone`) | cold keys another replica was fetching: waited for its entry |
+//! | `botscope_redis_lock_wait_seconds` | histogram | `cache` | how long those waits took |
 
 //!
 //! `operation` is the request's `operationName` (letters, digits, `_`, at most

@@ -144,7 +144,7 @@ impl SessionQuery {
 /// A page of one bot's sessions, ordered as asked. Sessions are shared by
 /// reference count: a page served from a cache, merged across bots and
 /// resolved by GraphQL is never deep-copied.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SessionPage {
     pub sessions: Vec<Arc<Session>>,
     /// More sessions follow the last one of this page.

@@ -10,6 +10,10 @@
 //!   live `recent_ttl`.
 //! - **Coalescing**: concurrent identical requests share one upstream call
 //!   (`Entry::or_try_insert_with`); errors are never cached.
+//! - **L2** (with `[redis]`): an L1 miss asks the fleet's Redis before the
+//!   vendor, under the same key (hashed) and TTL, and only one replica calls
+//!   the vendor for a cold key ([`crate::fleet::FleetCache`]). An entry read
+//!   from L2 lives in L1 only for the TTL it has left.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +22,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use moka::Expiry;
 use moka::future::Cache;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::CacheSettings;
 use crate::domain::{
@@ -63,7 +67,18 @@ struct CacheKey {
     request: String,
 }
 
-#[derive(Clone)]
+impl CacheKey {
+    /// The key's name in the L2: bot, operation and a hash of the request,
+    /// so Redis keys stay short whatever the filters.
+    fn l2_name(&self) -> String {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(self.request.as_bytes());
+        let hex: String = h[..16].iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}:{}:{hex}", self.bot, self.op)
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
 enum Answer {
     Sessions(Arc<SessionPage>),
     Metrics(Arc<Vec<MetricBin>>),
@@ -91,6 +106,7 @@ impl Expiry<CacheKey, Entry> for PerEntryTtl {
 pub struct SourceCache {
     cache: Cache<CacheKey, Entry>,
     policy: CachePolicy,
+    l2: Option<crate::fleet::FleetCache>,
 }
 
 impl SourceCache {
@@ -105,7 +121,17 @@ impl SourceCache {
                 }
             })
             .build();
-        SourceCache { cache, policy }
+        SourceCache {
+            cache,
+            policy,
+            l2: None,
+        }
+    }
+
+    /// Puts the fleet's Redis under this cache as its L2.
+    pub fn with_l2(mut self, fleet: Option<crate::fleet::Fleet>) -> Self {
+        self.l2 = fleet.map(|f| crate::fleet::FleetCache::new(f, "source"));
+        self
     }
 
     pub fn policy(&self) -> &CachePolicy {
@@ -124,11 +150,18 @@ impl SourceCache {
     {
         let ttl = self.policy.ttl_for(range, Utc::now());
         let op = key.op;
+        let l2_name = match &self.l2 {
+            Some(_) => key.l2_name(),
+            None => String::new(),
+        };
         let entry = self
             .cache
             .entry(key)
             .or_try_insert_with(async {
-                let answer = fetch.await?;
+                let (answer, ttl) = match &self.l2 {
+                    Some(l2) => l2.get_or_fetch(&l2_name, ttl, fetch).await?,
+                    None => (fetch.await?, ttl),
+                };
                 let bytes = estimate(&answer).min(u32::MAX as usize) as u32;
                 Ok::<_, Error>(Entry { answer, ttl, bytes })
             })

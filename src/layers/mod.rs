@@ -9,7 +9,9 @@
 //! - **metrics** outermost, so it sees every question, cached or not.
 //! - **cache** next, so a hit costs no budget and no upstream call, and
 //!   concurrent identical questions coalesce before they reach the vendor;
-//!   cache hits keep answering while the breaker is open.
+//!   cache hits keep answering while the breaker is open. With `[redis]` its
+//!   L1 miss asks the fleet's L2 (and takes the cold key's lock) inside this
+//!   same layer, so the order below is the same for one process or many.
 //! - **breaker** (`breaker.rs`, one per bot) just above the vendor: it sees
 //!   each question's outcome *after* the vendor client's retries, opens after
 //!   N consecutive `UPSTREAM_UNAVAILABLE`/`UPSTREAM_THROTTLED` answers, then
@@ -18,7 +20,8 @@
 //! - **rate limit** and **retry** act per *upstream call*, not per question (one
 //!   question can take many calls: Kore windows × containment types × pages,
 //!   Lex pages), so they live in the vendor clients under the source: the Kore
-//!   client's shared per-bot budget, the AWS SDK's standard retry for Lex. The
+//!   client's shared per-bot budget (the fleet's, with `[redis]`), the AWS
+//!   SDK's standard retry for Lex. The
 //!   wrong order would be retry outside cache (retries would re-run cache
 //!   misses as whole questions) or rate limit outside cache (hits would spend budget).
 

@@ -48,6 +48,8 @@ pub struct AppState {
     pub rate_limiter: Option<ClientRateLimiter>,
     /// Deadline of one GraphQL request.
     pub request_timeout: Duration,
+    /// `[redis]`: its state shows in `/readyz`'s body.
+    pub fleet: Option<crate::fleet::Fleet>,
 }
 
 /// HTTP settings.
@@ -194,8 +196,13 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
 
 async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     // Sources are built before the router exists, so a serving router is ready.
-    let _ = &state.schema;
-    (StatusCode::OK, "ready")
+    // An unreachable Redis degrades a replica but never makes it unready: it
+    // still answers (local caches, its share of the budgets), so the load
+    // balancer keeps it; the body says so.
+    match &state.fleet {
+        Some(fleet) => (StatusCode::OK, fleet.readiness()),
+        None => (StatusCode::OK, "ready".to_owned()),
+    }
 }
 
 /// A response with a GraphQL-shaped body holding one error.

@@ -6,6 +6,10 @@
 //! scopes never share an entry. An entry lives as long as the shortest TTL of
 //! the data its answer read ([`TtlHint`], fed by the resolvers through the
 //! source cache's [`CachePolicy`]); responses with errors are never stored.
+//!
+//! With `[redis]` the fleet's Redis is its L2 (`{prefix}v1:response:{hex key}`,
+//! the same key and TTL): a response one replica stored is a hit on every
+//! other, with its true `Age`. Redis gives no answer → the L1 alone, as before.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,6 +79,17 @@ impl Expiry<[u8; 32], Arc<CachedResponse>> for ByTtl {
 #[derive(Clone)]
 pub struct ResponseCache {
     cache: Cache<[u8; 32], Arc<CachedResponse>>,
+    l2: Option<crate::fleet::FleetCache>,
+}
+
+fn hex(key: &[u8; 32]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl ResponseCache {
@@ -87,7 +102,45 @@ impl ResponseCache {
                 })
                 .expire_after(ByTtl)
                 .build(),
+            l2: None,
         }
+    }
+
+    /// Puts the fleet's Redis under this cache as its L2.
+    pub fn with_l2(mut self, fleet: Option<crate::fleet::Fleet>) -> Self {
+        self.l2 = fleet.map(|f| crate::fleet::FleetCache::new(f, "response"));
+        self
+    }
+
+    /// An entry another replica stored: `[stored unix ms][ttl ms][body]`.
+    async fn get_l2(&self, key: &[u8; 32]) -> Option<Arc<CachedResponse>> {
+        let l2 = self.l2.as_ref()?;
+        let raw = match l2.get_raw(&hex(key)).await {
+            Ok(Some((raw, _))) => raw,
+            Ok(None) => {
+                l2.count("miss");
+                return None;
+            }
+            Err(_) => {
+                l2.count("error");
+                l2.fleet().fell_back("response");
+                return None;
+            }
+        };
+        l2.count("hit");
+        let stored_ms = u64::from_be_bytes(raw.get(..8)?.try_into().ok()?);
+        let ttl = Duration::from_millis(u64::from_be_bytes(raw.get(8..16)?.try_into().ok()?));
+        let age = Duration::from_millis(unix_ms().saturating_sub(stored_ms));
+        if age >= ttl {
+            return None;
+        }
+        let entry = Arc::new(CachedResponse {
+            body: Bytes::copy_from_slice(&raw[16..]),
+            stored: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
+            ttl,
+        });
+        self.cache.insert(*key, entry.clone()).await;
+        Some(entry)
     }
 
     pub fn key(scope: &BotScope, method: &str, request: &[u8]) -> [u8; 32] {
@@ -109,12 +162,24 @@ impl ResponseCache {
     }
 
     pub async fn get(&self, key: &[u8; 32]) -> Option<Arc<CachedResponse>> {
-        self.cache.get(key).await
+        match self.cache.get(key).await {
+            Some(hit) => Some(hit),
+            None => self.get_l2(key).await,
+        }
     }
 
     pub async fn put(&self, key: [u8; 32], body: Bytes, ttl: Duration) {
         if ttl.is_zero() {
             return;
+        }
+        if let Some(l2) = &self.l2 {
+            let mut raw = Vec::with_capacity(body.len() + 16);
+            raw.extend_from_slice(&unix_ms().to_be_bytes());
+            raw.extend_from_slice(&(ttl.as_millis() as u64).to_be_bytes());
+            raw.extend_from_slice(&body);
+            if l2.put_raw(&hex(&key), raw, ttl).await.is_err() {
+                l2.fleet().fell_back("response");
+            }
         }
         let entry = CachedResponse {
             body,

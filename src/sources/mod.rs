@@ -77,8 +77,11 @@ pub trait AnalyticsSource: Send + Sync {
 
 /// Builds one source per configured bot (`botscope serve`): a
 /// [`lex::LexSource`] for each Lex bot, a [`kore::KoreSource`] for each Kore bot.
+/// With a `fleet` (`[redis]`), their budgets and Kore's window cache are shared
+/// by every replica.
 pub async fn build_from_config(
     config: &crate::config::Config,
+    fleet: Option<&crate::fleet::Fleet>,
 ) -> std::result::Result<Vec<std::sync::Arc<dyn AnalyticsSource>>, crate::config::ConfigError> {
     use crate::config::BotConfig;
     let mut sources: Vec<std::sync::Arc<dyn AnalyticsSource>> = Vec::new();
@@ -91,12 +94,13 @@ pub async fn build_from_config(
         };
         match bot {
             BotConfig::LexV2(lex_bot) => {
-                let lex_config = lex::LexSourceConfig::from_bot_config(lex_bot);
+                let mut lex_config = lex::LexSourceConfig::from_bot_config(lex_bot);
+                lex_config.fleet = fleet.cloned();
                 sources.push(std::sync::Arc::new(
                     lex::LexSource::new(info, &lex_config).await,
                 ));
             }
-            BotConfig::Kore(kore_bot) => sources.push(kore::build_from_config(i, kore_bot)?),
+            BotConfig::Kore(kore_bot) => sources.push(kore::build_from_config(i, kore_bot, fleet)?),
         }
     }
     Ok(sources)

@@ -12,6 +12,10 @@ pub struct SlidingBudget {
     hour: Duration,
     /// Times of the admitted calls within the last `hour`, oldest first.
     log: Mutex<VecDeque<Instant>>,
+    /// Every call that asked, admitted or not, within the last `minute`, and
+    /// the most there ever were: lets tests check that the callers (several
+    /// replicas together) never sent more than the budget in a rolling minute.
+    arrivals: Mutex<(VecDeque<Instant>, usize)>,
 }
 
 impl SlidingBudget {
@@ -22,12 +26,30 @@ impl SlidingBudget {
             minute,
             hour,
             log: Mutex::default(),
+            arrivals: Mutex::default(),
         }
+    }
+
+    /// The most calls that arrived within one rolling `minute`.
+    pub fn peak_minute(&self) -> usize {
+        self.arrivals.lock().unwrap_or_else(|e| e.into_inner()).1
     }
 
     /// Admits one call now, or says which window is full (`true` = hourly).
     pub fn try_take(&self) -> Result<(), bool> {
         let now = Instant::now();
+        {
+            let mut arrivals = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+            let (times, peak) = &mut *arrivals;
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= self.minute)
+            {
+                times.pop_front();
+            }
+            times.push_back(now);
+            *peak = (*peak).max(times.len());
+        }
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         while log
             .front()

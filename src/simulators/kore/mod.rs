@@ -25,6 +25,8 @@
 //! - Per-bot budget (§5.2): `calls_per_minute` / `calls_per_hour` in rolling
 //!   windows shared by both operations; past it → 429 with the per-minute or
 //!   hourly message of [S14]. Rejected calls do not use the budget (a guess).
+//!   `/_sim/stats` reports, per bot, the most calls that arrived in one rolling
+//!   minute (`budgets[].peakMinute`), admitted or not.
 //! - Sessions still open at the moment of the call (their end lies after
 //!   "now") come with `sessionStatus: "active"` and no end: `end_time: null`
 //!   or no `end_time` key at all (kore.md §8: which one is NOT DOCUMENTED, so
@@ -377,7 +379,13 @@ async fn sim_stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
         totals.add(c);
         operations.push(json!({ "operation": op, "bot": bot, "counters": c }));
     }
-    Json(json!({ "totals": totals, "operations": operations }))
+    let mut budgets: Vec<Value> = sim
+        .bots
+        .iter()
+        .map(|(bot, s)| json!({ "bot": bot, "peakMinute": s.budget.peak_minute() }))
+        .collect();
+    budgets.sort_by(|a, b| a["bot"].as_str().cmp(&b["bot"].as_str()));
+    Json(json!({ "totals": totals, "operations": operations, "budgets": budgets }))
 }
 
 /// `PUT /_sim/faults`: changes the fault rates while running.

@@ -7,6 +7,11 @@
 //! this keeps the log of recent call times and admits a call only when both
 //! rolling windows have room. Callers wait (they do not fail) until
 //! `max_wait` has passed.
+//!
+//! With `[redis]`, the budget is the fleet's ([`FleetBudget`]: the same two
+//! rolling windows, in Redis, shared by every replica); while Redis gives no
+//! answer, this replica falls back to a local log holding its share,
+//! `calls / expected_replicas`.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -15,13 +20,62 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::fleet::{Fleet, FleetBudget, budget::share};
 
 pub struct KoreBudget {
+    local: RollingLog,
+    /// The fleet-wide budget, and this replica's share for when Redis is down.
+    fleet: Option<(FleetBudget, RollingLog)>,
+}
+
+/// The log of this process's recent calls, admitting one only when both
+/// rolling windows have room.
+struct RollingLog {
     per_minute: usize,
     per_hour: usize,
     minute: Duration,
     hour: Duration,
     log: Mutex<VecDeque<Instant>>,
+}
+
+impl RollingLog {
+    fn new(per_minute: u32, per_hour: u32, minute: Duration, hour: Duration) -> Self {
+        RollingLog {
+            per_minute: per_minute.max(1) as usize,
+            per_hour: per_hour.max(1) as usize,
+            minute,
+            hour,
+            log: Mutex::default(),
+        }
+    }
+
+    /// Takes a slot now (`None`), or says how long until one frees up.
+    async fn try_take(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut log = self.log.lock().await;
+        while log
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.hour)
+        {
+            log.pop_front();
+        }
+        let in_minute = log
+            .iter()
+            .rev()
+            .take_while(|t| now.duration_since(**t) < self.minute)
+            .count();
+        if log.len() < self.per_hour && in_minute < self.per_minute {
+            log.push_back(now);
+            return None;
+        }
+        // The call that frees a slot first leaves its window at `until`.
+        let until = if log.len() >= self.per_hour {
+            log[log.len() - self.per_hour] + self.hour
+        } else {
+            log[log.len() - self.per_minute] + self.minute
+        };
+        Some(until.saturating_duration_since(now))
+    }
 }
 
 impl KoreBudget {
@@ -34,44 +88,37 @@ impl KoreBudget {
         margin: Duration,
     ) -> Self {
         KoreBudget {
-            per_minute: per_minute.max(1) as usize,
-            per_hour: per_hour.max(1) as usize,
-            minute: minute + margin,
-            hour: hour + margin,
-            log: Mutex::default(),
+            local: RollingLog::new(per_minute, per_hour, minute + margin, hour + margin),
+            fleet: None,
         }
+    }
+
+    /// Shares the budget named `name` with every replica through `fleet`.
+    pub fn shared(mut self, fleet: &Fleet, name: &str) -> Self {
+        let l = &self.local;
+        let (pm, ph) = (l.per_minute as u32, l.per_hour as u32);
+        let n = fleet.settings().expected_replicas;
+        let budget = FleetBudget::new(fleet.clone(), name, vec![(pm, l.minute), (ph, l.hour)]);
+        let fallback = RollingLog::new(share(pm, n), share(ph, n), l.minute, l.hour);
+        self.fleet = Some((budget, fallback));
+        self
     }
 
     /// Waits for room in both windows and takes it.
     pub async fn acquire(&self, max_wait: Duration) -> Result<()> {
         let deadline = Instant::now() + max_wait;
         loop {
-            let wait = {
-                let now = Instant::now();
-                let mut log = self.log.lock().await;
-                while log
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= self.hour)
-                {
-                    log.pop_front();
-                }
-                let in_minute = log
-                    .iter()
-                    .rev()
-                    .take_while(|t| now.duration_since(**t) < self.minute)
-                    .count();
-                if log.len() < self.per_hour && in_minute < self.per_minute {
-                    log.push_back(now);
-                    return Ok(());
-                }
-                // The call that frees a slot first leaves its window at `until`.
-                let until = if log.len() >= self.per_hour {
-                    log[log.len() - self.per_hour] + self.hour
-                } else {
-                    log[log.len() - self.per_minute] + self.minute
-                };
-                until.saturating_duration_since(now)
+            let wait = match &self.fleet {
+                None => self.local.try_take().await,
+                Some((budget, fallback)) => match budget.try_take().await {
+                    Ok(wait) => wait,
+                    Err(_) => {
+                        budget.fleet().fell_back("kore_budget");
+                        fallback.try_take().await
+                    }
+                },
             };
+            let Some(wait) = wait else { return Ok(()) };
             if Instant::now() + wait > deadline {
                 return Err(Error::new(
                     ErrorKind::UpstreamThrottled,

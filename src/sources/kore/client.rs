@@ -78,13 +78,20 @@ impl KoreClient {
                 config.bot_id
             ),
             auth: KoreAuth::new(config.client_id.clone(), config.client_secret.clone()),
-            budget: Arc::new(KoreBudget::new(
-                config.calls_per_minute,
-                config.calls_per_hour,
-                config.budget_minute,
-                config.budget_hour,
-                config.budget_margin,
-            )),
+            budget: Arc::new({
+                let local = KoreBudget::new(
+                    config.calls_per_minute,
+                    config.calls_per_hour,
+                    config.budget_minute,
+                    config.budget_hour,
+                    config.budget_margin,
+                );
+                // Kore counts per bot, whichever replica calls: one fleet budget per bot.
+                match &config.fleet {
+                    Some(fleet) => local.shared(fleet, &format!("kore:{gateway_bot}")),
+                    None => local,
+                }
+            }),
             page_size: config.page_size.max(1),
             max_retries: config.max_retries,
             retry_base_delay: config.retry_base_delay,

@@ -54,6 +54,9 @@ pub struct KoreConfig {
     pub settle_lag: Duration,
     pub settled_ttl: Duration,
     pub recent_ttl: Duration,
+    /// With `[redis]`: the budget and the window cache are shared by every
+    /// replica (`crate::fleet`); `None` keeps both in this process.
+    pub fleet: Option<crate::fleet::Fleet>,
 }
 
 impl KoreConfig {
@@ -87,6 +90,7 @@ impl KoreConfig {
             settle_lag: Duration::from_secs(2 * 3600),
             settled_ttl: Duration::from_secs(24 * 3600),
             recent_ttl: Duration::from_secs(60),
+            fleet: None,
         }
     }
 

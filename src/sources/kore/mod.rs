@@ -78,6 +78,9 @@ pub struct KoreSource {
     /// the open one `recent_ttl`. Concurrent misses of one key share one
     /// upstream fetch; errors are not cached.
     windows: Option<moka::future::Cache<WindowKey, WindowEntry>>,
+    /// With `[redis]`: the window cache's L2, shared by every replica, so a
+    /// window one replica fetched costs the others no call.
+    l2: Option<crate::fleet::FleetCache>,
     settle_lag: chrono::Duration,
     settled_ttl: std::time::Duration,
     recent_ttl: std::time::Duration,
@@ -152,6 +155,10 @@ impl KoreSource {
                     .expire_after(WindowTtl)
                     .build()
             }),
+            l2: config
+                .fleet
+                .clone()
+                .map(|f| crate::fleet::FleetCache::new(f, "kore_window")),
             settle_lag: chrono::Duration::from_std(config.settle_lag)
                 .unwrap_or(chrono::Duration::hours(2)),
             settled_ttl: config.settled_ttl,
@@ -249,26 +256,58 @@ impl KoreSource {
         } else {
             self.recent_ttl
         };
+        let name = self.window_name(&window, ctype, user.as_deref());
         let entry = async {
-            Ok::<_, Error>(WindowEntry {
-                sessions: fetch.await?,
-                ttl,
-            })
+            let (sessions, ttl) = match &self.l2 {
+                Some(l2) => l2.get_or_fetch(&name, ttl, fetch).await?,
+                None => (fetch.await?, ttl),
+            };
+            Ok::<_, Error>(WindowEntry { sessions, ttl })
         };
         // A trimmed window is answered by its whole parent when that is cached.
         let parent = KoreWindowPlan::parent(&window, self.window_days);
-        if parent != window
-            && let Some(hit) = cache
+        if parent != window {
+            if let Some(hit) = cache
                 .get(&(parent.start(), parent.end(), ctype, user.clone()))
                 .await
-        {
-            return Ok(hit.sessions);
+            {
+                return Ok(hit.sessions);
+            }
+            if let Some(l2) = &self.l2
+                && let Some((sessions, _)) = l2
+                    .get::<Arc<Vec<Arc<Session>>>>(&self.window_name(
+                        &parent,
+                        ctype,
+                        user.as_deref(),
+                    ))
+                    .await
+            {
+                return Ok(sessions);
+            }
         }
         cache
             .try_get_with((window.start(), window.end(), ctype, user.clone()), entry)
             .await
             .map(|e| e.sessions)
             .map_err(|e| (*e).clone())
+    }
+
+    /// The window's name in the L2 (a user id is hashed: it is free text).
+    fn window_name(&self, window: &TimeRange, ctype: &str, user: Option<&str>) -> String {
+        use sha2::Digest;
+        let user = user.map_or_else(
+            || "-".to_owned(),
+            |u| {
+                let h = sha2::Sha256::digest(u.as_bytes());
+                h[..12].iter().map(|b| format!("{b:02x}")).collect()
+            },
+        );
+        format!(
+            "{}:{}:{}:{ctype}:{user}",
+            self.bot.id,
+            window.start().timestamp(),
+            window.end().timestamp()
+        )
     }
 
     /// Sessions by id: `sessionId` (≤ 50 per call) overrides every other Kore
@@ -342,8 +381,10 @@ impl KoreSource {
 pub fn build_from_config(
     index: usize,
     bot: &crate::config::KoreBotConfig,
+    fleet: Option<&crate::fleet::Fleet>,
 ) -> std::result::Result<std::sync::Arc<dyn AnalyticsSource>, crate::config::ConfigError> {
-    let config = KoreConfig::from_bot_config(index, bot)?;
+    let mut config = KoreConfig::from_bot_config(index, bot)?;
+    config.fleet = fleet.cloned();
     let info = BotInfo {
         id: bot.id.clone(),
         name: bot.name.clone(),

@@ -38,6 +38,9 @@ pub struct LexClient {
     client: Client,
     /// The bot's upstream budget, `requests_per_second`.
     limiter: Limiter,
+    /// With `[redis]`: the fleet-wide budget, and this replica's share
+    /// (`requests_per_second / expected_replicas`) for when Redis is down.
+    fleet: Option<(crate::fleet::FleetBudget, Limiter)>,
     /// Lex's bot id.
     lex_bot_id: String,
     /// The gateway's bot id, for error context.
@@ -101,11 +104,42 @@ impl LexClient {
         let sdk = loader.load().await;
         let rps = std::num::NonZeroU32::new(config.requests_per_second.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
+        let fleet = config.fleet.as_ref().map(|f| {
+            let share = crate::fleet::budget::share(rps.get(), f.settings().expected_replicas);
+            let share = std::num::NonZeroU32::new(share).unwrap_or(std::num::NonZeroU32::MIN);
+            (
+                crate::fleet::FleetBudget::new(
+                    f.clone(),
+                    &format!("lex:{gateway_bot}"),
+                    vec![(rps.get(), std::time::Duration::from_secs(1))],
+                ),
+                governor::RateLimiter::direct(governor::Quota::per_second(share)),
+            )
+        });
         LexClient {
             client: Client::new(&sdk),
             limiter: governor::RateLimiter::direct(governor::Quota::per_second(rps)),
+            fleet,
             lex_bot_id: config.bot_id.clone(),
             bot: gateway_bot.to_owned(),
+        }
+    }
+
+    /// Waits for a slot of the bot's budget: the fleet's when shared (its
+    /// share of it while Redis gives no answer), else this process's.
+    async fn wait_for_slot(&self) {
+        let Some((budget, share)) = &self.fleet else {
+            return self.limiter.until_ready().await;
+        };
+        loop {
+            match budget.try_take().await {
+                Ok(None) => return,
+                Ok(Some(wait)) => tokio::time::sleep(wait).await,
+                Err(_) => {
+                    budget.fleet().fell_back("lex_budget");
+                    return share.until_ready().await;
+                }
+            }
         }
     }
 
@@ -129,7 +163,7 @@ impl LexClient {
         max_results: i32,
         next_token: Option<String>,
     ) -> Result<ListSessionAnalyticsDataOutput> {
-        self.limiter.until_ready().await;
+        self.wait_for_slot().await;
         self.client
             .list_session_analytics_data()
             .bot_id(&self.lex_bot_id)
@@ -158,7 +192,7 @@ impl LexClient {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            self.limiter.until_ready().await;
+            self.wait_for_slot().await;
             let page: ListSessionMetricsOutput = self
                 .client
                 .list_session_metrics()
@@ -196,7 +230,7 @@ impl LexClient {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            self.limiter.until_ready().await;
+            self.wait_for_slot().await;
             let page: ListIntentStageMetricsOutput = self
                 .client
                 .list_intent_stage_metrics()

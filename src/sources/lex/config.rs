@@ -53,6 +53,9 @@ pub struct LexSourceConfig {
     pub operation_timeout: Duration,
     /// The bot's upstream budget: calls wait (never fail) for a slot.
     pub requests_per_second: u32,
+    /// With `[redis]`: `requests_per_second` is shared by every replica
+    /// (`crate::fleet`); `None` keeps it in this process.
+    pub fleet: Option<crate::fleet::Fleet>,
 }
 
 impl LexSourceConfig {
@@ -72,6 +75,7 @@ impl LexSourceConfig {
             attempt_timeout: Duration::from_secs(20),
             operation_timeout: Duration::from_secs(60),
             requests_per_second: 5,
+            fleet: None,
         }
     }
 

@@ -201,7 +201,9 @@ fn kore_config(sims: &Sims, t: &Tuning) -> KoreConfig {
     let mut c = sims.kore.adapter_config();
     c.calls_per_minute = t.kore_per_minute;
     c.budget_minute = t.kore_minute;
-    c.budget_margin = StdDuration::from_millis(100);
+    // Wide: a call admitted by Redis reaches the simulator a little later, and
+    // a busy CI machine makes that delay vary.
+    c.budget_margin = StdDuration::from_millis(250);
     c.window_cache_sessions = 100_000;
     c
 }

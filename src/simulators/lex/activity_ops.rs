@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ops::{
-    CallClock, MetricsRules, Row, check_metrics, finish_rows, interval, modality_word,
+    CallClock, MetricsRules, Row, check_metrics, eq, finish_rows, interval, modality_word,
 };
 use super::wire::{
     self, Filter, LexError, MetricsRequest, SORT_ORDERS, SortBy, Violations, epoch_number, instant,
@@ -178,10 +178,6 @@ const UTTERANCE_RULES: MetricsRules<'static> = MetricsRules {
 
 fn range_of(start: Option<f64>, end: Option<f64>) -> Option<TimeRange> {
     TimeRange::new_unbounded(start.and_then(instant)?, end.and_then(instant)?)
-}
-
-fn eq(values: &[String], v: Option<&str>) -> bool {
-    v.is_some_and(|v| values.iter().any(|x| x == v))
 }
 
 /// Applies the filters a record's fields can answer; `field` names them.

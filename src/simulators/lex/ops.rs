@@ -343,7 +343,7 @@ fn end_state_word(e: ConversationEndState) -> &'static str {
     END_STATES[e as usize]
 }
 
-fn eq(values: &[String], v: Option<&str>) -> bool {
+pub(super) fn eq(values: &[String], v: Option<&str>) -> bool {
     v.is_some_and(|v| values.iter().any(|x| x == v))
 }
 

@@ -245,23 +245,8 @@ fn aggregate<'a, R: 'a>(
     last: impl Fn(&R) -> Option<String>,
 ) -> Vec<(Row, Option<String>)> {
     let bins = interval(req);
-    let fields: Vec<String> = req
-        .group_by
-        .iter()
-        .flatten()
-        .filter_map(|g| g.name.clone())
-        .collect();
-    let metrics: Vec<(String, String)> = req
-        .metrics
-        .iter()
-        .flatten()
-        .map(|m| {
-            (
-                m.name.clone().unwrap_or_default(),
-                m.statistic.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let fields: Vec<String> = req.group_names();
+    let metrics: Vec<(String, String)> = req.metric_names();
     type Latest = Option<(DateTime<Utc>, Option<String>)>;
     let mut cells: BTreeMap<RowKey, (Vec<Acc>, Latest)> = BTreeMap::new();
     for r in records {

@@ -588,17 +588,7 @@ fn session_metrics(
     let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
         return Ok(json!({ "results": [] }));
     };
-    let names: Vec<(String, String)> = req
-        .metrics
-        .iter()
-        .flatten()
-        .map(|m| {
-            (
-                m.name.clone().unwrap_or_default(),
-                m.statistic.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let names: Vec<(String, String)> = req.metric_names();
     let specs: Vec<SessionMetricSpec> = names
         .iter()
         .map(|(n, s)| SessionMetricSpec {
@@ -614,12 +604,7 @@ fn session_metrics(
             statistic: statistic(s),
         })
         .collect();
-    let fields: Vec<String> = req
-        .group_by
-        .iter()
-        .flatten()
-        .filter_map(|g| g.name.clone())
-        .collect();
+    let fields: Vec<String> = req.group_names();
     let group_by: Vec<SessionGroupField> = fields
         .iter()
         .map(|f| match f.as_str() {
@@ -675,17 +660,7 @@ fn stage_metrics(
     let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
         return Ok(json!({ "results": [] }));
     };
-    let names: Vec<(String, String)> = req
-        .metrics
-        .iter()
-        .flatten()
-        .map(|m| {
-            (
-                m.name.clone().unwrap_or_default(),
-                m.statistic.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let names: Vec<(String, String)> = req.metric_names();
     let specs: Vec<IntentStageMetricSpec> = names
         .iter()
         .map(|(n, s)| IntentStageMetricSpec {
@@ -699,12 +674,7 @@ fn stage_metrics(
             statistic: statistic(s),
         })
         .collect();
-    let fields: Vec<String> = req
-        .group_by
-        .iter()
-        .flatten()
-        .filter_map(|g| g.name.clone())
-        .collect();
+    let fields: Vec<String> = req.group_names();
     let group_by: Vec<IntentStageGroupField> = fields
         .iter()
         .map(|f| match f.as_str() {

@@ -193,6 +193,31 @@ pub struct MetricsRequest {
     pub next_token: Option<String>,
 }
 
+impl MetricsRequest {
+    /// The (name, statistic) of each metric asked, in order.
+    pub fn metric_names(&self) -> Vec<(String, String)> {
+        self.metrics
+            .iter()
+            .flatten()
+            .map(|m| {
+                (
+                    m.name.clone().unwrap_or_default(),
+                    m.statistic.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// The `groupBy` field names, in order.
+    pub fn group_names(&self) -> Vec<String> {
+        self.group_by
+            .iter()
+            .flatten()
+            .filter_map(|g| g.name.clone())
+            .collect()
+    }
+}
+
 pub const SORT_ORDERS: &[&str] = &["Ascending", "Descending"];
 pub const STATISTICS: &[&str] = &["Sum", "Avg", "Max"];
 pub const INTERVALS: &[&str] = &["OneHour", "OneDay"];

@@ -16,13 +16,24 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Bin, GroupKey, MetricValue, Statistic};
 
 /// The metric vocabulary a rollup needs to know about.
-pub trait RollupMetric: Copy + PartialEq {
+pub trait RollupMetric: Copy + PartialEq + std::fmt::Debug {
     /// The metric that counts records (weights for `AVG`).
     const COUNT: Self;
+
+    /// Whether bins of disjoint sets of records combine into the bin of their
+    /// union (every metric whose per-record values add up). Not so for a
+    /// metric that depends on records outside the set, like `CONCURRENCY`.
+    fn combines(self) -> bool {
+        true
+    }
 }
 
 impl RollupMetric for crate::domain::SessionMetricName {
     const COUNT: Self = crate::domain::SessionMetricName::Count;
+
+    fn combines(self) -> bool {
+        self != crate::domain::SessionMetricName::Concurrency
+    }
 }
 
 impl RollupMetric for crate::domain::IntentStageMetricName {

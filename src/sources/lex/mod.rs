@@ -245,6 +245,13 @@ impl LexSource {
         if !plan.is_split() {
             return fetch(*range, bin_by, specs.to_vec()).await;
         }
+        if let Some((m, _)) = specs.iter().find(|(m, _)| !m.combines()) {
+            return Err(self.tag(Error::unsupported(format!(
+                "{m:?} over a range longer than one month cannot be exact: Lex takes at most one \
+                 month per call, and conversations open across the boundary of two calls count \
+                 in neither; ask for one month at a time"
+            ))));
+        }
         let mut asked = specs.to_vec();
         let count = (M::COUNT, Statistic::Sum);
         if bin_by.is_none()
@@ -406,17 +413,6 @@ impl AnalyticsSource for LexSource {
         }
         if !push.complete {
             return Err(self.unsupported_filter(&push));
-        }
-        let concurrency = q
-            .metrics
-            .iter()
-            .any(|m| m.name == SessionMetricName::Concurrency);
-        if concurrency && LexRangePlan::new(&q.range, Utc::now()).is_ok_and(|p| p.is_split()) {
-            return Err(self.tag(Error::unsupported(
-                "CONCURRENCY over a range longer than one month cannot be exact: Lex takes at \
-                 most one month per call, and conversations open across the boundary of two \
-                 calls count in neither; ask for one month at a time",
-            )));
         }
         let specs: Vec<_> = q.metrics.iter().map(|m| (m.name, m.statistic)).collect();
         self.metrics_over_pieces(

@@ -127,7 +127,12 @@ fn cursors(c: &mut Criterion) {
         b.iter(|| black_box(key.encode("fingerprint-0123", &k)))
     });
     c.bench_function("cursor_decode", |b| {
-        b.iter(|| black_box(key.decode("fingerprint-0123", &encoded).unwrap()))
+        b.iter(|| {
+            black_box(
+                key.decode::<botscope::domain::SessionKey>("fingerprint-0123", &encoded)
+                    .unwrap(),
+            )
+        })
     });
 }
 

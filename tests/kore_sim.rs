@@ -20,6 +20,7 @@ use botscope::domain::{
 };
 use botscope::error::ErrorKind;
 use botscope::sources::AnalyticsSource;
+use botscope::sources::MetricsOf;
 use botscope::sources::kore::KoreWindowPlan;
 use botscope::sources::memory::BotData;
 
@@ -254,7 +255,7 @@ async fn intent_stages_come_from_task_records_and_the_rest_is_unsupported() {
         group_by: vec![IntentStageGroupField::IntentStageName],
         filter: IntentStageFilter::default(),
     };
-    let bins = source.intent_stage_metrics(&q).await.unwrap();
+    let bins = source.metrics_of(&q).await.unwrap();
     assert!(bins.len() >= 3, "one group per task: {bins:#?}");
     let (mut all_ok, mut all_failed) = (0.0, 0.0);
     for b in &bins {
@@ -281,7 +282,7 @@ async fn intent_stages_come_from_task_records_and_the_rest_is_unsupported() {
         .map(|b| b.value(M::Count, Statistic::Sum).unwrap())
         .sum();
     let rtm: f64 = source
-        .intent_stage_metrics(&rtm_only)
+        .metrics_of(&rtm_only)
         .await
         .unwrap()
         .iter()
@@ -296,10 +297,7 @@ async fn intent_stages_come_from_task_records_and_the_rest_is_unsupported() {
         },
         ..q.clone()
     };
-    let e = source
-        .intent_stage_metrics(&voice_gateway)
-        .await
-        .unwrap_err();
+    let e = source.metrics_of(&voice_gateway).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unsupported, "{e:?}");
     assert!(e.message.contains("korevg"), "{}", e.message);
     assert_eq!(
@@ -325,7 +323,7 @@ async fn intent_stages_come_from_task_records_and_the_rest_is_unsupported() {
             ..q.clone()
         },
     ] {
-        let e = source.intent_stage_metrics(&unsupported).await.unwrap_err();
+        let e = source.metrics_of(&unsupported).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unsupported);
     }
 }
@@ -735,5 +733,189 @@ async fn get_analytics_refuses_unlisted_channels_and_honours_is_developer() {
             .iter()
             .all(|r| r["NLAnalysis"]["isDeveloper"] == false)
     );
+    // More than 7 days in one call is refused (the simulator's guess of the
+    // undocumented limit), so the adapter's 6-day windows are needed.
+    let eight_days = call(json!({ "to": (t0 + Duration::days(8)).to_rfc3339() }))
+        .await
+        .unwrap();
+    assert_eq!(eight_days.status(), 400);
     assert_eq!(sim.totals().await.rejected_replay, 0);
+}
+
+/// Intents and utterances from getAnalytics records, against the dataset the
+/// simulator serves. The differences are Kore's, and documented: a task is
+/// counted when its record is written (its end), `failtask` covers every
+/// task that did not succeed, and an utterance record exists for the first
+/// understood utterance of a task (`successintent`), for each one not
+/// understood inside a task (`failintent` / `unhandledutterance`) and for
+/// those before a conversation's first task.
+#[tokio::test]
+async fn intents_and_utterances_come_from_analytics_records() {
+    use botscope::domain::{
+        IntentEndState, IntentFilter, IntentGroupField as IG, IntentMetricName as IM,
+        IntentMetricsQuery, MetricSpec, UtteranceFilter, UtteranceGroupField as UG,
+        UtteranceMetricName as UM, UtteranceMetricsQuery, UtteranceState,
+    };
+    use std::collections::HashMap;
+    let t0 = kore::t0();
+    let data = kore::data(100, t0, t0 + Duration::days(2));
+    let sim = kore::Sim::start(kore::sim_config(), data.clone()).await;
+    let source = sim.source(sim.adapter_config());
+    let range = TimeRange::parse(t0, t0 + Duration::days(2), 92).unwrap();
+    fn sum<M>(name: M) -> MetricSpec<M> {
+        MetricSpec {
+            name,
+            statistic: Statistic::Sum,
+        }
+    }
+
+    // Records of channels getAnalytics does not take (korevg, api) cannot be asked for.
+    let listed = |c: Option<&str>| {
+        c.is_some_and(|c| botscope::simulators::kore::ANALYTICS_CHANNELS.contains(&c))
+    };
+
+    // Intent metrics per task.
+    let q = IntentMetricsQuery {
+        range,
+        metrics: vec![sum(IM::Count), sum(IM::Success), sum(IM::Failure)],
+        bin_by: None,
+        group_by: vec![IG::IntentName],
+        filter: IntentFilter::default(),
+    };
+    let bins = source.metrics_of(&q).await.unwrap();
+    let mut want: HashMap<&str, (f64, f64)> = HashMap::new();
+    for r in data.intents.iter().filter(|r| {
+        range.contains_instant(r.end_time)
+            && r.is_developer != Some(true)
+            && listed(r.channel.as_deref())
+    }) {
+        let e = want.entry(r.intent_name.as_str()).or_default();
+        e.0 += 1.0;
+        if r.end_state == IntentEndState::Success {
+            e.1 += 1.0;
+        }
+    }
+    assert_eq!(bins.len(), want.len(), "one row per task");
+    for b in &bins {
+        let (count, ok) = want[b.groups[0].value.as_str()];
+        assert_eq!(b.value(IM::Count, Statistic::Sum), Some(count), "{b:?}");
+        assert_eq!(b.value(IM::Success, Statistic::Sum), Some(ok), "{b:?}");
+        assert_eq!(
+            b.value(IM::Failure, Statistic::Sum),
+            Some(count - ok),
+            "{b:?}"
+        );
+    }
+    for unsupported in [
+        IntentMetricsQuery {
+            metrics: vec![sum(IM::Switched)],
+            ..q.clone()
+        },
+        IntentMetricsQuery {
+            group_by: vec![IG::IntentLevel],
+            ..q.clone()
+        },
+    ] {
+        let e = source.metrics_of(&unsupported).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unsupported, "{e:?}");
+    }
+
+    // Utterance records: the dataset's own, with the state Kore's type gives.
+    let got = conformance::all_utterances(&source, range, UtteranceFilter::default(), 1000).await;
+    let said: HashMap<(&str, i64, &str), UtteranceState> = data
+        .utterances
+        .iter()
+        .map(|u| {
+            (
+                (
+                    u.session_id.as_str(),
+                    u.timestamp.timestamp_millis(),
+                    u.text.as_str(),
+                ),
+                u.state,
+            )
+        })
+        .collect();
+    assert!(got.len() > 300, "{}", got.len());
+    for u in &got {
+        let key = (
+            u.session_id.as_str(),
+            u.timestamp.timestamp_millis(),
+            u.text.as_str(),
+        );
+        assert_eq!(
+            said.get(&key),
+            Some(&u.state),
+            "{u:?} is said in the dataset with that state"
+        );
+        assert!(u.channel.is_some() && u.is_developer != Some(true));
+    }
+    let missed_inside_tasks = data
+        .utterances
+        .iter()
+        .filter(|u| {
+            u.state == UtteranceState::Missed
+                && u.is_developer != Some(true)
+                && listed(u.channel.as_deref())
+                && range.contains_instant(u.timestamp)
+                && data.intents.iter().any(|r| {
+                    r.session_id == u.session_id
+                        && r.start_time <= u.timestamp
+                        && u.timestamp <= r.end_time
+                })
+        })
+        .count();
+    let missed = got
+        .iter()
+        .filter(|u| u.state == UtteranceState::Missed)
+        .count();
+    assert!(
+        missed >= missed_inside_tasks,
+        "{missed} < {missed_inside_tasks}"
+    );
+    for size in [7, 50] {
+        let paged =
+            conformance::all_utterances(&source, range, UtteranceFilter::default(), size).await;
+        assert_eq!(paged, got, "page size {size}");
+    }
+    // Utterance metrics are those records counted.
+    let m = UtteranceMetricsQuery {
+        range,
+        metrics: vec![sum(UM::Missed), sum(UM::Count), sum(UM::Detected)],
+        bin_by: None,
+        group_by: vec![UG::UtteranceText],
+        filter: UtteranceFilter::default(),
+    };
+    let bins = source.metrics_of(&m).await.unwrap();
+    let mut by_text: HashMap<&str, (f64, f64)> = HashMap::new();
+    for u in &got {
+        let e = by_text.entry(u.text.as_str()).or_default();
+        e.0 += 1.0;
+        if u.state == UtteranceState::Missed {
+            e.1 += 1.0;
+        }
+    }
+    assert_eq!(bins.len(), by_text.len());
+    for b in &bins {
+        let (count, missed) = by_text[b.groups[0].value.as_str()];
+        assert_eq!(b.value(UM::Count, Statistic::Sum), Some(count));
+        assert_eq!(b.value(UM::Missed, Statistic::Sum), Some(missed));
+        assert_eq!(b.value(UM::Detected, Statistic::Sum), Some(count - missed));
+    }
+    // Only the missed types are asked when only MISSED records are wanted.
+    let before = sim.totals().await.calls;
+    let only_missed = UtteranceFilter {
+        states: Some(vec![UtteranceState::Missed]),
+        ..Default::default()
+    };
+    let missed_only = conformance::all_utterances(&source, range, only_missed, 1000).await;
+    assert_eq!(missed_only.len(), missed);
+    let windows = KoreWindowPlan::new(&range, sim.adapter_config().window_days)
+        .windows
+        .len() as u64;
+    let calls = sim.totals().await.calls - before;
+    assert!(
+        (2 * windows..3 * windows).contains(&calls),
+        "failintent and unhandledutterance per window, not successintent: {calls} calls for {windows} windows"
+    );
 }

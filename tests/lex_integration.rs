@@ -22,6 +22,7 @@ use botscope::domain::{
 use botscope::error::ErrorKind;
 use botscope::simulators::lex::LexSimConfig;
 use botscope::sources::AnalyticsSource;
+use botscope::sources::MetricsOf;
 use botscope::sources::lex::{LexSource, LexSourceConfig};
 use lex_common::{LEX_BOT_ID, fixture, fixture_with, info, range, source_for};
 
@@ -315,7 +316,7 @@ async fn session_metrics_bin_by_hour_and_day_group_by_each_field_every_statistic
                     group_by: group_by.clone(),
                     filter: SessionFilter::default(),
                 };
-                conformance::same_session_metrics(&f.memory, &f.lex, &q).await;
+                conformance::same_metrics(&f.memory, &f.lex, &q).await;
             }
         }
     }
@@ -340,7 +341,7 @@ async fn session_metrics_bin_by_hour_and_day_group_by_each_field_every_statistic
             ..Default::default()
         },
     };
-    conformance::same_session_metrics(&f.memory, &f.lex, &q).await;
+    conformance::same_metrics(&f.memory, &f.lex, &q).await;
 }
 
 #[tokio::test]
@@ -356,7 +357,7 @@ async fn metrics_with_a_filter_lex_cannot_take_are_unsupported() {
             ..Default::default()
         },
     };
-    let err = f.lex.session_metrics(&q).await.unwrap_err();
+    let err = f.lex.metrics_of(&q).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unsupported, "{err:?}");
 }
 
@@ -384,7 +385,7 @@ async fn intent_stages_by_stage_and_by_switched_to_intent() {
                     group_by: group_by.clone(),
                     filter: IntentStageFilter::default(),
                 };
-                conformance::same_intent_stages(&f.memory, &f.lex, &q).await;
+                conformance::same_metrics(&f.memory, &f.lex, &q).await;
             }
         }
     }
@@ -402,7 +403,7 @@ async fn intent_stages_by_stage_and_by_switched_to_intent() {
             ..Default::default()
         },
     };
-    conformance::same_intent_stages(&f.memory, &f.lex, &q).await;
+    conformance::same_metrics(&f.memory, &f.lex, &q).await;
 }
 
 async fn raw(url: &str, op: &str, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
@@ -1012,17 +1013,17 @@ async fn a_60_day_daily_series_equals_its_two_30_day_halves() {
     };
     let mid = r.start + Duration::days(30);
     let whole = query(r.start, r.end, Some(BinInterval::OneDay));
-    let mut long = r.lex.session_metrics(&whole).await.unwrap();
+    let mut long = r.lex.metrics_of(&whole).await.unwrap();
     long.sort_by_key(|b| b.bin_start);
     assert_eq!(long.len(), 60);
     let mut halves = r
         .lex
-        .session_metrics(&query(r.start, mid, Some(BinInterval::OneDay)))
+        .metrics_of(&query(r.start, mid, Some(BinInterval::OneDay)))
         .await
         .unwrap();
     halves.extend(
         r.lex
-            .session_metrics(&query(mid, r.end, Some(BinInterval::OneDay)))
+            .metrics_of(&query(mid, r.end, Some(BinInterval::OneDay)))
             .await
             .unwrap(),
     );
@@ -1050,8 +1051,8 @@ async fn a_60_day_daily_series_equals_its_two_30_day_halves() {
         );
     }
     // The split answers are the reference's, binned and folded into one bin.
-    conformance::same_session_metrics(&r.memory, &r.lex, &whole).await;
-    conformance::same_session_metrics(&r.memory, &r.lex, &query(r.start, r.end, None)).await;
+    conformance::same_metrics(&r.memory, &r.lex, &whole).await;
+    conformance::same_metrics(&r.memory, &r.lex, &query(r.start, r.end, None)).await;
     let stages = IntentStageMetricsQuery {
         range: time_range(r.start, r.end),
         metrics: vec![
@@ -1068,14 +1069,14 @@ async fn a_60_day_daily_series_equals_its_two_30_day_halves() {
         group_by: vec![IntentStageGroupField::IntentStageName],
         filter: IntentStageFilter::default(),
     };
-    conformance::same_intent_stages(&r.memory, &r.lex, &stages).await;
+    conformance::same_metrics(&r.memory, &r.lex, &stages).await;
     // CONCURRENCY across two calls cannot be exact: an error, not a number.
     let mut concurrency = query(r.start, r.end, Some(BinInterval::OneHour));
     concurrency.metrics = vec![SessionMetricSpec {
         name: SessionMetricName::Concurrency,
         statistic: Statistic::Max,
     }];
-    let e = r.lex.session_metrics(&concurrency).await.unwrap_err();
+    let e = r.lex.metrics_of(&concurrency).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unsupported, "{e:?}");
     assert!(e.message.contains("one month"), "{}", e.message);
     assert_eq!(refused(&r.sim), 0);
@@ -1110,7 +1111,7 @@ async fn a_start_more_than_365_days_back_is_refused_before_any_call() {
         group_by: vec![],
         filter: SessionFilter::default(),
     };
-    let e = r.lex.session_metrics(&metrics).await.unwrap_err();
+    let e = r.lex.metrics_of(&metrics).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::BadUserInput, "{e:?}");
     assert!(
         r.sim.stats().is_empty(),
@@ -1156,7 +1157,7 @@ async fn a_duration_range_sends_one_duration_filter_and_keeps_the_right_sessions
     assert_eq!(refused(&f.sim), 0, "{:?}", f.sim.stats());
     let e = f
         .lex
-        .session_metrics(&SessionMetricsQuery {
+        .metrics_of(&SessionMetricsQuery {
             range: range(),
             metrics: all_session_metrics(Statistic::Sum),
             bin_by: None,
@@ -1765,4 +1766,165 @@ async fn intent_paths_through_the_sdk_match_the_reference() {
     };
     let e = r.lex.intent_paths(&long).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unsupported, "{e:?}");
+}
+
+#[tokio::test]
+async fn intent_and_utterance_families_through_the_sdk_match_the_reference() {
+    use botscope::domain::{
+        IntentEndState, IntentFilter, IntentGroupField as IG, IntentMetricName as IM,
+        IntentMetricsQuery, MetricSpec, UtteranceFilter, UtteranceGroupField as UG,
+        UtteranceMetricName as UM, UtteranceMetricsQuery, UtteranceState,
+    };
+    let f = fixture(150).await;
+    let mut intent_metrics: Vec<MetricSpec<IM>> = IM::ALL
+        .iter()
+        .map(|m| MetricSpec {
+            name: *m,
+            statistic: Statistic::Sum,
+        })
+        .collect();
+    intent_metrics.push(MetricSpec {
+        name: IM::Success,
+        statistic: Statistic::Avg,
+    });
+    intent_metrics.push(MetricSpec {
+        name: IM::Count,
+        statistic: Statistic::Max,
+    });
+    for bin_by in [None, Some(BinInterval::OneHour), Some(BinInterval::OneDay)] {
+        for group_by in [
+            vec![],
+            vec![IG::IntentName],
+            vec![IG::IntentEndState],
+            vec![IG::IntentLevel],
+            vec![IG::IntentName, IG::IntentEndState],
+        ] {
+            let q = IntentMetricsQuery {
+                range: range(),
+                metrics: intent_metrics.clone(),
+                bin_by,
+                group_by,
+                filter: IntentFilter::default(),
+            };
+            conformance::same_metrics(&f.memory, &f.lex, &q).await;
+        }
+    }
+    let filtered = IntentMetricsQuery {
+        range: range(),
+        metrics: intent_metrics.clone(),
+        bin_by: None,
+        group_by: vec![IG::IntentName],
+        filter: IntentFilter {
+            intent_end_states: Some(vec![IntentEndState::Failure, IntentEndState::Dropped]),
+            channels: Some(vec!["Web".into()]),
+            ..Default::default()
+        },
+    };
+    conformance::same_metrics(&f.memory, &f.lex, &filtered).await;
+
+    let utterance_metrics = vec![
+        MetricSpec {
+            name: UM::Count,
+            statistic: Statistic::Sum,
+        },
+        MetricSpec {
+            name: UM::Detected,
+            statistic: Statistic::Sum,
+        },
+        MetricSpec {
+            name: UM::Missed,
+            statistic: Statistic::Sum,
+        },
+        MetricSpec {
+            name: UM::Missed,
+            statistic: Statistic::Avg,
+        },
+        MetricSpec {
+            name: UM::Count,
+            statistic: Statistic::Max,
+        },
+    ];
+    for bin_by in [None, Some(BinInterval::OneDay)] {
+        for group_by in [
+            vec![],
+            vec![UG::UtteranceText],
+            vec![UG::UtteranceState],
+            vec![UG::UtteranceText, UG::UtteranceState],
+        ] {
+            let q = UtteranceMetricsQuery {
+                range: range(),
+                metrics: utterance_metrics.clone(),
+                bin_by,
+                group_by,
+                filter: UtteranceFilter::default(),
+            };
+            conformance::same_metrics(&f.memory, &f.lex, &q).await;
+        }
+    }
+    // A filter Lex cannot take for metrics: counted from the records instead.
+    let data_calls = |sim: &botscope::simulators::lex::LexSimulator| -> u64 {
+        sim.stats()
+            .iter()
+            .filter(|s| s.operation == "ListUtteranceAnalyticsData")
+            .map(|s| s.counters.calls)
+            .sum()
+    };
+    let calls_before = data_calls(&f.sim);
+    let contains = UtteranceMetricsQuery {
+        range: range(),
+        metrics: utterance_metrics.clone(),
+        bin_by: Some(BinInterval::OneDay),
+        group_by: vec![UG::UtteranceText],
+        filter: UtteranceFilter {
+            text_contains: Some(vec!["human".into()]),
+            states: Some(vec![UtteranceState::Missed]),
+            ..Default::default()
+        }
+        .canonical(),
+    };
+    conformance::same_metrics(&f.memory, &f.lex, &contains).await;
+    assert!(
+        data_calls(&f.sim) > calls_before,
+        "computed from the records"
+    );
+
+    // The records, paged in several sizes, are the reference's, in order.
+    let want =
+        conformance::all_utterances(&f.memory, range(), UtteranceFilter::default(), 1000).await;
+    assert!(want.len() > 500, "{}", want.len());
+    for size in [7, 50, 1000] {
+        let got =
+            conformance::all_utterances(&f.lex, range(), UtteranceFilter::default(), size).await;
+        assert_eq!(got.len(), want.len(), "page size {size}");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(
+                (
+                    &g.session_id,
+                    g.timestamp,
+                    &g.text,
+                    g.state,
+                    &g.intent_name,
+                    &g.channel
+                ),
+                (
+                    &w.session_id,
+                    w.timestamp,
+                    &w.text,
+                    w.state,
+                    &w.intent_name,
+                    &w.channel
+                ),
+                "page size {size}"
+            );
+        }
+    }
+    let one_session = UtteranceFilter {
+        session_ids: Some(vec![want[0].session_id.clone()]),
+        ..Default::default()
+    };
+    let got = conformance::all_utterances(&f.lex, range(), one_session.clone(), 3).await;
+    let want_one = conformance::all_utterances(&f.memory, range(), one_session, 3).await;
+    assert_eq!(got.len(), want_one.len());
+    assert!(!got.is_empty() && got.iter().all(|u| u.session_id == want[0].session_id));
+    assert_eq!(refused(&f.sim), 0);
 }

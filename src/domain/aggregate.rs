@@ -42,9 +42,11 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Bin, BinInterval, GroupKey, IntentStageBin, IntentStageGroupField, IntentStageMetricName,
-    IntentStageMetricSpec, IntentStageRecord, MetricBin, MetricValue, Session, SessionGroupField,
-    SessionMetricName, SessionMetricSpec, Statistic, TimeRange,
+    Bin, BinInterval, Family, GroupKey, IntentEndState, IntentGroupField, IntentMetricName,
+    IntentMetrics, IntentRecord, IntentStageGroupField, IntentStageMetricName, IntentStageMetrics,
+    IntentStageRecord, MetricBin, MetricSpec, MetricValue, MetricsQuery, Session,
+    SessionGroupField, SessionMetricName, SessionMetricSpec, Statistic, TimeRange,
+    UtteranceGroupField, UtteranceMetricName, UtteranceMetrics, UtteranceRecord, UtteranceState,
 };
 use crate::domain::ConversationEndState;
 use crate::error::{Error, Result};
@@ -476,77 +478,96 @@ fn session_value(a: &SessionAcc, name: SessionMetricName, statistic: Statistic) 
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct StageAcc {
-    count: u64,
-    success: u64,
-    failed: u64,
-    dropped: u64,
-    retry: u64,
+/// A record that an indicator family counts: every record adds 1 to `COUNT`
+/// and 1 to each metric it [`hits`](Counted::hits) (intent stages, intents,
+/// utterances — every family but sessions).
+pub trait Counted<F: Family> {
+    /// The time that places the record in a bin.
+    fn at(&self) -> DateTime<Utc>;
+    /// The record's value of a group field ([`NO_VALUE`] when it has none).
+    fn group(&self, field: F::Group) -> std::borrow::Cow<'_, str>;
+    /// Whether the record counts for `metric`.
+    fn hits(&self, metric: F::Metric) -> bool;
 }
 
-/// Streams intent-stage records into intent-stage bins, in any order.
-pub struct IntentStageAggregator {
+/// Up to this many distinct metrics per question (the largest family has 7).
+const MAX_TALLIED: usize = 8;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct TallyAcc {
+    count: u64,
+    hits: [u64; MAX_TALLIED],
+}
+
+/// Streams the records of an indicator family into bins, in any order:
+/// `SUM` is the number of records that hit the metric, `AVG` that over the
+/// records of the cell, `MAX` 1 when any did (the module's definitions).
+pub struct Tally<F: Family> {
     bot_id: Option<String>,
     range: TimeRange,
     bin_by: Option<BinInterval>,
-    group_by: Vec<IntentStageGroupField>,
-    metrics: Vec<IntentStageMetricSpec>,
-    cells: Cells<StageAcc>,
+    group_by: Vec<F::Group>,
+    metrics: Vec<MetricSpec<F::Metric>>,
+    /// The distinct metric names asked, in order; `hits` is indexed by them.
+    names: Vec<F::Metric>,
+    cells: Cells<TallyAcc>,
 }
 
-impl IntentStageAggregator {
-    pub fn new(
-        bot_id: Option<String>,
-        range: TimeRange,
-        metrics: &[IntentStageMetricSpec],
-        bin_by: Option<BinInterval>,
-        group_by: &[IntentStageGroupField],
-    ) -> Result<Self> {
-        check_group_count(group_by.len())?;
-        Ok(IntentStageAggregator {
+impl<F: Family> Tally<F> {
+    pub fn new(bot_id: Option<String>, q: &MetricsQuery<F>) -> Result<Self> {
+        check_group_count(q.group_by.len())?;
+        let mut names: Vec<F::Metric> = Vec::new();
+        for m in &q.metrics {
+            if !names.contains(&m.name) {
+                names.push(m.name);
+            }
+        }
+        if names.len() > MAX_TALLIED {
+            return Err(Error::bad_input(
+                "metrics",
+                format!(
+                    "at most {MAX_TALLIED} distinct metrics, got {}",
+                    names.len()
+                ),
+            ));
+        }
+        Ok(Tally {
             bot_id,
-            range,
-            bin_by,
-            group_by: group_by.to_vec(),
-            metrics: metrics.to_vec(),
-            cells: Cells::new(bin_by),
+            range: q.range,
+            bin_by: q.bin_by,
+            group_by: q.group_by.clone(),
+            metrics: q.metrics.clone(),
+            names,
+            cells: Cells::new(q.bin_by),
         })
     }
 
-    pub fn push(&mut self, r: &IntentStageRecord) {
+    pub fn push<R: Counted<F>>(&mut self, r: &R) {
         let mut g = [0u32; 2];
         for (slot, field) in self.group_by.iter().enumerate() {
-            let value = match field {
-                IntentStageGroupField::IntentStageName => r.stage_name.as_str(),
-                IntentStageGroupField::SwitchedToIntent => {
-                    r.switched_to_intent.as_deref().unwrap_or(NO_VALUE)
-                }
-                IntentStageGroupField::Bot => r.bot_id.as_str(),
-            };
-            g[slot] = self.cells.intern(slot, value);
+            g[slot] = self.cells.intern(slot, &r.group(*field));
         }
-        let bin = self.cells.bin_of(r.start_time);
+        let bin = self.cells.bin_of(r.at());
+        let names = &self.names;
         let acc = self.cells.cell((bin, g[0], g[1]));
         acc.count += 1;
-        match r.outcome {
-            StageOutcome::Success => acc.success += 1,
-            StageOutcome::Failed => acc.failed += 1,
-            StageOutcome::Dropped => acc.dropped += 1,
-            StageOutcome::Retry => acc.retry += 1,
+        for (i, m) in names.iter().enumerate() {
+            if r.hits(*m) {
+                acc.hits[i] += 1;
+            }
         }
     }
 
-    pub fn finish(self) -> Vec<IntentStageBin> {
-        let IntentStageAggregator {
+    pub fn finish(self) -> Vec<Bin<F::Group, F::Metric>> {
+        let Tally {
             bot_id,
             range,
             bin_by,
             group_by,
             metrics,
+            names,
             cells,
         } = self;
-        use IntentStageMetricName as M;
         cells
             .into_sorted(&range)
             .into_iter()
@@ -558,21 +579,93 @@ impl IntentStageAggregator {
                 values: metrics
                     .iter()
                     .map(|m| {
-                        let hits = match m.name {
-                            M::Count => a.count,
-                            M::Success => a.success,
-                            M::Failed => a.failed,
-                            M::Dropped => a.dropped,
-                            M::Retry => a.retry,
-                        };
+                        let i = names.iter().position(|n| *n == m.name).unwrap_or(0);
                         MetricValue {
                             metric: m.name,
                             statistic: m.statistic,
-                            value: indicator(hits, a.count, m.statistic),
+                            value: indicator(a.hits[i], a.count, m.statistic),
                         }
                     })
                     .collect(),
             })
             .collect()
+    }
+}
+
+impl Counted<IntentStageMetrics> for IntentStageRecord {
+    fn at(&self) -> DateTime<Utc> {
+        self.start_time
+    }
+
+    fn group(&self, field: IntentStageGroupField) -> std::borrow::Cow<'_, str> {
+        match field {
+            IntentStageGroupField::IntentStageName => self.stage_name.as_str().into(),
+            IntentStageGroupField::SwitchedToIntent => self
+                .switched_to_intent
+                .as_deref()
+                .unwrap_or(NO_VALUE)
+                .into(),
+            IntentStageGroupField::Bot => self.bot_id.as_str().into(),
+        }
+    }
+
+    fn hits(&self, metric: IntentStageMetricName) -> bool {
+        use IntentStageMetricName as M;
+        match metric {
+            M::Count => true,
+            M::Success => self.outcome == StageOutcome::Success,
+            M::Failed => self.outcome == StageOutcome::Failed,
+            M::Dropped => self.outcome == StageOutcome::Dropped,
+            M::Retry => self.outcome == StageOutcome::Retry,
+        }
+    }
+}
+
+impl Counted<IntentMetrics> for IntentRecord {
+    fn at(&self) -> DateTime<Utc> {
+        self.start_time
+    }
+
+    fn group(&self, field: IntentGroupField) -> std::borrow::Cow<'_, str> {
+        match field {
+            IntentGroupField::IntentName => self.intent_name.as_str().into(),
+            IntentGroupField::IntentEndState => self.end_state.as_str().into(),
+            IntentGroupField::IntentLevel => self.level.to_string().into(),
+            IntentGroupField::Bot => self.bot_id.as_str().into(),
+        }
+    }
+
+    fn hits(&self, metric: IntentMetricName) -> bool {
+        use IntentMetricName as M;
+        match metric {
+            M::Count => true,
+            M::Success => self.end_state == IntentEndState::Success,
+            M::Failure => self.end_state == IntentEndState::Failure,
+            M::Switched => self.end_state == IntentEndState::Switched,
+            M::Dropped => self.end_state == IntentEndState::Dropped,
+        }
+    }
+}
+
+impl Counted<UtteranceMetrics> for UtteranceRecord {
+    fn at(&self) -> DateTime<Utc> {
+        self.timestamp
+    }
+
+    fn group(&self, field: UtteranceGroupField) -> std::borrow::Cow<'_, str> {
+        match field {
+            UtteranceGroupField::UtteranceText => self.text.as_str().into(),
+            UtteranceGroupField::UtteranceState => self.state.as_str().into(),
+            UtteranceGroupField::Bot => self.bot_id.as_str().into(),
+        }
+    }
+
+    fn hits(&self, metric: UtteranceMetricName) -> bool {
+        use UtteranceMetricName as M;
+        match metric {
+            M::Count => true,
+            M::Detected => self.state == UtteranceState::Detected,
+            M::Missed => self.state == UtteranceState::Missed,
+        }
     }
 }

@@ -182,3 +182,99 @@ impl IntentStageFilter {
             && (self.include_developer_sessions || r.is_developer != Some(true))
     }
 }
+
+/// Which intent records intent metrics count; same rules as [`SessionFilter`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IntentFilter {
+    pub intent_names: Option<Vec<String>>,
+    pub intent_end_states: Option<Vec<super::IntentEndState>>,
+    pub locales: Option<Vec<String>>,
+    pub channels: Option<Vec<String>>,
+    pub modalities: Option<Vec<Modality>>,
+    pub session_ids: Option<Vec<String>>,
+    pub bot_alias_ids: Option<Vec<String>>,
+    pub bot_versions: Option<Vec<String>>,
+    /// Developer (test) traffic is left out unless this is set.
+    pub include_developer_sessions: bool,
+}
+
+impl IntentFilter {
+    pub fn canonical(mut self) -> Self {
+        canonical_list(&mut self.intent_names);
+        canonical_list(&mut self.intent_end_states);
+        canonical_list(&mut self.locales);
+        canonical_list(&mut self.channels);
+        canonical_list(&mut self.modalities);
+        canonical_list(&mut self.session_ids);
+        canonical_list(&mut self.bot_alias_ids);
+        canonical_list(&mut self.bot_versions);
+        self
+    }
+
+    pub fn matches(&self, r: &super::IntentRecord) -> bool {
+        one_of_str(&self.intent_names, Some(&r.intent_name))
+            && one_of(&self.intent_end_states, Some(&r.end_state))
+            && one_of_str(&self.locales, r.locale.as_deref())
+            && one_of_str(&self.channels, r.channel.as_deref())
+            && one_of(&self.modalities, r.modality.as_ref())
+            && one_of_str(&self.session_ids, Some(&r.session_id))
+            && one_of_str(&self.bot_alias_ids, r.bot_alias_id.as_deref())
+            && one_of_str(&self.bot_versions, r.bot_version.as_deref())
+            && (self.include_developer_sessions || r.is_developer != Some(true))
+    }
+}
+
+/// Which utterances to keep; same rules as [`SessionFilter`]. `text_contains`
+/// keeps an utterance whose text contains any of the given texts, compared
+/// case- and whitespace-insensitively.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UtteranceFilter {
+    pub states: Option<Vec<super::UtteranceState>>,
+    pub text_contains: Option<Vec<String>>,
+    pub intent_names: Option<Vec<String>>,
+    pub session_ids: Option<Vec<String>>,
+    pub channels: Option<Vec<String>>,
+    pub locales: Option<Vec<String>>,
+    pub modalities: Option<Vec<Modality>>,
+    pub bot_alias_ids: Option<Vec<String>>,
+    pub bot_versions: Option<Vec<String>>,
+    /// Developer (test) traffic is left out unless this is set.
+    pub include_developer_sessions: bool,
+}
+
+impl UtteranceFilter {
+    pub fn canonical(mut self) -> Self {
+        canonical_list(&mut self.states);
+        if let Some(texts) = &mut self.text_contains {
+            for t in texts.iter_mut() {
+                *t = super::text_key(t);
+            }
+        }
+        canonical_list(&mut self.text_contains);
+        canonical_list(&mut self.intent_names);
+        canonical_list(&mut self.session_ids);
+        canonical_list(&mut self.channels);
+        canonical_list(&mut self.locales);
+        canonical_list(&mut self.modalities);
+        canonical_list(&mut self.bot_alias_ids);
+        canonical_list(&mut self.bot_versions);
+        self
+    }
+
+    /// Expects the canonical form (`text_contains` already keyed).
+    pub fn matches(&self, u: &super::UtteranceRecord) -> bool {
+        one_of(&self.states, Some(&u.state))
+            && self.text_contains.as_ref().is_none_or(|needles| {
+                let key = super::text_key(&u.text);
+                needles.iter().any(|n| key.contains(n.as_str()))
+            })
+            && one_of_str(&self.intent_names, u.intent_name.as_deref())
+            && one_of_str(&self.session_ids, Some(&u.session_id))
+            && one_of_str(&self.channels, u.channel.as_deref())
+            && one_of_str(&self.locales, u.locale.as_deref())
+            && one_of(&self.modalities, u.modality.as_ref())
+            && one_of_str(&self.bot_alias_ids, u.bot_alias_id.as_deref())
+            && one_of_str(&self.bot_versions, u.bot_version.as_deref())
+            && (self.include_developer_sessions || u.is_developer != Some(true))
+    }
+}

@@ -6,18 +6,28 @@
 //! so an invalid one cannot exist past the boundary that received it.
 
 mod aggregate;
+mod family;
 mod filter;
 mod paths;
 mod query;
 mod range;
 mod rollup;
 
-pub use aggregate::{IntentStageAggregator, NO_VALUE, SessionAggregator, StageOutcome, bin_start};
-pub use filter::{DurationFilter, IntentPathFilter, IntentStageFilter, SessionFilter};
+pub use aggregate::{Counted, NO_VALUE, SessionAggregator, StageOutcome, Tally, bin_start};
+pub use family::{
+    Family, FamilyBins, FamilyQuery, IntentMetrics, IntentStageMetrics, MetricSpec, MetricsQuery,
+    SessionMetrics, UtteranceMetrics, text_key,
+};
+pub use filter::{
+    DurationFilter, IntentFilter, IntentPathFilter, IntentStageFilter, SessionFilter,
+    UtteranceFilter,
+};
 pub use paths::{intent_path_nodes, merge_nodes, sort_nodes};
 pub use query::{
-    IntentPath, IntentPathQuery, IntentStageMetricSpec, IntentStageMetricsQuery, PageSize,
-    SessionKey, SessionMetricSpec, SessionMetricsQuery, SessionOrder, SessionPage, SessionQuery,
+    IntentMetricSpec, IntentMetricsQuery, IntentPath, IntentPathQuery, IntentStageMetricSpec,
+    IntentStageMetricsQuery, PageSize, SessionKey, SessionMetricSpec, SessionMetricsQuery,
+    SessionOrder, SessionPage, SessionQuery, UtteranceKey, UtteranceMetricSpec,
+    UtteranceMetricsQuery, UtterancePage, UtteranceQuery, utterance_order,
 };
 pub use range::TimeRange;
 pub use rollup::{RollupMetric, rollup};
@@ -222,6 +232,100 @@ pub enum IntentStageGroupField {
 }
 
 #[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum IntentMetricName {
+    Count,
+    Success,
+    Failure,
+    Switched,
+    Dropped,
+}
+
+impl IntentMetricName {
+    pub const ALL: [IntentMetricName; 5] = [
+        Self::Count,
+        Self::Success,
+        Self::Failure,
+        Self::Switched,
+        Self::Dropped,
+    ];
+}
+
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum IntentGroupField {
+    IntentName,
+    IntentEndState,
+    /// 1 for a conversation's first intent, 2 for the next, …
+    IntentLevel,
+    Bot,
+}
+
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum UtteranceMetricName {
+    Count,
+    Detected,
+    Missed,
+}
+
+impl UtteranceMetricName {
+    pub const ALL: [UtteranceMetricName; 3] = [Self::Count, Self::Detected, Self::Missed];
+}
+
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
+pub enum UtteranceGroupField {
+    UtteranceText,
+    UtteranceState,
+    Bot,
+}
+
+#[derive(
     async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
 )]
 pub enum SessionOrderField {
@@ -305,7 +409,19 @@ pub struct IntentStageRecord {
 }
 
 /// How one intent of a conversation ended (Lex's intent end states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 pub enum IntentEndState {
     Success,
     Failure,
@@ -472,6 +588,8 @@ pub struct Bin<F, M> {
 
 pub type MetricBin = Bin<SessionGroupField, SessionMetricName>;
 pub type IntentStageBin = Bin<IntentStageGroupField, IntentStageMetricName>;
+pub type IntentBin = Bin<IntentGroupField, IntentMetricName>;
+pub type UtteranceBin = Bin<UtteranceGroupField, UtteranceMetricName>;
 
 impl<F: Copy + PartialEq, M: Copy + PartialEq> Bin<F, M> {
     pub fn value(&self, metric: M, statistic: Statistic) -> Option<f64> {

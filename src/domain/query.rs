@@ -4,8 +4,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BinInterval, IntentStageFilter, IntentStageGroupField, IntentStageMetricName, Session,
-    SessionFilter, SessionGroupField, SessionMetricName, SessionOrderField, SortOrder, Statistic,
+    IntentStageMetricName, Session, SessionFilter, SessionMetricName, SessionOrderField, SortOrder,
     TimeRange,
 };
 use crate::error::{Error, Result};
@@ -154,37 +153,19 @@ pub struct SessionPage {
     pub total_count: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SessionMetricSpec {
-    pub name: SessionMetricName,
-    pub statistic: Statistic,
-}
+pub type SessionMetricSpec = super::MetricSpec<SessionMetricName>;
+pub type IntentStageMetricSpec = super::MetricSpec<IntentStageMetricName>;
+pub type IntentMetricSpec = super::MetricSpec<super::IntentMetricName>;
+pub type UtteranceMetricSpec = super::MetricSpec<super::UtteranceMetricName>;
 
 /// Session metrics for one bot.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SessionMetricsQuery {
-    pub range: TimeRange,
-    pub metrics: Vec<SessionMetricSpec>,
-    pub bin_by: Option<BinInterval>,
-    pub group_by: Vec<SessionGroupField>,
-    pub filter: SessionFilter,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct IntentStageMetricSpec {
-    pub name: IntentStageMetricName,
-    pub statistic: Statistic,
-}
-
+pub type SessionMetricsQuery = super::MetricsQuery<super::SessionMetrics>;
 /// Intent-stage metrics for one bot.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct IntentStageMetricsQuery {
-    pub range: TimeRange,
-    pub metrics: Vec<IntentStageMetricSpec>,
-    pub bin_by: Option<BinInterval>,
-    pub group_by: Vec<IntentStageGroupField>,
-    pub filter: IntentStageFilter,
-}
+pub type IntentStageMetricsQuery = super::MetricsQuery<super::IntentStageMetrics>;
+/// Intent metrics for one bot.
+pub type IntentMetricsQuery = super::MetricsQuery<super::IntentMetrics>;
+/// Utterance metrics for one bot.
+pub type UtteranceMetricsQuery = super::MetricsQuery<super::UtteranceMetrics>;
 
 /// A path prefix of the intent-path tree: `/` (the first intents) or
 /// `/Intent1/Intent2`. Validated: starts with `/`, no empty segment, at most
@@ -248,4 +229,84 @@ pub struct IntentPathQuery {
     pub range: TimeRange,
     pub path: IntentPath,
     pub filter: super::IntentPathFilter,
+}
+
+/// The position of an utterance in the newest-first order of `utterances`:
+/// time, then bot, session and text (descending too), so that the order is
+/// total and a cursor resumes exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UtteranceKey {
+    /// The utterance's time in epoch milliseconds.
+    pub at: i64,
+    pub bot_id: String,
+    pub session_id: String,
+    pub text: String,
+}
+
+impl UtteranceKey {
+    pub fn of(u: &super::UtteranceRecord) -> Self {
+        UtteranceKey {
+            at: u.timestamp.timestamp_millis(),
+            bot_id: u.bot_id.clone(),
+            session_id: u.session_id.clone(),
+            text: u.text.clone(),
+        }
+    }
+
+    /// Whether `u` comes strictly after this position (is older, or ties
+    /// and sorts after it).
+    pub fn is_before(&self, u: &super::UtteranceRecord) -> bool {
+        self.cmp_record(u) == Ordering::Greater
+    }
+
+    fn cmp_record(&self, u: &super::UtteranceRecord) -> Ordering {
+        self.at
+            .cmp(&u.timestamp.timestamp_millis())
+            .then_with(|| self.bot_id.as_str().cmp(&u.bot_id))
+            .then_with(|| self.session_id.as_str().cmp(&u.session_id))
+            .then_with(|| self.text.as_str().cmp(&u.text))
+    }
+}
+
+/// Newest first: whether `a` comes before `b` in `utterances`.
+pub fn utterance_order(a: &super::UtteranceRecord, b: &super::UtteranceRecord) -> Ordering {
+    UtteranceKey::of(b).cmp_record(a)
+}
+
+/// A request for one bot's utterances: the ones in `range` matching
+/// `filter`, newest first, strictly after `after`, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UtteranceQuery {
+    pub range: TimeRange,
+    pub filter: super::UtteranceFilter,
+    pub after: Option<UtteranceKey>,
+    pub limit: PageSize,
+}
+
+impl UtteranceQuery {
+    /// The page this query asks for out of every utterance that matches it.
+    pub fn page_of(&self, mut matching: Vec<Arc<super::UtteranceRecord>>) -> UtterancePage {
+        let total = matching.len() as u64;
+        matching.sort_unstable_by(|a, b| utterance_order(a, b));
+        let from = match &self.after {
+            // Newest first: everything the key sorts after (older) is left.
+            Some(key) => matching.partition_point(|u| key.cmp_record(u) != Ordering::Greater),
+            None => 0,
+        };
+        let rest = matching.len() - from;
+        let take = rest.min(self.limit.get());
+        UtterancePage {
+            utterances: matching.drain(from..from + take).collect(),
+            has_more: rest > take,
+            total_count: Some(total),
+        }
+    }
+}
+
+/// A page of one bot's utterances, newest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UtterancePage {
+    pub utterances: Vec<Arc<super::UtteranceRecord>>,
+    pub has_more: bool,
+    pub total_count: Option<u64>,
 }

@@ -52,6 +52,11 @@ impl TimeRange {
     }
 
     /// Lex's rule: started at or after `start`, ended before `end`.
+    /// Whether an instant (an utterance) lies in `[start, end)`.
+    pub fn contains_instant(&self, t: DateTime<Utc>) -> bool {
+        t >= self.start && t < self.end
+    }
+
     pub fn contains_conversation(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
         start >= self.start && end < self.end
     }

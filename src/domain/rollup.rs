@@ -40,6 +40,14 @@ impl RollupMetric for crate::domain::IntentStageMetricName {
     const COUNT: Self = crate::domain::IntentStageMetricName::Count;
 }
 
+impl RollupMetric for crate::domain::IntentMetricName {
+    const COUNT: Self = crate::domain::IntentMetricName::Count;
+}
+
+impl RollupMetric for crate::domain::UtteranceMetricName {
+    const COUNT: Self = crate::domain::UtteranceMetricName::Count;
+}
+
 #[derive(Default, Clone, Copy)]
 struct Acc {
     sum: f64,

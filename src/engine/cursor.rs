@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+#[cfg(test)]
 use crate::domain::SessionKey;
 use crate::error::{Error, Result};
 
@@ -28,10 +29,10 @@ pub struct CursorKey {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Payload {
+struct Payload<K> {
     v: u8,
     q: String,
-    k: SessionKey,
+    k: K,
 }
 
 /// A fingerprint of everything that defines a result sequence.
@@ -59,11 +60,13 @@ impl CursorKey {
         mac
     }
 
-    pub fn encode(&self, query_fingerprint: &str, key: &SessionKey) -> String {
+    /// A cursor for `key` (a session or an utterance key) in the
+    /// sequence `query_fingerprint` names.
+    pub fn encode<K: Serialize>(&self, query_fingerprint: &str, key: &K) -> String {
         let payload = serde_json::to_vec(&Payload {
             v: VERSION,
             q: query_fingerprint.to_owned(),
-            k: key.clone(),
+            k: key,
         })
         .unwrap_or_default();
         let tag = self.mac(&payload).finalize().into_bytes();
@@ -73,7 +76,11 @@ impl CursorKey {
     }
 
     /// Checks signature, format and query binding; returns the session key.
-    pub fn decode(&self, query_fingerprint: &str, cursor: &str) -> Result<SessionKey> {
+    pub fn decode<K: serde::de::DeserializeOwned>(
+        &self,
+        query_fingerprint: &str,
+        cursor: &str,
+    ) -> Result<K> {
         if cursor.is_empty() || cursor.len() > MAX_CURSOR_LEN {
             return Err(bad("malformed cursor: use a cursor returned by this query"));
         }
@@ -87,7 +94,7 @@ impl CursorKey {
         self.mac(payload)
             .verify_truncated_left(tag)
             .map_err(|_| bad("invalid cursor: signature does not match (tampered, truncated or from another deployment)"))?;
-        let payload: Payload = serde_json::from_slice(payload).map_err(|_| {
+        let payload: Payload<K> = serde_json::from_slice(payload).map_err(|_| {
             bad("cursor format is no longer supported; restart paging without `after`")
         })?;
         if payload.v != VERSION {
@@ -121,7 +128,7 @@ mod tests {
     fn round_trips() {
         let k = CursorKey::new(b"secret");
         let c = k.encode("q1", &key());
-        assert_eq!(k.decode("q1", &c).unwrap(), key());
+        assert_eq!(k.decode::<SessionKey>("q1", &c).unwrap(), key());
     }
 
     #[test]
@@ -129,7 +136,7 @@ mod tests {
         let k = CursorKey::new(b"secret");
         let c = k.encode("q1", &key());
         let check = |cursor: &str, fp: &str, needle: &str| {
-            let e = k.decode(fp, cursor).unwrap_err();
+            let e = k.decode::<SessionKey>(fp, cursor).unwrap_err();
             assert_eq!(e.kind, crate::error::ErrorKind::BadUserInput);
             assert_eq!(e.argument.as_deref(), Some("after"));
             assert!(e.message.contains(needle), "{cursor}: {}", e.message);

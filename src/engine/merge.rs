@@ -1,4 +1,4 @@
-//! k-way merge of per-bot session pages, each already in the requested order.
+//! k-way merge of per-bot pages, each already in the requested order.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -6,28 +6,27 @@ use std::collections::BinaryHeap;
 
 use crate::domain::{Session, SessionOrder};
 
-struct Head<'a, S> {
-    order: &'a SessionOrder,
-    session: S,
+struct Head<'a, T, C> {
+    order: &'a C,
+    item: T,
     source: usize,
 }
 
-impl<S: Borrow<Session>> PartialEq for Head<'_, S> {
+impl<T, C: Fn(&T, &T) -> Ordering> PartialEq for Head<'_, T, C> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl<S: Borrow<Session>> Eq for Head<'_, S> {}
-impl<S: Borrow<Session>> PartialOrd for Head<'_, S> {
+impl<T, C: Fn(&T, &T) -> Ordering> Eq for Head<'_, T, C> {}
+impl<T, C: Fn(&T, &T) -> Ordering> PartialOrd for Head<'_, T, C> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<S: Borrow<Session>> Ord for Head<'_, S> {
-    // BinaryHeap is a max-heap: reverse so the first session in order pops first.
+impl<T, C: Fn(&T, &T) -> Ordering> Ord for Head<'_, T, C> {
+    // BinaryHeap is a max-heap: reverse so the first item in order pops first.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.order
-            .compare(other.session.borrow(), self.session.borrow())
+        (self.order)(&other.item, &self.item)
     }
 }
 
@@ -39,30 +38,39 @@ pub fn merge_sorted<S: Borrow<Session>>(
     order: &SessionOrder,
     limit: usize,
 ) -> (Vec<S>, bool) {
+    merge_sorted_by(runs, limit, |a: &S, b: &S| {
+        order.compare(a.borrow(), b.borrow())
+    })
+}
+
+/// Merges runs each sorted by `order` into the first `limit` items; returns
+/// them and whether any item was left over.
+pub fn merge_sorted_by<T>(
+    runs: Vec<Vec<T>>,
+    limit: usize,
+    order: impl Fn(&T, &T) -> Ordering,
+) -> (Vec<T>, bool) {
     let mut iters: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
     let mut heap = BinaryHeap::with_capacity(iters.len());
     for (source, it) in iters.iter_mut().enumerate() {
-        if let Some(session) = it.next() {
+        if let Some(item) = it.next() {
             heap.push(Head {
-                order,
-                session,
+                order: &order,
+                item,
                 source,
             });
         }
     }
     let mut out = Vec::with_capacity(limit.min(1024));
     while out.len() < limit {
-        let Some(Head {
-            session, source, ..
-        }) = heap.pop()
-        else {
+        let Some(Head { item, source, .. }) = heap.pop() else {
             break;
         };
-        out.push(session);
+        out.push(item);
         if let Some(next) = iters[source].next() {
             heap.push(Head {
-                order,
-                session: next,
+                order: &order,
+                item: next,
                 source,
             });
         }

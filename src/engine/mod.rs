@@ -8,7 +8,7 @@ mod merge;
 
 pub use crate::domain::{RollupMetric, rollup};
 pub use cursor::{CursorKey, fingerprint};
-pub use merge::merge_sorted;
+pub use merge::{merge_sorted, merge_sorted_by};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -18,10 +18,10 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 
 use crate::domain::{
-    Bin, BinInterval, GroupKey, IntentStageBin, IntentStageFilter, IntentStageGroupField,
-    IntentStageMetricSpec, IntentStageMetricsQuery, MetricBin, PageSize, Session, SessionFilter,
-    SessionGroupField, SessionMetricName, SessionMetricSpec, SessionMetricsQuery, SessionOrder,
-    SessionQuery, Statistic, TimeRange,
+    Bin, BinInterval, Family, GroupKey, IntentMetrics, IntentStageMetrics, MetricSpec,
+    MetricsQuery, PageSize, Session, SessionFilter, SessionMetrics, SessionOrder, SessionQuery,
+    Statistic, TimeRange, UtteranceFilter, UtteranceKey, UtteranceMetrics, UtteranceQuery,
+    UtteranceRecord, text_key, utterance_order,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::sources::{AnalyticsSource, BotInfo};
@@ -121,28 +121,73 @@ pub struct SessionsRequest {
     pub after: Option<String>,
 }
 
-/// The arguments of `Query.sessionMetrics`.
+/// The arguments of a metrics query of family `F` (`Query.sessionMetrics`,
+/// `intentStageMetrics`, `intentMetrics`, `utteranceMetrics`).
 #[derive(Debug, Clone)]
-pub struct SessionMetricsRequest {
+pub struct MetricsRequest<F: Family> {
     pub bot_ids: Option<Vec<String>>,
     pub range: TimeRange,
-    pub metrics: Vec<SessionMetricSpec>,
+    pub metrics: Vec<MetricSpec<F::Metric>>,
     pub bin_by: Option<BinInterval>,
-    pub group_by: Vec<SessionGroupField>,
-    pub filter: SessionFilter,
+    pub group_by: Vec<F::Group>,
+    pub filter: F::Filter,
     pub rollup: bool,
+    /// Rank the bins by the first metric, largest first, and keep this many
+    /// (`utteranceMetrics(first:)`); `None` keeps every bin in time order.
+    pub first: Option<i64>,
 }
 
-/// The arguments of `Query.intentStageMetrics`.
+pub type SessionMetricsRequest = MetricsRequest<SessionMetrics>;
+pub type IntentStageMetricsRequest = MetricsRequest<IntentStageMetrics>;
+pub type IntentMetricsRequest = MetricsRequest<IntentMetrics>;
+pub type UtteranceMetricsRequest = MetricsRequest<UtteranceMetrics>;
+
+/// The arguments of `Query.utterances` (and `Session.utterances`).
 #[derive(Debug, Clone)]
-pub struct IntentStageMetricsRequest {
+pub struct UtterancesRequest {
     pub bot_ids: Option<Vec<String>>,
     pub range: TimeRange,
-    pub metrics: Vec<IntentStageMetricSpec>,
-    pub bin_by: Option<BinInterval>,
-    pub group_by: Vec<IntentStageGroupField>,
-    pub filter: IntentStageFilter,
-    pub rollup: bool,
+    pub filter: UtteranceFilter,
+    pub first: i64,
+    pub after: Option<String>,
+}
+
+/// A page of utterances across bots, newest first.
+#[derive(Debug)]
+pub struct UtteranceConnection {
+    pub utterances: Vec<Arc<UtteranceRecord>>,
+    pub has_next_page: bool,
+    pub total_count: Option<u64>,
+    pub cursors: Arc<UtteranceCursors>,
+}
+
+/// Signs the cursor of any utterance of one result sequence, on demand.
+pub struct UtteranceCursors {
+    key: CursorKey,
+    fingerprint: String,
+}
+
+impl UtteranceCursors {
+    pub fn cursor(&self, u: &UtteranceRecord) -> String {
+        self.key.encode(&self.fingerprint, &UtteranceKey::of(u))
+    }
+}
+
+impl std::fmt::Debug for UtteranceCursors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UtteranceCursors")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything that defines an utterance sequence; cursors are bound to it.
+#[derive(Serialize)]
+struct UtteranceSequenceId<'a> {
+    kind: &'static str,
+    bots: &'a [&'a str],
+    range: &'a TimeRange,
+    filter: &'a UtteranceFilter,
 }
 
 /// The arguments of `Query.intentPaths`.
@@ -156,7 +201,6 @@ pub struct IntentPathsRequest {
 
 /// One bot and the pending answer of its source.
 type BotCall<T> = (Arc<dyn AnalyticsSource>, BoxFuture<'static, Result<T>>);
-type BotBins<F, M> = Vec<Bin<F, M>>;
 
 pub struct Engine {
     bots: Vec<Arc<dyn AnalyticsSource>>,
@@ -385,131 +429,158 @@ impl Engine {
         })
     }
 
-    pub async fn session_metrics(
+    /// Metrics of one family across bots: per bot, or rolled up; texts
+    /// merged where the family groups by text; ranked when `first` is set.
+    pub async fn metrics<F: Family>(
         &self,
         scope: &BotScope,
-        req: SessionMetricsRequest,
-    ) -> Result<Partial<Vec<MetricBin>>> {
+        req: MetricsRequest<F>,
+    ) -> Result<Partial<Vec<Bin<F::Group, F::Metric>>>> {
         check_range(&req.range, self.limits.max_range_days)?;
         let specs = check_metrics(req.metrics.iter().map(|m| (m.name, m.statistic)))?;
-        let group_by = check_group_by(&req.group_by, SessionGroupField::Bot, req.rollup)?;
+        let group_by = check_group_by(&req.group_by, F::BOT, req.rollup)?;
+        F::check_group_by(&req.group_by)?;
+        let first = req
+            .first
+            .map(|n| PageSize::parse(n, self.limits.max_page_size))
+            .transpose()?;
         let bots = self.resolve(scope, req.bot_ids.as_deref())?;
-        if req.rollup
-            && bots.len() > 1
-            && specs
-                .iter()
-                .any(|(m, _)| *m == SessionMetricName::Concurrency)
-        {
+        let rolls_up_bots = req.rollup && bots.len() > 1;
+        if let Some((m, _)) = specs.iter().find(|(m, _)| rolls_up_bots && !m.combines()) {
             return Err(Error::bad_input(
                 "metrics",
-                "CONCURRENCY cannot be rolled up across bots exactly (their peaks need not \
-                 coincide); ask with rollup: false, or for one bot",
+                format!(
+                    "{} cannot be rolled up across bots exactly (their peaks need not \
+                         coincide); ask with rollup: false, or for one bot",
+                    schema_name(&format!("{m:?}"))
+                ),
             ));
         }
+        let merges_text = group_by.iter().any(|g| F::TEXT_GROUPS.contains(g));
         let mut metrics = req.metrics.clone();
-        if req.rollup && needs_count(&specs) {
-            metrics.push(SessionMetricSpec {
-                name: SessionMetricName::Count,
+        if (req.rollup || merges_text) && needs_count(&specs) {
+            metrics.push(MetricSpec {
+                name: <F::Metric as RollupMetric>::COUNT,
                 statistic: Statistic::Sum,
             });
         }
-        let query = SessionMetricsQuery {
+        let metrics = dedup(metrics);
+        let asked: Vec<_> = metrics.iter().map(|m| (m.name, m.statistic)).collect();
+        let query = F::query(MetricsQuery::<F> {
             range: req.range,
-            metrics: dedup(metrics),
+            metrics,
             bin_by: req.bin_by,
-            group_by: group_by.clone(),
-            filter: req.filter.canonical(),
-        };
+            group_by,
+            filter: F::canonical(req.filter),
+        });
         let calls = bots
             .iter()
             .map(|b| {
                 let (src, q) = (b.clone(), query.clone());
                 let call: BoxFuture<'static, _> = Box::pin(async move {
-                    let caps = src.capabilities();
-                    if let Some(m) = q
-                        .metrics
-                        .iter()
-                        .find(|m| !caps.session_metrics.contains(&m.name))
-                    {
+                    if let Some(m) = src.capabilities().unsupported_metric(&q) {
                         return Err(Error::unsupported(format!(
-                            "{:?} is not available for this bot's vendor",
-                            m.name
+                            "{} metric {} is not available for this bot's vendor",
+                            F::NAME,
+                            schema_name(&m)
                         )));
                     }
-                    src.session_metrics(&q).await
+                    let answer = src.metrics(&q).await?;
+                    F::bins(answer).ok_or_else(|| {
+                        Error::internal("a source answered with bins of another family")
+                    })
                 });
                 (b.clone(), call)
             })
             .collect();
         let (answers, mut errors) = self.fan_out(calls).await;
-        let bins = finish_bins(
-            answers,
-            &req.group_by,
-            SessionGroupField::Bot,
-            &specs,
-            req.rollup,
-        );
+        let mut all: Vec<Bin<F::Group, F::Metric>> =
+            answers.into_iter().flat_map(|(_, bins)| bins).collect();
+        if merges_text {
+            all = merge_texts::<F>(all, &asked);
+        }
+        let mut bins = finish_bins(all, &req.group_by, F::BOT, &specs, req.rollup);
+        if let Some(first) = first {
+            rank(&mut bins, specs[0]);
+            bins.truncate(first.get());
+        }
         errors.sort_by(|a, b| a.bot.cmp(&b.bot));
         Ok(Partial { data: bins, errors })
     }
+}
 
-    pub async fn intent_stage_metrics(
+impl Engine {
+    /// Utterances across bots, newest first, merged like sessions and paged
+    /// with cursors bound to the query.
+    pub async fn utterances(
         &self,
         scope: &BotScope,
-        req: IntentStageMetricsRequest,
-    ) -> Result<Partial<Vec<IntentStageBin>>> {
+        req: UtterancesRequest,
+    ) -> Result<Partial<UtteranceConnection>> {
+        let limit = PageSize::parse(req.first, self.limits.max_page_size)?;
         check_range(&req.range, self.limits.max_range_days)?;
-        let specs = check_metrics(req.metrics.iter().map(|m| (m.name, m.statistic)))?;
-        let group_by = check_group_by(&req.group_by, IntentStageGroupField::Bot, req.rollup)?;
         let bots = self.resolve(scope, req.bot_ids.as_deref())?;
-        let mut metrics = req.metrics.clone();
-        if req.rollup && needs_count(&specs) {
-            metrics.push(IntentStageMetricSpec {
-                name: crate::domain::IntentStageMetricName::Count,
-                statistic: Statistic::Sum,
-            });
-        }
-        let query = IntentStageMetricsQuery {
+        let filter = req.filter.canonical();
+        let bot_ids: Vec<&str> = bots.iter().map(|b| b.bot().id.as_str()).collect();
+        let fp = fingerprint(&UtteranceSequenceId {
+            kind: "utterances",
+            bots: &bot_ids,
+            range: &req.range,
+            filter: &filter,
+        });
+        let after = req
+            .after
+            .as_deref()
+            .map(|c| self.cursors.decode::<UtteranceKey>(&fp, c))
+            .transpose()?;
+        let query = UtteranceQuery {
             range: req.range,
-            metrics: dedup(metrics),
-            bin_by: req.bin_by,
-            group_by,
-            filter: req.filter.canonical(),
+            filter,
+            after,
+            limit,
         };
         let calls = bots
             .iter()
             .map(|b| {
                 let (src, q) = (b.clone(), query.clone());
                 let call: BoxFuture<'static, _> = Box::pin(async move {
-                    let caps = src.capabilities();
-                    if let Some(m) = q
-                        .metrics
-                        .iter()
-                        .find(|m| !caps.intent_stage_metrics.contains(&m.name))
-                    {
-                        return Err(Error::unsupported(format!(
-                            "intent-stage metric {:?} is not available for this bot's vendor",
-                            m.name
-                        )));
+                    if !src.capabilities().utterances {
+                        return Err(Error::unsupported(
+                            "utterance records are not available for this bot's vendor",
+                        ));
                     }
-                    src.intent_stage_metrics(&q).await
+                    src.utterances(&q).await
                 });
                 (b.clone(), call)
             })
             .collect();
-        let (answers, errors) = self.fan_out(calls).await;
-        let bins = finish_bins(
-            answers,
-            &req.group_by,
-            IntentStageGroupField::Bot,
-            &specs,
-            req.rollup,
-        );
-        Ok(Partial { data: bins, errors })
+        let (pages, errors) = self.fan_out(calls).await;
+        let any_more = pages.iter().any(|(_, p)| p.has_more);
+        let total_count = if errors.is_empty() {
+            pages
+                .iter()
+                .map(|(_, p)| p.total_count)
+                .sum::<Option<u64>>()
+        } else {
+            None
+        };
+        let runs = pages.into_iter().map(|(_, p)| p.utterances).collect();
+        let (utterances, left_over) =
+            merge_sorted_by(runs, limit.get(), |a, b| utterance_order(a, b));
+        Ok(Partial {
+            data: UtteranceConnection {
+                utterances,
+                has_next_page: left_over || any_more,
+                total_count,
+                cursors: Arc::new(UtteranceCursors {
+                    key: self.cursors.clone(),
+                    fingerprint: fp,
+                }),
+            },
+            errors,
+        })
     }
-}
 
-impl Engine {
     /// The intents that follow `path`, one level, from every bot asked; with
     /// several bots the nodes are merged by path (counts add, `bot` is null).
     pub async fn intent_paths(
@@ -613,7 +684,7 @@ fn check_group_by<F: Copy + PartialEq + std::fmt::Debug>(
 /// Puts per-bot bins together: adds the `BOT` group key where asked, keeps only
 /// the requested metrics, rolls up when asked, and sorts by bin start, bot and groups.
 fn finish_bins<F, M>(
-    answers: Vec<(Arc<dyn AnalyticsSource>, BotBins<F, M>)>,
+    all: Vec<Bin<F, M>>,
     group_by: &[F],
     bot_field: F,
     specs: &[(M, Statistic)],
@@ -623,7 +694,6 @@ where
     F: Copy + Ord,
     M: RollupMetric,
 {
-    let all: Vec<Bin<F, M>> = answers.into_iter().flat_map(|(_, bins)| bins).collect();
     if rollup_bots {
         return rollup(all, specs);
     }
@@ -660,5 +730,95 @@ where
             .then_with(|| a.bot_id.cmp(&b.bot_id))
             .then_with(|| a.groups.cmp(&b.groups))
     });
+    out
+}
+
+type BinsByBot<G, M> = std::collections::BTreeMap<Option<String>, Vec<Bin<G, M>>>;
+
+/// Merges bins whose text groups differ only in case and whitespace, per bot:
+/// the most frequent spelling (by `COUNT SUM` where asked, else by bins) is
+/// the one shown, for every bot, so one text reads the same everywhere.
+fn merge_texts<F: Family>(
+    bins: Vec<Bin<F::Group, F::Metric>>,
+    asked: &[(F::Metric, Statistic)],
+) -> Vec<Bin<F::Group, F::Metric>> {
+    let count = <F::Metric as RollupMetric>::COUNT;
+    let mut spellings: HashMap<String, HashMap<String, f64>> = HashMap::new();
+    for bin in &bins {
+        let weight = bin.value(count, Statistic::Sum).unwrap_or(1.0);
+        for g in bin
+            .groups
+            .iter()
+            .filter(|g| F::TEXT_GROUPS.contains(&g.field))
+        {
+            *spellings
+                .entry(text_key(&g.value))
+                .or_default()
+                .entry(g.value.clone())
+                .or_default() += weight;
+        }
+    }
+    let chosen: HashMap<String, String> = spellings
+        .into_iter()
+        .map(|(key, seen)| {
+            let best = seen
+                .into_iter()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+                .map(|(s, _)| s)
+                .unwrap_or_default();
+            (key, best)
+        })
+        .collect();
+    let mut by_bot: BinsByBot<F::Group, F::Metric> = Default::default();
+    for mut bin in bins {
+        for g in bin
+            .groups
+            .iter_mut()
+            .filter(|g| F::TEXT_GROUPS.contains(&g.field))
+        {
+            if let Some(best) = chosen.get(&text_key(&g.value)) {
+                g.value.clone_from(best);
+            }
+        }
+        by_bot.entry(bin.bot_id.clone()).or_default().push(bin);
+    }
+    by_bot
+        .into_iter()
+        .flat_map(|(bot, bins)| {
+            rollup(bins, asked).into_iter().map(move |mut b| {
+                b.bot_id.clone_from(&bot);
+                b
+            })
+        })
+        .collect()
+}
+
+/// Largest first by `by` (bins without a value last); ties in time, bot and
+/// group order, so the ranking is stable.
+fn rank<F: Copy + Ord, M: Copy + PartialEq>(bins: &mut [Bin<F, M>], by: (M, Statistic)) {
+    bins.sort_by(|a, b| {
+        let (va, vb) = (a.value(by.0, by.1), b.value(by.0, by.1));
+        match (va, vb) {
+            (Some(x), Some(y)) => y.total_cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+        .then_with(|| a.bin_start.cmp(&b.bin_start))
+        .then_with(|| a.bot_id.cmp(&b.bot_id))
+        .then_with(|| a.groups.cmp(&b.groups))
+    });
+}
+
+/// An enum value as the schema spells it: `TurnsPerConversation` →
+/// `TURNS_PER_CONVERSATION`.
+fn schema_name(debug: &str) -> String {
+    let mut out = String::with_capacity(debug.len() + 4);
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_uppercase());
+    }
     out
 }

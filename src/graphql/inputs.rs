@@ -180,3 +180,113 @@ pub struct IntentStageMetricInput {
     pub name: IntentStageMetricName,
     pub statistic: Statistic,
 }
+
+#[derive(InputObject, Debug, Clone, Copy)]
+#[graphql(name = "IntentMetricInput")]
+pub struct IntentMetricInput {
+    pub name: domain::IntentMetricName,
+    pub statistic: Statistic,
+}
+
+#[derive(InputObject, Debug, Clone, Copy)]
+#[graphql(name = "UtteranceMetricInput")]
+pub struct UtteranceMetricInput {
+    pub name: domain::UtteranceMetricName,
+    pub statistic: Statistic,
+}
+
+/// Which intent records intent metrics count; same rules as `SessionFilter`.
+#[derive(InputObject, Debug, Clone, Default)]
+#[graphql(name = "IntentFilter")]
+pub struct IntentFilterInput {
+    pub intent_names: Option<Vec<String>>,
+    pub intent_end_states: Option<Vec<domain::IntentEndState>>,
+    pub locales: Option<Vec<String>>,
+    pub channels: Option<Vec<String>>,
+    pub modalities: Option<Vec<Modality>>,
+    pub session_ids: Option<Vec<String>>,
+    pub bot_alias_ids: Option<Vec<String>>,
+    pub bot_versions: Option<Vec<String>>,
+    /// Developer (test) traffic — Kore's `isDeveloper` — is left out unless
+    /// this is `true`.
+    #[graphql(default)]
+    pub include_developer_sessions: bool,
+}
+
+impl IntentFilterInput {
+    pub fn parse(self) -> Result<domain::IntentFilter> {
+        Ok(domain::IntentFilter {
+            intent_names: list("intentNames", self.intent_names)?,
+            intent_end_states: list("intentEndStates", self.intent_end_states)?,
+            locales: list("locales", self.locales)?,
+            channels: list("channels", self.channels)?,
+            modalities: list("modalities", self.modalities)?,
+            session_ids: list("sessionIds", self.session_ids)?,
+            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
+            bot_versions: list("botVersions", self.bot_versions)?,
+            include_developer_sessions: self.include_developer_sessions,
+        }
+        .canonical())
+    }
+}
+
+/// Which utterances to keep; same rules as `SessionFilter`. `textContains`
+/// keeps an utterance whose text contains any of the given texts, ignoring
+/// case and runs of whitespace.
+#[derive(InputObject, Debug, Clone, Default)]
+#[graphql(name = "UtteranceFilter")]
+pub struct UtteranceFilterInput {
+    pub states: Option<Vec<domain::UtteranceState>>,
+    pub text_contains: Option<Vec<String>>,
+    pub intent_names: Option<Vec<String>>,
+    pub session_ids: Option<Vec<String>>,
+    pub channels: Option<Vec<String>>,
+    pub locales: Option<Vec<String>>,
+    pub modalities: Option<Vec<Modality>>,
+    pub bot_alias_ids: Option<Vec<String>>,
+    pub bot_versions: Option<Vec<String>>,
+    /// Developer (test) traffic — Kore's `isDeveloper` — is left out unless
+    /// this is `true`.
+    #[graphql(default)]
+    pub include_developer_sessions: bool,
+}
+
+/// The longest text `textContains` takes (Lex's utterance texts are at most
+/// 1024 characters too).
+const MAX_TEXT_LEN: usize = 1024;
+
+impl UtteranceFilterInput {
+    pub fn parse(self) -> Result<domain::UtteranceFilter> {
+        let text_contains = list("textContains", self.text_contains)?;
+        if let Some(texts) = &text_contains {
+            if texts.iter().any(|t| t.trim().is_empty()) {
+                return Err(Error::bad_input(
+                    "filter.textContains",
+                    "a blank text matches everything; omit it instead",
+                ));
+            }
+            if let Some(t) = texts.iter().find(|t| t.chars().count() > MAX_TEXT_LEN) {
+                return Err(Error::bad_input(
+                    "filter.textContains",
+                    format!(
+                        "texts are at most {MAX_TEXT_LEN} characters, got {}",
+                        t.chars().count()
+                    ),
+                ));
+            }
+        }
+        Ok(domain::UtteranceFilter {
+            states: list("states", self.states)?,
+            text_contains,
+            intent_names: list("intentNames", self.intent_names)?,
+            session_ids: list("sessionIds", self.session_ids)?,
+            channels: list("channels", self.channels)?,
+            locales: list("locales", self.locales)?,
+            modalities: list("modalities", self.modalities)?,
+            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
+            bot_versions: list("botVersions", self.bot_versions)?,
+            include_developer_sessions: self.include_developer_sessions,
+        }
+        .canonical())
+    }
+}

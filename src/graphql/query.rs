@@ -4,18 +4,26 @@ use async_graphql::{Context, ID, Object};
 
 use super::errors::{GqlResult, to_graphql};
 use super::inputs::{
-    IntentPathFilterInput, IntentStageFilterInput, IntentStageMetricInput, SessionFilterInput,
-    SessionMetricInput, SessionOrderInput, TimeRangeInput,
+    IntentFilterInput, IntentMetricInput, IntentPathFilterInput, IntentStageFilterInput,
+    IntentStageMetricInput, SessionFilterInput, SessionMetricInput, SessionOrderInput,
+    TimeRangeInput, UtteranceFilterInput, UtteranceMetricInput,
 };
-use super::types::{Bot, IntentPathNode, IntentStage, MetricBin, SessionConnection};
+use super::types::{
+    Bot, FamilyBin, GqlFamily, IntentPathNode, IntentStage, MetricBin, SessionConnection,
+    UtteranceConnection,
+};
 use crate::domain::{
-    BinInterval, IntentStageGroupField, IntentStageMetricSpec, SessionGroupField,
-    SessionMetricSpec, SessionOrder, TimeRange, Vendor,
+    BinInterval, Family, IntentGroupField, IntentMetrics, IntentStageGroupField,
+    IntentStageMetricSpec, MetricSpec, SessionGroupField, SessionMetrics, SessionOrder, Statistic,
+    TimeRange, UtteranceGroupField, UtteranceMetrics, Vendor,
 };
 use crate::engine::{
-    BotScope, Engine, IntentPathsRequest, IntentStageMetricsRequest, Partial,
-    SessionMetricsRequest, SessionsRequest,
+    BotScope, Engine, IntentPathsRequest, IntentStageMetricsRequest, MetricsRequest, Partial,
+    SessionsRequest, UtterancesRequest,
 };
+
+type IntentMetricBin = FamilyBin<IntentMetrics>;
+type UtteranceMetricBin = FamilyBin<UtteranceMetrics>;
 
 pub struct Query;
 
@@ -46,6 +54,50 @@ fn report<T>(ctx: &Context<'_>, partial: Partial<T>) -> T {
         ctx.add_error(to_graphql(e).into_server_error(ctx.item.pos));
     }
     partial.data
+}
+
+/// The arguments every metric family takes, as GraphQL received them.
+struct FamilyArgs<F: Family> {
+    bot_ids: Option<Vec<ID>>,
+    range: TimeRangeInput,
+    metrics: Vec<MetricSpec<F::Metric>>,
+    bin_by: Option<BinInterval>,
+    group_by: Option<Vec<F::Group>>,
+    filter: F::Filter,
+    rollup: Option<bool>,
+    first: Option<i32>,
+}
+
+/// One resolver body for every metric family.
+async fn family_metrics<F: GqlFamily>(
+    ctx: &Context<'_>,
+    args: FamilyArgs<F>,
+) -> async_graphql::Result<Vec<FamilyBin<F>>> {
+    let req = MetricsRequest::<F> {
+        bot_ids: ids(args.bot_ids),
+        range: parsed_range(ctx, &args.range)?,
+        metrics: args.metrics,
+        bin_by: args.bin_by,
+        group_by: args.group_by.unwrap_or_default(),
+        filter: args.filter,
+        rollup: args.rollup.unwrap_or(false),
+        first: args.first.map(i64::from),
+    };
+    let partial = engine(ctx).metrics(scope(ctx), req).await.gql()?;
+    Ok(report(ctx, partial)
+        .into_iter()
+        .map(FamilyBin::from)
+        .collect())
+}
+
+fn specs<M, I>(inputs: Vec<I>, split: impl Fn(I) -> (M, Statistic)) -> Vec<MetricSpec<M>> {
+    inputs
+        .into_iter()
+        .map(|i| {
+            let (name, statistic) = split(i);
+            MetricSpec { name, statistic }
+        })
+        .collect()
 }
 
 #[Object]
@@ -117,27 +169,100 @@ impl Query {
         filter: Option<SessionFilterInput>,
         #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
     ) -> async_graphql::Result<Vec<MetricBin>> {
-        let engine = engine(ctx);
-        let req = SessionMetricsRequest {
+        let args = FamilyArgs::<SessionMetrics> {
+            bot_ids,
+            range,
+            metrics: specs(metrics, |m| (m.name, m.statistic)),
+            bin_by,
+            group_by,
+            filter: filter.unwrap_or_default().parse().gql()?,
+            rollup,
+            first: None,
+        };
+        family_metrics(ctx, args).await
+    }
+
+    /// Intent metrics (Lex's intents, Kore's tasks) per bot (or rolled up),
+    /// per time bin and group.
+    #[allow(clippy::too_many_arguments)]
+    async fn intent_metrics(
+        &self,
+        ctx: &Context<'_>,
+        bot_ids: Option<Vec<ID>>,
+        range: TimeRangeInput,
+        metrics: Vec<IntentMetricInput>,
+        bin_by: Option<BinInterval>,
+        group_by: Option<Vec<IntentGroupField>>,
+        filter: Option<IntentFilterInput>,
+        #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
+    ) -> async_graphql::Result<Vec<IntentMetricBin>> {
+        let args = FamilyArgs::<IntentMetrics> {
+            bot_ids,
+            range,
+            metrics: specs(metrics, |m| (m.name, m.statistic)),
+            bin_by,
+            group_by,
+            filter: filter.unwrap_or_default().parse().gql()?,
+            rollup,
+            first: None,
+        };
+        family_metrics(ctx, args).await
+    }
+
+    /// Utterance metrics per bot (or rolled up), per time bin and group,
+    /// ranked by the first metric (largest first) and cut at `first` rows:
+    /// the top missed utterances across every bot are one query. Texts that
+    /// differ only in case or whitespace are one row, under their most
+    /// frequent spelling.
+    #[allow(clippy::too_many_arguments)]
+    async fn utterance_metrics(
+        &self,
+        ctx: &Context<'_>,
+        bot_ids: Option<Vec<ID>>,
+        range: TimeRangeInput,
+        metrics: Vec<UtteranceMetricInput>,
+        bin_by: Option<BinInterval>,
+        group_by: Option<Vec<UtteranceGroupField>>,
+        filter: Option<UtteranceFilterInput>,
+        #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
+        #[graphql(default_with = "Some(100)")] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<UtteranceMetricBin>> {
+        let args = FamilyArgs::<UtteranceMetrics> {
+            bot_ids,
+            range,
+            metrics: specs(metrics, |m| (m.name, m.statistic)),
+            bin_by,
+            group_by,
+            filter: filter.unwrap_or_default().parse().gql()?,
+            rollup,
+            first: Some(first.unwrap_or(100)),
+        };
+        family_metrics(ctx, args).await
+    }
+
+    /// Utterances across bots, newest first (ties by bot, session and
+    /// text), merged like `sessions` and paged with cursors bound to the query.
+    #[graphql(
+        complexity = "(first.unwrap_or(50).max(1) as usize).div_ceil(100) * child_complexity"
+    )]
+    async fn utterances(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Omit for every bot you may see.")] bot_ids: Option<Vec<ID>>,
+        range: TimeRangeInput,
+        filter: Option<UtteranceFilterInput>,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<UtteranceConnection> {
+        let req = UtterancesRequest {
             bot_ids: ids(bot_ids),
             range: parsed_range(ctx, &range)?,
-            metrics: metrics
-                .into_iter()
-                .map(|m| SessionMetricSpec {
-                    name: m.name,
-                    statistic: m.statistic,
-                })
-                .collect(),
-            bin_by,
-            group_by: group_by.unwrap_or_default(),
             filter: filter.unwrap_or_default().parse().gql()?,
-            rollup: rollup.unwrap_or(false),
+            first: i64::from(first.unwrap_or(50)),
+            after,
         };
-        let partial = engine.session_metrics(scope(ctx), req).await.gql()?;
-        Ok(report(ctx, partial)
-            .into_iter()
-            .map(MetricBin::from)
-            .collect())
+        let partial = engine(ctx).utterances(scope(ctx), req).await.gql()?;
+        Ok(UtteranceConnection(report(ctx, partial)))
     }
 
     /// Intent-stage metrics per bot (or rolled up), per time bin and group.
@@ -168,8 +293,9 @@ impl Query {
             group_by: group_by.unwrap_or_default(),
             filter: filter.unwrap_or_default().parse().gql()?,
             rollup: rollup.unwrap_or(false),
+            first: None,
         };
-        let partial = engine.intent_stage_metrics(scope(ctx), req).await.gql()?;
+        let partial = engine.metrics(scope(ctx), req).await.gql()?;
         Ok(report(ctx, partial)
             .into_iter()
             .map(IntentStage::from)

@@ -6,10 +6,10 @@ use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 
 use super::scalars::DateTimeScalar;
 use crate::domain::{
-    self, BinInterval, ConversationEndState, IntentStageGroupField, IntentStageMetricName,
-    Modality, SessionGroupField, SessionMetricName, Statistic, Vendor,
+    self, Bin, BinInterval, ConversationEndState, Family, IntentStageGroupField,
+    IntentStageMetricName, Modality, Statistic, Vendor,
 };
-use crate::engine::{Engine, PageCursors};
+use crate::engine::{Engine, PageCursors, UtteranceCursors};
 use crate::sources::BotInfo;
 
 /// A bot the gateway serves.
@@ -120,6 +120,53 @@ impl Session {
                 .collect()
         })
     }
+    /// What was said in this conversation, newest first, where the vendor
+    /// can answer it (one utterance query over the session's own span; an
+    /// error for vendors without utterance records).
+    async fn utterances(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> async_graphql::Result<Vec<Utterance>> {
+        use super::errors::GqlResult;
+        let s = &self.0;
+        let engine = ctx.data_unchecked::<Arc<Engine>>();
+        let scope = ctx
+            .data_opt::<crate::engine::BotScope>()
+            .unwrap_or(&crate::engine::BotScope::All);
+        // Utterances are said in [start, end]; the range is half-open.
+        let range = domain::TimeRange::new_unbounded(
+            s.start_time,
+            s.end_time + chrono::Duration::seconds(1),
+        )
+        .ok_or_else(|| async_graphql::Error::new("the session's times are out of order"))?;
+        let req = crate::engine::UtterancesRequest {
+            bot_ids: Some(vec![s.bot_id.clone()]),
+            range,
+            filter: domain::UtteranceFilter {
+                session_ids: Some(vec![s.session_id.clone()]),
+                include_developer_sessions: true,
+                ..Default::default()
+            },
+            first: i64::from(first),
+            after: None,
+        };
+        let partial = engine.utterances(scope, req).await.gql()?;
+        if let Some(e) = partial.errors.first() {
+            return Err(super::errors::to_graphql(e));
+        }
+        Ok(partial
+            .data
+            .utterances
+            .into_iter()
+            .filter(|u| {
+                u.originating_request_id.is_none()
+                    || s.originating_request_id.is_none()
+                    || u.originating_request_id == s.originating_request_id
+            })
+            .map(Utterance)
+            .collect())
+    }
 }
 
 #[derive(SimpleObject)]
@@ -189,68 +236,120 @@ impl SessionConnection {
     }
 }
 
-#[derive(SimpleObject)]
-pub struct SessionGroup {
-    pub field: SessionGroupField,
-    pub value: String,
+/// A metric family as GraphQL shows it: its enums are GraphQL enums and its
+/// bin, group and value types have the schema's names.
+pub trait GqlFamily:
+    Family<Group: async_graphql::OutputType, Metric: async_graphql::OutputType>
+{
+    const BIN: &'static str;
+    const GROUP: &'static str;
+    const VALUE: &'static str;
 }
 
-#[derive(SimpleObject)]
-pub struct SessionMetricValue {
-    pub metric: SessionMetricName,
-    pub statistic: Statistic,
-    /// `null` when it cannot be computed (e.g. AVG over no sessions).
-    pub value: Option<f64>,
+impl GqlFamily for domain::SessionMetrics {
+    const BIN: &'static str = "MetricBin";
+    const GROUP: &'static str = "SessionGroup";
+    const VALUE: &'static str = "SessionMetricValue";
+}
+
+impl GqlFamily for domain::IntentMetrics {
+    const BIN: &'static str = "IntentMetricBin";
+    const GROUP: &'static str = "IntentGroup";
+    const VALUE: &'static str = "IntentMetricValue";
+}
+
+impl GqlFamily for domain::UtteranceMetrics {
+    const BIN: &'static str = "UtteranceMetricBin";
+    const GROUP: &'static str = "UtteranceGroup";
+    const VALUE: &'static str = "UtteranceMetricValue";
+}
+
+/// Metrics of one time bin and one combination of group values. Group
+/// and value objects point into the shared bin; nothing is copied.
+pub struct FamilyBin<F: Family>(Arc<Bin<F::Group, F::Metric>>);
+
+impl<F: Family> From<Bin<F::Group, F::Metric>> for FamilyBin<F> {
+    fn from(b: Bin<F::Group, F::Metric>) -> Self {
+        FamilyBin(Arc::new(b))
+    }
+}
+
+impl<F: GqlFamily> async_graphql::TypeName for FamilyBin<F> {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        F::BIN.into()
+    }
+}
+
+#[Object(name_type)]
+impl<F: GqlFamily> FamilyBin<F> {
+    /// The bot; `null` for a rollup across bots.
+    async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
+        self.0.bot_id.as_deref().and_then(|id| bot_of(ctx, id))
+    }
+    /// Start of the UTC bin (of the range when not binned).
+    async fn bin_start(&self) -> DateTimeScalar {
+        DateTimeScalar(self.0.bin_start)
+    }
+    /// `null` when the query had no `binBy`.
+    async fn bin_interval(&self) -> Option<BinInterval> {
+        self.0.bin_interval
+    }
+    async fn groups(&self) -> Vec<FamilyGroup<F>> {
+        (0..self.0.groups.len())
+            .map(|i| FamilyGroup(self.0.clone(), i))
+            .collect()
+    }
+    async fn values(&self) -> Vec<FamilyValue<F>> {
+        (0..self.0.values.len())
+            .map(|i| FamilyValue(self.0.clone(), i))
+            .collect()
+    }
+}
+
+/// One group key of a bin: the field and its value.
+pub struct FamilyGroup<F: Family>(Arc<Bin<F::Group, F::Metric>>, usize);
+
+impl<F: GqlFamily> async_graphql::TypeName for FamilyGroup<F> {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        F::GROUP.into()
+    }
+}
+
+#[Object(name_type)]
+impl<F: GqlFamily> FamilyGroup<F> {
+    async fn field(&self) -> F::Group {
+        self.0.groups[self.1].field
+    }
+    async fn value(&self) -> &str {
+        &self.0.groups[self.1].value
+    }
+}
+
+/// One metric value of a bin.
+pub struct FamilyValue<F: Family>(Arc<Bin<F::Group, F::Metric>>, usize);
+
+impl<F: GqlFamily> async_graphql::TypeName for FamilyValue<F> {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        F::VALUE.into()
+    }
+}
+
+#[Object(name_type)]
+impl<F: GqlFamily> FamilyValue<F> {
+    async fn metric(&self) -> F::Metric {
+        self.0.values[self.1].metric
+    }
+    async fn statistic(&self) -> Statistic {
+        self.0.values[self.1].statistic
+    }
+    /// `null` when it cannot be computed (e.g. AVG over no records).
+    async fn value(&self) -> Option<f64> {
+        self.0.values[self.1].value
+    }
 }
 
 /// Session metrics of one time bin and one combination of group values.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct MetricBin {
-    #[graphql(skip)]
-    pub bot_id: Option<String>,
-    /// Start of the UTC bin (of the range when not binned).
-    pub bin_start: DateTimeScalar,
-    /// `null` when the query had no `binBy`.
-    pub bin_interval: Option<BinInterval>,
-    pub groups: Vec<SessionGroup>,
-    pub values: Vec<SessionMetricValue>,
-}
-
-#[ComplexObject]
-impl MetricBin {
-    /// The bot; `null` for a rollup across bots.
-    async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
-        self.bot_id.as_deref().and_then(|id| bot_of(ctx, id))
-    }
-}
-
-impl From<domain::MetricBin> for MetricBin {
-    fn from(b: domain::MetricBin) -> Self {
-        MetricBin {
-            bot_id: b.bot_id,
-            bin_start: DateTimeScalar(b.bin_start),
-            bin_interval: b.bin_interval,
-            groups: b
-                .groups
-                .into_iter()
-                .map(|g| SessionGroup {
-                    field: g.field,
-                    value: g.value,
-                })
-                .collect(),
-            values: b
-                .values
-                .into_iter()
-                .map(|v| SessionMetricValue {
-                    metric: v.metric,
-                    statistic: v.statistic,
-                    value: v.value,
-                })
-                .collect(),
-        }
-    }
-}
+pub type MetricBin = FamilyBin<domain::SessionMetrics>;
 
 #[derive(SimpleObject)]
 pub struct IntentStageGroup {
@@ -355,5 +454,140 @@ impl From<domain::IntentPathNode> for IntentPathNode {
             level: n.level,
             node_type: n.node_type,
         }
+    }
+}
+
+/// Something a user said to a bot, and what the bot made of it. A field the
+/// vendor does not have is `null`.
+pub struct Utterance(pub Arc<domain::UtteranceRecord>);
+
+#[Object]
+impl Utterance {
+    /// Stable id: bot, session, time in epoch milliseconds and a hash of the text.
+    async fn id(&self) -> ID {
+        use sha2::Digest;
+        let u = &self.0;
+        let h = sha2::Sha256::digest(u.text.as_bytes());
+        let hex: String = h[..6].iter().map(|b| format!("{b:02x}")).collect();
+        ID(format!(
+            "{}/{}/{}/{hex}",
+            u.bot_id,
+            u.session_id,
+            u.timestamp.timestamp_millis()
+        ))
+    }
+    async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
+        bot_of(ctx, &self.0.bot_id)
+    }
+    async fn session_id(&self) -> &str {
+        &self.0.session_id
+    }
+    async fn originating_request_id(&self) -> Option<&str> {
+        self.0.originating_request_id.as_deref()
+    }
+    async fn timestamp(&self) -> DateTimeScalar {
+        DateTimeScalar(self.0.timestamp)
+    }
+    async fn text(&self) -> &str {
+        &self.0.text
+    }
+    async fn state(&self) -> domain::UtteranceState {
+        self.0.state
+    }
+    /// The intent it went to; for a missed utterance the fallback or the
+    /// intent whose slot it did not fill, where the vendor says.
+    async fn intent_name(&self) -> Option<&str> {
+        self.0.intent_name.as_deref()
+    }
+    async fn slot_name(&self) -> Option<&str> {
+        self.0.slot_name.as_deref()
+    }
+    /// The intent's state after the turn, in the vendor's words.
+    async fn intent_state(&self) -> Option<&str> {
+        self.0.intent_state.as_deref()
+    }
+    async fn dialog_action_type(&self) -> Option<&str> {
+        self.0.dialog_action_type.as_deref()
+    }
+    async fn bot_responses(&self) -> &[String] {
+        &self.0.bot_responses
+    }
+    async fn locale(&self) -> Option<&str> {
+        self.0.locale.as_deref()
+    }
+    async fn channel(&self) -> Option<&str> {
+        self.0.channel.as_deref()
+    }
+    async fn modality(&self) -> Option<Modality> {
+        self.0.modality
+    }
+    async fn input_type(&self) -> Option<&str> {
+        self.0.input_type.as_deref()
+    }
+    async fn output_type(&self) -> Option<&str> {
+        self.0.output_type.as_deref()
+    }
+    async fn duration_millis(&self) -> Option<i64> {
+        self.0.duration_millis
+    }
+    async fn bot_alias_id(&self) -> Option<&str> {
+        self.0.bot_alias_id.as_deref()
+    }
+    async fn bot_version(&self) -> Option<&str> {
+        self.0.bot_version.as_deref()
+    }
+    async fn is_developer(&self) -> Option<bool> {
+        self.0.is_developer
+    }
+}
+
+/// An utterance and its cursor, signed only when `cursor` is selected.
+pub struct UtteranceEdge {
+    node: Arc<domain::UtteranceRecord>,
+    cursors: Arc<UtteranceCursors>,
+}
+
+#[Object]
+impl UtteranceEdge {
+    async fn cursor(&self) -> String {
+        self.cursors.cursor(&self.node)
+    }
+    async fn node(&self) -> Utterance {
+        Utterance(self.node.clone())
+    }
+}
+
+/// A page of utterances, newest first.
+pub struct UtteranceConnection(pub crate::engine::UtteranceConnection);
+
+#[Object]
+impl UtteranceConnection {
+    async fn edges(&self) -> Vec<UtteranceEdge> {
+        self.0
+            .utterances
+            .iter()
+            .map(|u| UtteranceEdge {
+                node: u.clone(),
+                cursors: self.0.cursors.clone(),
+            })
+            .collect()
+    }
+    async fn nodes(&self) -> Vec<Utterance> {
+        self.0
+            .utterances
+            .iter()
+            .map(|u| Utterance(u.clone()))
+            .collect()
+    }
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.0.has_next_page,
+            end_cursor: self.0.utterances.last().map(|u| self.0.cursors.cursor(u)),
+        }
+    }
+    /// Utterances matching the query over all pages; `null` unless known
+    /// without extra upstream calls.
+    async fn total_count(&self) -> Option<u64> {
+        self.0.total_count
     }
 }

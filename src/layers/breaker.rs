@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::domain::{
-    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin,
-    SessionMetricsQuery, SessionPage, SessionQuery,
+    FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, SessionPage, SessionQuery,
+    UtterancePage, UtteranceQuery,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
@@ -252,19 +252,16 @@ impl AnalyticsSource for BreakerLayer {
         r
     }
 
-    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
         let permit = self.admit()?;
-        let r = self.inner.session_metrics(q).await;
+        let r = self.inner.metrics(q).await;
         self.settle(permit, &r);
         r
     }
 
-    async fn intent_stage_metrics(
-        &self,
-        q: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
+    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
         let permit = self.admit()?;
-        let r = self.inner.intent_stage_metrics(q).await;
+        let r = self.inner.utterances(q).await;
         self.settle(permit, &r);
         r
     }
@@ -280,7 +277,7 @@ impl AnalyticsSource for BreakerLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Vendor;
+    use crate::domain::{SessionMetricsQuery, Vendor};
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
     /// A source that fails with `kind` while `down`, counting calls.
@@ -305,6 +302,9 @@ mod tests {
                     session_metrics: vec![],
                     native_session_metrics: false,
                     intent_stage_metrics: vec![],
+                    intent_metrics: vec![],
+                    utterance_metrics: vec![],
+                    utterances: false,
                     session_fields: vec![],
                     intent_paths: false,
                 },
@@ -326,18 +326,15 @@ mod tests {
         async fn sessions(&self, _: &SessionQuery) -> Result<SessionPage> {
             Err(Error::unsupported("not used"))
         }
-        async fn session_metrics(&self, _: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+        async fn metrics(&self, _: &FamilyQuery) -> Result<FamilyBins> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if self.down.load(Ordering::SeqCst) {
                 Err(Error::new(self.kind, "down"))
             } else {
-                Ok(vec![])
+                Ok(FamilyBins::Session(vec![]))
             }
         }
-        async fn intent_stage_metrics(
-            &self,
-            _: &IntentStageMetricsQuery,
-        ) -> Result<Vec<IntentStageBin>> {
+        async fn utterances(&self, _: &UtteranceQuery) -> Result<UtterancePage> {
             Err(Error::unsupported("not used"))
         }
         async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
@@ -360,8 +357,8 @@ mod tests {
         }
     }
 
-    async fn ask(b: &BreakerLayer, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
-        b.session_metrics(q).await
+    async fn ask(b: &BreakerLayer, q: &SessionMetricsQuery) -> Result<FamilyBins> {
+        b.metrics(&FamilyQuery::Session(q.clone())).await
     }
 
     #[tokio::test]

@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::CacheSettings;
 use crate::domain::{
-    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin, Session,
-    SessionMetricsQuery, SessionPage, SessionQuery, TimeRange,
+    FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, Session, SessionPage, SessionQuery,
+    TimeRange, UtterancePage, UtteranceQuery, UtteranceRecord,
 };
 use crate::error::{Error, Result};
 use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
@@ -81,9 +81,9 @@ impl CacheKey {
 #[derive(Clone, Serialize, Deserialize)]
 enum Answer {
     Sessions(Arc<SessionPage>),
-    Metrics(Arc<Vec<MetricBin>>),
-    Stages(Arc<Vec<IntentStageBin>>),
+    Metrics(Arc<FamilyBins>),
     Paths(Arc<Vec<IntentPathNode>>),
+    Utterances(Arc<UtterancePage>),
 }
 
 #[derive(Clone)]
@@ -193,18 +193,37 @@ fn session_bytes(s: &Session) -> usize {
         })
 }
 
+fn utterance_bytes(u: &UtteranceRecord) -> usize {
+    let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+    240 + u.bot_id.len()
+        + u.session_id.len()
+        + u.text.len()
+        + opt(&u.originating_request_id)
+        + opt(&u.intent_name)
+        + opt(&u.slot_name)
+        + opt(&u.intent_state)
+        + opt(&u.dialog_action_type)
+        + opt(&u.locale)
+        + opt(&u.channel)
+        + opt(&u.input_type)
+        + opt(&u.output_type)
+        + opt(&u.bot_alias_id)
+        + opt(&u.bot_version)
+        + u.bot_responses.iter().map(|r| r.len() + 24).sum::<usize>()
+}
+
 /// An estimate of the heap bytes an answer holds.
 fn estimate(answer: &Answer) -> usize {
     match answer {
         Answer::Sessions(p) => 64 + p.sessions.iter().map(|s| session_bytes(s)).sum::<usize>(),
-        Answer::Metrics(bins) => bins
-            .iter()
-            .map(|b| 96 + b.groups.len() * 48 + b.values.len() * 32)
-            .sum(),
-        Answer::Stages(bins) => bins
-            .iter()
-            .map(|b| 96 + b.groups.len() * 48 + b.values.len() * 32)
-            .sum(),
+        Answer::Metrics(bins) => bins.estimated_bytes(),
+        Answer::Utterances(p) => {
+            64 + p
+                .utterances
+                .iter()
+                .map(|u| utterance_bytes(u))
+                .sum::<usize>()
+        }
         Answer::Paths(nodes) => nodes
             .iter()
             .map(|n| 96 + n.intent_name.len() + n.path.len())
@@ -261,31 +280,24 @@ impl AnalyticsSource for CacheLayer {
         }
     }
 
-    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
-        let key = self.key("session_metrics", q);
-        let fetch = async {
-            Ok(Answer::Metrics(Arc::new(
-                self.inner.session_metrics(q).await?,
-            )))
-        };
-        match self.cache.get_or_fetch(key, &q.range, fetch).await? {
+    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
+        let key = self.key(q.operation(), q);
+        let fetch = async { Ok(Answer::Metrics(Arc::new(self.inner.metrics(q).await?))) };
+        match self.cache.get_or_fetch(key, q.range(), fetch).await? {
             Answer::Metrics(b) => Ok((*b).clone()),
             _ => Err(unexpected()),
         }
     }
 
-    async fn intent_stage_metrics(
-        &self,
-        q: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
-        let key = self.key("intent_stage_metrics", q);
+    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
+        let key = self.key("utterances", q);
         let fetch = async {
-            Ok(Answer::Stages(Arc::new(
-                self.inner.intent_stage_metrics(q).await?,
+            Ok(Answer::Utterances(Arc::new(
+                self.inner.utterances(q).await?,
             )))
         };
         match self.cache.get_or_fetch(key, &q.range, fetch).await? {
-            Answer::Stages(b) => Ok((*b).clone()),
+            Answer::Utterances(p) => Ok((*p).clone()),
             _ => Err(unexpected()),
         }
     }

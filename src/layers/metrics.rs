@@ -6,8 +6,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use crate::domain::{
-    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin,
-    SessionMetricsQuery, SessionPage, SessionQuery,
+    FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, SessionPage, SessionQuery,
+    UtterancePage, UtteranceQuery,
 };
 use crate::error::Result;
 use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
@@ -57,20 +57,17 @@ impl AnalyticsSource for MetricsLayer {
         r
     }
 
-    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
         let t = Instant::now();
-        let r = self.inner.session_metrics(q).await;
-        self.record("session_metrics", t, &r);
+        let r = self.inner.metrics(q).await;
+        self.record(q.operation(), t, &r);
         r
     }
 
-    async fn intent_stage_metrics(
-        &self,
-        q: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
+    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
         let t = Instant::now();
-        let r = self.inner.intent_stage_metrics(q).await;
-        self.record("intent_stage_metrics", t, &r);
+        let r = self.inner.utterances(q).await;
+        self.record("utterances", t, &r);
         r
     }
 

@@ -9,10 +9,11 @@ use async_trait::async_trait;
 
 use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
-    IntentPathNode, IntentPathQuery, IntentRecord, IntentStageAggregator, IntentStageBin,
-    IntentStageMetricName, IntentStageMetricsQuery, IntentStageRecord, MetricBin, Session,
-    SessionAggregator, SessionMetricName, SessionMetricsQuery, SessionPage, SessionQuery,
-    TimeRange, UtteranceRecord, intent_path_nodes,
+    Counted, Family, FamilyBins, FamilyQuery, IntentMetricName, IntentPathNode, IntentPathQuery,
+    IntentRecord, IntentStageMetricName, IntentStageRecord, MetricBin, MetricsQuery, Session,
+    SessionAggregator, SessionMetricName, SessionMetricsQuery, SessionPage, SessionQuery, Tally,
+    TimeRange, UtteranceMetricName, UtterancePage, UtteranceQuery, UtteranceRecord,
+    intent_path_nodes,
 };
 use crate::error::Result;
 
@@ -123,11 +124,47 @@ impl MemorySource {
                 ],
                 native_session_metrics: false,
                 intent_stage_metrics: vec![I::Count, I::Success, I::Failed, I::Dropped, I::Retry],
+                intent_metrics: IntentMetricName::ALL.to_vec(),
+                utterance_metrics: UtteranceMetricName::ALL.to_vec(),
+                utterances: true,
                 session_fields: vec!["*"],
                 intent_paths: true,
             },
             data,
         }
+    }
+}
+
+impl MemorySource {
+    fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+        let mut agg = SessionAggregator::new(
+            Some(self.bot.id.clone()),
+            q.range,
+            &q.metrics,
+            q.bin_by,
+            &q.group_by,
+        )?;
+        for s in self
+            .data
+            .sessions_in(&q.range)
+            .filter(|s| q.filter.matches(s))
+        {
+            agg.push(s)?;
+        }
+        Ok(agg.finish())
+    }
+
+    /// Counts the records of an indicator family.
+    fn tally<'r, F: Family, R: Counted<F> + 'r>(
+        &self,
+        q: &MetricsQuery<F>,
+        records: impl Iterator<Item = &'r R>,
+    ) -> Result<FamilyBins> {
+        let mut tally = Tally::new(Some(self.bot.id.clone()), q)?;
+        for r in records {
+            tally.push(r);
+        }
+        Ok(F::wrap(tally.finish()))
     }
 }
 
@@ -150,43 +187,34 @@ impl AnalyticsSource for MemorySource {
         Ok(q.page_of(matching, |s| Arc::new(s.clone())))
     }
 
-    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
-        let mut agg = SessionAggregator::new(
-            Some(self.bot.id.clone()),
-            q.range,
-            &q.metrics,
-            q.bin_by,
-            &q.group_by,
-        )?;
-        for s in self
-            .data
-            .sessions_in(&q.range)
-            .filter(|s| q.filter.matches(s))
-        {
-            agg.push(s)?;
-        }
-        Ok(agg.finish())
+    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
+        let d = &self.data;
+        Ok(match q {
+            FamilyQuery::Session(q) => FamilyBins::Session(self.session_metrics(q)?),
+            FamilyQuery::IntentStage(q) => {
+                self.tally(q, d.stages_in(&q.range).filter(|r| q.filter.matches(r)))?
+            }
+            FamilyQuery::Intent(q) => {
+                self.tally(q, d.intents_in(&q.range).filter(|r| q.filter.matches(r)))?
+            }
+            FamilyQuery::Utterance(q) => self.tally(
+                q,
+                d.utterances_in(&q.range)
+                    .iter()
+                    .filter(|u| q.filter.matches(u)),
+            )?,
+        })
     }
 
-    async fn intent_stage_metrics(
-        &self,
-        q: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
-        let mut agg = IntentStageAggregator::new(
-            Some(self.bot.id.clone()),
-            q.range,
-            &q.metrics,
-            q.bin_by,
-            &q.group_by,
-        )?;
-        for r in self
+    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
+        let matching = self
             .data
-            .stages_in(&q.range)
-            .filter(|r| q.filter.matches(r))
-        {
-            agg.push(r);
-        }
-        Ok(agg.finish())
+            .utterances_in(&q.range)
+            .iter()
+            .filter(|u| q.filter.matches(u))
+            .map(|u| Arc::new(u.clone()))
+            .collect();
+        Ok(q.page_of(matching))
     }
 
     async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {

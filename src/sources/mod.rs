@@ -17,9 +17,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::domain::{
-    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricName,
-    IntentStageMetricsQuery, MetricBin, SessionMetricName, SessionMetricsQuery, SessionPage,
-    SessionQuery, Vendor,
+    Bin, Family, FamilyBins, FamilyQuery, IntentMetricName, IntentPathNode, IntentPathQuery,
+    IntentStageMetricName, MetricsQuery, SessionMetricName, SessionPage, SessionQuery,
+    UtteranceMetricName, UtterancePage, UtteranceQuery, Vendor,
 };
 use crate::error::Result;
 
@@ -44,10 +44,43 @@ pub struct Capabilities {
     pub native_session_metrics: bool,
     /// Intent-stage metrics the source can answer; empty when it has none.
     pub intent_stage_metrics: Vec<IntentStageMetricName>,
+    /// Intent metrics the source can answer; empty when it has none.
+    pub intent_metrics: Vec<IntentMetricName>,
+    /// Utterance metrics the source can answer; empty when it has none.
+    pub utterance_metrics: Vec<UtteranceMetricName>,
+    /// Whether the source can list utterance records.
+    pub utterances: bool,
     /// Session fields the vendor has (others are always `null`).
     pub session_fields: Vec<&'static str>,
     /// Whether the source can answer intent paths.
     pub intent_paths: bool,
+}
+
+impl Capabilities {
+    /// The first metric of `q` this source cannot answer, named for a message.
+    pub fn unsupported_metric(&self, q: &FamilyQuery) -> Option<String> {
+        fn first<M: PartialEq + std::fmt::Debug>(
+            asked: impl IntoIterator<Item = M>,
+            have: &[M],
+        ) -> Option<String> {
+            asked
+                .into_iter()
+                .find(|m| !have.contains(m))
+                .map(|m| format!("{m:?}"))
+        }
+        match q {
+            FamilyQuery::Session(q) => {
+                first(q.metrics.iter().map(|m| m.name), &self.session_metrics)
+            }
+            FamilyQuery::IntentStage(q) => {
+                first(q.metrics.iter().map(|m| m.name), &self.intent_stage_metrics)
+            }
+            FamilyQuery::Intent(q) => first(q.metrics.iter().map(|m| m.name), &self.intent_metrics),
+            FamilyQuery::Utterance(q) => {
+                first(q.metrics.iter().map(|m| m.name), &self.utterance_metrics)
+            }
+        }
+    }
 }
 
 /// Analytics for one bot. Implementations must be cheap to call concurrently.
@@ -61,14 +94,13 @@ pub trait AnalyticsSource: Send + Sync {
     /// strictly after `query.after`, at most `query.limit`.
     async fn sessions(&self, query: &SessionQuery) -> Result<SessionPage>;
 
-    /// Session metrics per bin and group; `bot_id` is set on every bin.
-    async fn session_metrics(&self, query: &SessionMetricsQuery) -> Result<Vec<MetricBin>>;
+    /// Metrics of one family per bin and group, in the family of the query;
+    /// `bot_id` is set on every bin.
+    async fn metrics(&self, query: &FamilyQuery) -> Result<FamilyBins>;
 
-    /// Intent-stage metrics per bin and group; `bot_id` is set on every bin.
-    async fn intent_stage_metrics(
-        &self,
-        query: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>>;
+    /// Utterances in the range that match the filter, newest first, strictly
+    /// after `query.after`, at most `query.limit`.
+    async fn utterances(&self, query: &UtteranceQuery) -> Result<UtterancePage>;
 
     /// The intents that follow `query.path` in the range's conversations, one
     /// level; `bot_id` is set on every node.
@@ -105,3 +137,24 @@ pub async fn build_from_config(
     }
     Ok(sources)
 }
+
+/// Typed access to [`AnalyticsSource::metrics`]: asks with a family's own
+/// query and gets that family's bins back.
+pub trait MetricsOf: AnalyticsSource {
+    fn metrics_of<F: Family>(
+        &self,
+        q: &MetricsQuery<F>,
+    ) -> impl std::future::Future<Output = Result<Vec<Bin<F::Group, F::Metric>>>> + Send {
+        async move {
+            let answer = self.metrics(&F::query(q.clone())).await?;
+            F::bins(answer).ok_or_else(|| {
+                crate::error::Error::internal(format!(
+                    "a source answered a {} metrics query with bins of another family",
+                    F::NAME
+                ))
+            })
+        }
+    }
+}
+
+impl<T: AnalyticsSource + ?Sized> MetricsOf for T {}

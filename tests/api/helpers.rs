@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use botscope::app::{Application, Settings};
 use botscope::demo::demo_bots;
 use botscope::domain::{
-    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin,
-    SessionMetricsQuery, SessionPage, SessionQuery,
+    FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, SessionPage, SessionQuery,
+    UtterancePage, UtteranceQuery,
 };
 use botscope::error::{Error, ErrorKind, Result};
 use botscope::simulators::dataset::Dataset;
@@ -108,13 +108,10 @@ impl AnalyticsSource for DownSource {
     async fn sessions(&self, _: &SessionQuery) -> Result<SessionPage> {
         Err(self.err())
     }
-    async fn session_metrics(&self, _: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+    async fn metrics(&self, _: &FamilyQuery) -> Result<FamilyBins> {
         Err(self.err())
     }
-    async fn intent_stage_metrics(
-        &self,
-        _: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
+    async fn utterances(&self, _: &UtteranceQuery) -> Result<UtterancePage> {
         Err(self.err())
     }
     async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {

@@ -5,3 +5,4 @@ mod helpers;
 mod metrics;
 mod paging;
 mod server;
+mod surface;

@@ -11,8 +11,8 @@ use chrono::{TimeZone, Utc};
 
 use botscope::demo::demo_bots;
 use botscope::domain::{
-    IntentPathNode, IntentPathQuery, IntentStageBin, IntentStageMetricsQuery, MetricBin,
-    SessionMetricsQuery, SessionPage, SessionQuery,
+    FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, SessionPage, SessionQuery,
+    UtterancePage, UtteranceQuery,
 };
 use botscope::error::{Error, ErrorKind, Result};
 use botscope::simulators::dataset::Dataset;
@@ -94,16 +94,13 @@ impl AnalyticsSource for Probe {
         self.enter().await?;
         self.inner.sessions(q).await
     }
-    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
+    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
         self.enter().await?;
-        self.inner.session_metrics(q).await
+        self.inner.metrics(q).await
     }
-    async fn intent_stage_metrics(
-        &self,
-        q: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
+    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
         self.enter().await?;
-        self.inner.intent_stage_metrics(q).await
+        self.inner.utterances(q).await
     }
     async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
         self.enter().await?;

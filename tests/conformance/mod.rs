@@ -8,12 +8,14 @@
 #![allow(dead_code)]
 
 use botscope::domain::{
-    BinInterval, IntentStageBin, IntentStageFilter, IntentStageGroupField, IntentStageMetricName,
-    IntentStageMetricSpec, IntentStageMetricsQuery, MetricBin, PageSize, Session, SessionFilter,
+    BinInterval, Family, IntentStageFilter, IntentStageGroupField, IntentStageMetricName,
+    IntentStageMetricSpec, IntentStageMetricsQuery, MetricsQuery, PageSize, Session, SessionFilter,
     SessionGroupField, SessionMetricName, SessionMetricSpec, SessionMetricsQuery, SessionOrder,
-    SessionOrderField, SessionQuery, SortOrder, Statistic, TimeRange,
+    SessionOrderField, SessionQuery, SortOrder, Statistic, TimeRange, UtteranceFilter,
+    UtteranceKey, UtteranceQuery,
 };
 use botscope::sources::AnalyticsSource;
+use botscope::sources::MetricsOf;
 
 /// Documented ways a vendor differs from the unified reference.
 #[derive(Debug, Clone, Copy, Default)]
@@ -148,34 +150,50 @@ fn sorted<F: Ord + Clone, M: Clone>(
     v
 }
 
-pub async fn same_session_metrics(
+/// The candidate answers a metrics query of any family like the reference.
+pub async fn same_metrics<F: Family>(
     reference: &dyn AnalyticsSource,
     candidate: &dyn AnalyticsSource,
-    query: &SessionMetricsQuery,
+    query: &MetricsQuery<F>,
 ) {
-    let want: Vec<MetricBin> = sorted(reference.session_metrics(query).await.unwrap());
-    let got: Vec<MetricBin> = sorted(
+    let want = sorted(reference.metrics_of(query).await.unwrap());
+    let got = sorted(
         candidate
-            .session_metrics(query)
+            .metrics_of(query)
             .await
-            .unwrap_or_else(|e| panic!("session_metrics failed: {e:?}")),
+            .unwrap_or_else(|e| panic!("{} metrics failed: {e:?}", F::NAME)),
     );
     assert_same_bins(&got, &want, &format!("{}: {query:?}", candidate.bot().id));
 }
 
-pub async fn same_intent_stages(
-    reference: &dyn AnalyticsSource,
-    candidate: &dyn AnalyticsSource,
-    query: &IntentStageMetricsQuery,
-) {
-    let want: Vec<IntentStageBin> = sorted(reference.intent_stage_metrics(query).await.unwrap());
-    let got: Vec<IntentStageBin> = sorted(
-        candidate
-            .intent_stage_metrics(query)
+/// Every utterance of the query, paged with `after` keys in pages of `size`.
+pub async fn all_utterances(
+    source: &dyn AnalyticsSource,
+    range: TimeRange,
+    filter: UtteranceFilter,
+    size: usize,
+) -> Vec<botscope::domain::UtteranceRecord> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let q = UtteranceQuery {
+            range,
+            filter: filter.clone(),
+            after: after.clone(),
+            limit: PageSize::parse(size as i64, 1000).unwrap(),
+        };
+        let page = source
+            .utterances(&q)
             .await
-            .unwrap_or_else(|e| panic!("intent_stage_metrics failed: {e:?}")),
-    );
-    assert_same_bins(&got, &want, &format!("{}: {query:?}", candidate.bot().id));
+            .unwrap_or_else(|e| panic!("utterances failed: {e:?}"));
+        assert!(page.utterances.len() <= size);
+        after = page.utterances.last().map(|u| UtteranceKey::of(u));
+        out.extend(page.utterances.iter().map(|u| (**u).clone()));
+        if !page.has_more {
+            return out;
+        }
+        assert_eq!(page.utterances.len(), size, "only the last page is short");
+    }
 }
 
 /// The standard battery: orders × page sizes, filters, metrics, stages.
@@ -274,7 +292,7 @@ pub async fn run_suite(
                 group_by: group_by.clone(),
                 filter: SessionFilter::default(),
             };
-            same_session_metrics(reference, candidate, &q).await;
+            same_metrics(reference, candidate, &q).await;
         }
     }
     if !diff.no_intent_stages {
@@ -298,7 +316,7 @@ pub async fn run_suite(
                 group_by,
                 filter: IntentStageFilter::default(),
             };
-            same_intent_stages(reference, candidate, &q).await;
+            same_metrics(reference, candidate, &q).await;
         }
     }
 }

@@ -43,7 +43,7 @@ pub struct KoreSimTask {
 
 /// The channel ids getAnalytics accepts in `filters.channel`: the current
 /// page's list (kore.md §8). Anything else is refused with 400.
-const ACCEPTED_CHANNELS: [&str; 24] = [
+pub const ACCEPTED_CHANNELS: [&str; 24] = [
     "msteams",
     "twitter",
     "spark",
@@ -294,6 +294,9 @@ fn record_json(bot_id: &str, t: &KoreSimTask, i: usize) -> Value {
     record
 }
 
+/// The longest `from`–`to` range one call may ask (a guess, see above).
+pub const MAX_RANGE_DAYS: i64 = 7;
+
 pub async fn get_analytics(
     State(sim): State<Arc<Sim>>,
     Path(bot_id): Path<String>,
@@ -330,6 +333,17 @@ pub async fn get_analytics(
             "filters.from and filters.to are required",
         );
     };
+    // **Guess** (NOT DOCUMENTED, kore.md §2.2): getAnalytics takes at most
+    // 7 days per call, as getSessions does — the least forgiving reading;
+    // the published samples span about 14 days.
+    if to <= from || to - from > chrono::Duration::days(MAX_RANGE_DAYS) {
+        return sim.bad_request(
+            OP,
+            &bot_id,
+            false,
+            &format!("filters.from must be before filters.to, at most {MAX_RANGE_DAYS} days apart"),
+        );
+    }
     // "the default channel is rtm" (kore.md §2.2).
     let channels = filters.channel.unwrap_or_else(|| vec!["rtm".into()]);
     if let Some(c) = channels

@@ -46,6 +46,7 @@
 //!   documented (§2.2).
 
 mod analytics;
+pub use analytics::ACCEPTED_CHANNELS as ANALYTICS_CHANNELS;
 mod budget;
 mod sessions;
 

@@ -15,10 +15,10 @@ use super::wire::{
     STATISTICS, SessionsRequest, Violations, epoch_number, instant,
 };
 use crate::domain::{
-    BinInterval, ConversationEndState, IntentStageAggregator, IntentStageGroupField,
-    IntentStageMetricName, IntentStageMetricSpec, IntentStageRecord, Modality, NO_VALUE, Session,
-    SessionAggregator, SessionGroupField, SessionMetricName, SessionMetricSpec, Statistic,
-    TimeRange,
+    BinInterval, ConversationEndState, IntentStageGroupField, IntentStageMetricName,
+    IntentStageMetricSpec, IntentStageMetrics, IntentStageRecord, MetricsQuery, Modality, NO_VALUE,
+    Session, SessionAggregator, SessionGroupField, SessionMetricName, SessionMetricSpec, Statistic,
+    Tally, TimeRange,
 };
 use crate::sources::memory::BotData;
 
@@ -682,8 +682,14 @@ fn stage_metrics(
             _ => IntentStageGroupField::IntentStageName,
         })
         .collect();
-    let mut agg = IntentStageAggregator::new(None, range, &specs, interval(req), &group_by)
-        .map_err(|_| LexError::internal())?;
+    let query = MetricsQuery::<IntentStageMetrics> {
+        range,
+        metrics: specs,
+        bin_by: interval(req),
+        group_by,
+        filter: Default::default(),
+    };
+    let mut agg = Tally::new(None, &query).map_err(|_| LexError::internal())?;
     let filters = req.filters.as_deref().unwrap_or_default();
     for r in data
         .stages_in(&range)

@@ -279,6 +279,8 @@ pub struct KoreAnalyticsResponse {
 #[serde(rename_all = "camelCase")]
 pub struct KoreAnalyticsRecord {
     pub session_id: Option<String>,
+    /// What the user said.
+    pub utterance: Option<String>,
     pub task_name: Option<String>,
     pub intent: Option<String>,
     pub timestamp: Option<DateTime<Utc>>,

@@ -46,10 +46,14 @@ use self::mapping::{
 pub use self::window::KoreWindowPlan;
 use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
-    ConversationEndState, IntentPathNode, IntentPathQuery, IntentStageAggregator, IntentStageBin,
-    IntentStageGroupField, IntentStageMetricName, IntentStageMetricsQuery, IntentStageRecord,
-    MetricBin, Session, SessionAggregator, SessionFilter, SessionMetricName, SessionMetricsQuery,
-    SessionPage, SessionQuery, StageOutcome, TimeRange, Vendor,
+    ConversationEndState, FamilyBins, FamilyQuery, IntentBin, IntentEndState, IntentFilter,
+    IntentGroupField, IntentMetricName, IntentMetrics, IntentPathNode, IntentPathQuery,
+    IntentRecord, IntentStageBin, IntentStageGroupField, IntentStageMetricName,
+    IntentStageMetricsQuery, IntentStageRecord, MetricBin, MetricsQuery, Session,
+    SessionAggregator, SessionFilter, SessionMetricName, SessionMetricsQuery, SessionPage,
+    SessionQuery, StageOutcome, Tally, TimeRange, UtteranceBin, UtteranceFilter,
+    UtteranceMetricName, UtteranceMetrics, UtterancePage, UtteranceQuery, UtteranceRecord,
+    UtteranceState, Vendor,
 };
 use crate::error::{Error, Result};
 
@@ -122,6 +126,13 @@ impl KoreSource {
                 ],
                 native_session_metrics: false,
                 intent_stage_metrics: vec![I::Count, I::Success, I::Failed],
+                intent_metrics: vec![
+                    IntentMetricName::Count,
+                    IntentMetricName::Success,
+                    IntentMetricName::Failure,
+                ],
+                utterance_metrics: UtteranceMetricName::ALL.to_vec(),
+                utterances: true,
                 session_fields: vec![
                     "sessionId",
                     "userId",
@@ -326,19 +337,192 @@ impl KoreSource {
         Ok(try_join_all(calls).await?.into_iter().flatten().collect())
     }
 
-    async fn task_records(
+    /// Every getAnalytics record of each of `kinds` over the range, window
+    /// by window (at most one call chain per window and kind; the bot's
+    /// budget, shared with getSessions, paces them). Channels must be ones
+    /// getAnalytics accepts; none asked means all of them.
+    async fn analytics_records(
         &self,
-        window: TimeRange,
-        kind: &'static str,
-        outcome: StageOutcome,
-        channels: &[String],
+        range: &TimeRange,
+        kinds: &[&'static str],
+        channels: Option<&[String]>,
         include_developer: bool,
-    ) -> Result<(StageOutcome, Vec<mapping::KoreAnalyticsRecord>)> {
-        let records = self
-            .client
-            .all_analytics(kind, window, channels, include_developer)
+    ) -> Result<Vec<(&'static str, Vec<mapping::KoreAnalyticsRecord>)>> {
+        let channels: Vec<String> = match channels {
+            Some(asked) => {
+                if let Some(c) = asked
+                    .iter()
+                    .find(|c| !ANALYTICS_CHANNELS.contains(&c.as_str()))
+                {
+                    return Err(self.tag(Error::unsupported(format!(
+                        "Kore's getAnalytics does not accept channel {c:?} (its accepted channel \
+                         ids are {}); records of that channel cannot be asked for",
+                        ANALYTICS_CHANNELS.join(", ")
+                    ))));
+                }
+                asked.to_vec()
+            }
+            None => ANALYTICS_CHANNELS.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let plan = KoreWindowPlan::new(range, self.window_days);
+        let channels = &channels;
+        let calls = plan.windows.iter().flat_map(|w| {
+            kinds.iter().map(move |kind| async move {
+                let records = self
+                    .client
+                    .all_analytics(kind, *w, channels, include_developer)
+                    .await?;
+                Ok::<_, Error>((*kind, records))
+            })
+        });
+        try_join_all(calls).await.map_err(|e| self.tag(e))
+    }
+
+    /// Task records as intents: `successtask` ended in success, `failtask`
+    /// in failure (Kore does not tell a dropped or switched task from a
+    /// failed one). An instant at the record's time; level unknown.
+    async fn intent_records(
+        &self,
+        range: &TimeRange,
+        filter: &IntentFilter,
+    ) -> Result<Vec<IntentRecord>> {
+        let fetched = self
+            .analytics_records(
+                range,
+                &["successtask", "failtask"],
+                filter.channels.as_deref(),
+                filter.include_developer_sessions,
+            )
             .await?;
-        Ok((outcome, records))
+        let mut out = Vec::new();
+        for (kind, records) in fetched {
+            for r in records {
+                let (Some(at), Some(session_id)) = (r.timestamp, r.session_id) else {
+                    continue;
+                };
+                let Some(task) = r.task_name.or(r.intent) else {
+                    continue;
+                };
+                let record = IntentRecord {
+                    bot_id: self.bot.id.clone(),
+                    session_id,
+                    originating_request_id: None,
+                    intent_name: task,
+                    end_state: if kind == "successtask" {
+                        IntentEndState::Success
+                    } else {
+                        IntentEndState::Failure
+                    },
+                    level: 0,
+                    start_time: at,
+                    end_time: at,
+                    locale: r.language,
+                    modality: r.channel.as_deref().map(modality_of),
+                    channel: r.channel,
+                    bot_alias_id: None,
+                    bot_version: None,
+                    is_developer: r.nl_analysis.and_then(|n| n.is_developer),
+                };
+                if range.contains_instant(at) && filter.matches(&record) {
+                    out.push(record);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Utterance records: `successintent` (an intent was identified) is
+    /// DETECTED; `failintent` and `unhandledutterance` are MISSED. Records
+    /// without a text, a session or a time are left out.
+    async fn utterance_records(
+        &self,
+        range: &TimeRange,
+        filter: &UtteranceFilter,
+    ) -> Result<Vec<Arc<UtteranceRecord>>> {
+        let kinds: Vec<&'static str> = [
+            ("successintent", UtteranceState::Detected),
+            ("failintent", UtteranceState::Missed),
+            ("unhandledutterance", UtteranceState::Missed),
+        ]
+        .into_iter()
+        .filter(|(_, state)| filter.states.as_ref().is_none_or(|s| s.contains(state)))
+        .map(|(k, _)| k)
+        .collect();
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fetched = self
+            .analytics_records(
+                range,
+                &kinds,
+                filter.channels.as_deref(),
+                filter.include_developer_sessions,
+            )
+            .await?;
+        let mut out = Vec::new();
+        for (kind, records) in fetched {
+            for r in records {
+                let (Some(at), Some(session_id), Some(text)) =
+                    (r.timestamp, r.session_id, r.utterance)
+                else {
+                    continue;
+                };
+                let u = UtteranceRecord {
+                    bot_id: self.bot.id.clone(),
+                    session_id,
+                    originating_request_id: None,
+                    timestamp: at,
+                    text,
+                    state: if kind == "successintent" {
+                        UtteranceState::Detected
+                    } else {
+                        UtteranceState::Missed
+                    },
+                    intent_name: r.task_name.or(r.intent),
+                    slot_name: None,
+                    intent_state: None,
+                    dialog_action_type: None,
+                    bot_responses: Vec::new(),
+                    locale: r.language,
+                    modality: r.channel.as_deref().map(modality_of),
+                    channel: r.channel,
+                    input_type: None,
+                    output_type: None,
+                    duration_millis: None,
+                    bot_alias_id: None,
+                    bot_version: None,
+                    is_developer: r.nl_analysis.and_then(|n| n.is_developer),
+                };
+                if range.contains_instant(at) && filter.matches(&u) {
+                    out.push(Arc::new(u));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn intent_metrics(&self, q: &MetricsQuery<IntentMetrics>) -> Result<Vec<IntentBin>> {
+        if q.group_by.contains(&IntentGroupField::IntentLevel) {
+            return Err(self.tag(Error::unsupported(
+                "Kore's task records do not say which task of a conversation came first",
+            )));
+        }
+        let mut tally = Tally::new(Some(self.bot.id.clone()), q)?;
+        for r in self.intent_records(&q.range, &q.filter).await? {
+            tally.push(&r);
+        }
+        Ok(tally.finish())
+    }
+
+    async fn utterance_metrics(
+        &self,
+        q: &MetricsQuery<UtteranceMetrics>,
+    ) -> Result<Vec<UtteranceBin>> {
+        let mut tally = Tally::new(Some(self.bot.id.clone()), q)?;
+        for u in self.utterance_records(&q.range, &q.filter).await? {
+            tally.push(&*u);
+        }
+        Ok(tally.finish())
     }
 
     /// Calls `each` with the sessions of the range that match the filter,
@@ -398,28 +582,7 @@ pub fn build_from_config(
     Ok(std::sync::Arc::new(source))
 }
 
-#[async_trait]
-impl AnalyticsSource for KoreSource {
-    fn bot(&self) -> &BotInfo {
-        &self.bot
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &self.capabilities
-    }
-
-    /// Fetches every matching session of the range, then orders and pages
-    /// locally: Kore only sorts latest-first and pages by offset.
-    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
-        let mut all = Vec::new();
-        self.for_each_window(q.range, &q.filter, |batch| {
-            all.extend(batch);
-            Ok(())
-        })
-        .await?;
-        Ok(q.page_of(all, |s| s))
-    }
-
+impl KoreSource {
     /// Computed by the aggregation engine. Without CONCURRENCY, sessions are
     /// pushed window by window as they arrive; CONCURRENCY needs them in start
     /// order across windows, so they are sorted first.
@@ -449,14 +612,6 @@ impl AnalyticsSource for KoreSource {
         Ok(agg.finish())
     }
 
-    /// Kore has no intent-path API (DESIGN §4).
-    async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
-        Err(self.tag(Error::unsupported(
-            "Kore has no API for intent paths: neither getSessions nor getAnalytics says in \
-             which order a conversation's tasks ran",
-        )))
-    }
-
     async fn intent_stage_metrics(
         &self,
         q: &IntentStageMetricsQuery,
@@ -479,50 +634,21 @@ impl AnalyticsSource for KoreSource {
                 "Kore's getAnalytics records do not say which intent a task switched to",
             )));
         }
-        let mut agg = IntentStageAggregator::new(
-            Some(self.bot.id.clone()),
-            q.range,
-            &q.metrics,
-            q.bin_by,
-            &q.group_by,
-        )?;
-        let channels: Vec<String> = match &q.filter.channels {
-            Some(asked) => {
-                if let Some(c) = asked
-                    .iter()
-                    .find(|c| !ANALYTICS_CHANNELS.contains(&c.as_str()))
-                {
-                    return Err(self.tag(Error::unsupported(format!(
-                        "Kore's getAnalytics does not accept channel {c:?} (its accepted channel \
-                         ids are {}); task records of that channel cannot be asked for",
-                        ANALYTICS_CHANNELS.join(", ")
-                    ))));
-                }
-                asked.clone()
-            }
-            None => ANALYTICS_CHANNELS.iter().map(|c| (*c).to_owned()).collect(),
-        };
-        let include_developer = q.filter.include_developer_sessions;
-        let plan = KoreWindowPlan::new(&q.range, self.window_days);
-        let jobs: Vec<(TimeRange, &'static str, StageOutcome)> = plan
-            .windows
-            .iter()
-            .flat_map(|w| {
-                [
-                    (*w, "successtask", StageOutcome::Success),
-                    (*w, "failtask", StageOutcome::Failed),
-                ]
-            })
-            .collect();
-        // At most 2 calls per window; the budget paces them.
-        let calls: Vec<_> = jobs
-            .into_iter()
-            .map(|(w, kind, outcome)| {
-                self.task_records(w, kind, outcome, &channels, include_developer)
-            })
-            .collect();
-        let fetched = try_join_all(calls).await.map_err(|e| self.tag(e))?;
-        for (outcome, records) in fetched {
+        let mut agg = Tally::new(Some(self.bot.id.clone()), q)?;
+        let fetched = self
+            .analytics_records(
+                &q.range,
+                &["successtask", "failtask"],
+                q.filter.channels.as_deref(),
+                q.filter.include_developer_sessions,
+            )
+            .await?;
+        for (kind, records) in fetched {
+            let outcome = if kind == "successtask" {
+                StageOutcome::Success
+            } else {
+                StageOutcome::Failed
+            };
             for r in records {
                 let Some(at) = r.timestamp else { continue };
                 let task = r.task_name.or(r.intent).unwrap_or_default();
@@ -548,5 +674,62 @@ impl AnalyticsSource for KoreSource {
             }
         }
         Ok(agg.finish())
+    }
+}
+
+#[async_trait]
+impl AnalyticsSource for KoreSource {
+    fn bot(&self) -> &BotInfo {
+        &self.bot
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    /// Fetches every matching session of the range, then orders and pages
+    /// locally: Kore only sorts latest-first and pages by offset.
+    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+        let mut all = Vec::new();
+        self.for_each_window(q.range, &q.filter, |batch| {
+            all.extend(batch);
+            Ok(())
+        })
+        .await?;
+        Ok(q.page_of(all, |s| s))
+    }
+
+    /// Kore has no intent-path API (DESIGN §4).
+    async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
+        Err(self.tag(Error::unsupported(
+            "Kore has no API for intent paths: neither getSessions nor getAnalytics says in \
+             which order a conversation's tasks ran",
+        )))
+    }
+
+    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
+        if let Some(m) = self.capabilities.unsupported_metric(q) {
+            return Err(self.tag(Error::unsupported(format!(
+                "Kore's records cannot answer the {} metric {m}: a task that failed is not told \
+                 apart from one dropped or left for another, and stages are not recorded",
+                q.family()
+            ))));
+        }
+        match q {
+            FamilyQuery::Session(q) => self.session_metrics(q).await.map(FamilyBins::Session),
+            FamilyQuery::IntentStage(q) => self
+                .intent_stage_metrics(q)
+                .await
+                .map(FamilyBins::IntentStage),
+            FamilyQuery::Intent(q) => self.intent_metrics(q).await.map(FamilyBins::Intent),
+            FamilyQuery::Utterance(q) => self.utterance_metrics(q).await.map(FamilyBins::Utterance),
+        }
+    }
+
+    /// Every matching utterance record of the range, then ordered and paged
+    /// locally (getAnalytics pages by offset only).
+    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
+        let all = self.utterance_records(&q.range, &q.filter).await?;
+        Ok(q.page_of(all))
     }
 }

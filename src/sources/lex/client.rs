@@ -11,15 +11,12 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_lexmodelsv2::Client;
 use aws_sdk_lexmodelsv2::config::{Credentials, Region};
-use aws_sdk_lexmodelsv2::operation::list_intent_stage_metrics::ListIntentStageMetricsOutput;
 use aws_sdk_lexmodelsv2::operation::list_session_analytics_data::ListSessionAnalyticsDataOutput;
-use aws_sdk_lexmodelsv2::operation::list_session_metrics::ListSessionMetricsOutput;
+use aws_sdk_lexmodelsv2::operation::list_utterance_analytics_data::ListUtteranceAnalyticsDataOutput;
 use aws_sdk_lexmodelsv2::primitives::DateTime as LexDateTime;
 use aws_sdk_lexmodelsv2::types::{
-    AnalyticsBinBySpecification, AnalyticsIntentStageFilter,
-    AnalyticsIntentStageGroupBySpecification, AnalyticsIntentStageMetric,
-    AnalyticsIntentStageResult, AnalyticsSessionFilter, AnalyticsSessionGroupBySpecification,
-    AnalyticsSessionMetric, AnalyticsSessionResult, SessionDataSortBy,
+    AnalyticsSessionFilter, AnalyticsSortOrder, AnalyticsUtteranceFilter,
+    AnalyticsUtteranceSortByName, SessionDataSortBy, UtteranceDataSortBy,
 };
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
@@ -45,14 +42,6 @@ pub struct LexClient {
     lex_bot_id: String,
     /// The gateway's bot id, for error context.
     bot: String,
-}
-
-/// What one metrics request asks, besides the range.
-pub struct LexMetricsRequest<M, G, F> {
-    pub metrics: Vec<M>,
-    pub bin_by: Option<AnalyticsBinBySpecification>,
-    pub group_by: Vec<G>,
-    pub filters: Vec<F>,
 }
 
 pub fn lex_time(t: DateTime<Utc>) -> LexDateTime {
@@ -127,7 +116,7 @@ impl LexClient {
 
     /// Waits for a slot of the bot's budget: the fleet's when shared (its
     /// share of it while Redis gives no answer), else this process's.
-    async fn wait_for_slot(&self) {
+    pub(super) async fn wait_for_slot(&self) {
         let Some((budget, share)) = &self.fleet else {
             return self.limiter.until_ready().await;
         };
@@ -144,7 +133,7 @@ impl LexClient {
     }
 
     /// The span of one SDK call (its retries included: the SDK makes them).
-    fn span(&self, operation: &'static str) -> tracing::Span {
+    pub(super) fn span(&self, operation: &'static str) -> tracing::Span {
         tracing::info_span!(
             "upstream",
             vendor = crate::domain::Vendor::LexV2.as_str(),
@@ -179,80 +168,47 @@ impl LexClient {
             .map_err(|e| classify(e, &self.bot, "ListSessionAnalyticsData"))
     }
 
-    /// Every result of ListSessionMetrics, all pages.
-    pub async fn session_metrics(
+    /// One page of ListUtteranceAnalyticsData, newest first.
+    pub async fn utterances_page(
         &self,
         range: &TimeRange,
-        req: LexMetricsRequest<
-            AnalyticsSessionMetric,
-            AnalyticsSessionGroupBySpecification,
-            AnalyticsSessionFilter,
-        >,
-    ) -> Result<Vec<AnalyticsSessionResult>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            self.wait_for_slot().await;
-            let page: ListSessionMetricsOutput = self
-                .client
-                .list_session_metrics()
-                .bot_id(&self.lex_bot_id)
-                .start_date_time(lex_time(range.start()))
-                .end_date_time(lex_time(range.end()))
-                .set_metrics(Some(req.metrics.clone()))
-                .set_bin_by(req.bin_by.clone().map(|b| vec![b]))
-                .set_group_by(some_if_any(req.group_by.clone()))
-                .set_filters(some_if_any(req.filters.clone()))
-                .max_results(LEX_MAX_RESULTS)
-                .set_next_token(token.clone())
-                .send()
-                .instrument(self.span("ListSessionMetrics"))
-                .await
-                .map_err(|e| classify(e, &self.bot, "ListSessionMetrics"))?;
-            out.extend_from_slice(page.results());
-            match next(page.next_token(), &token) {
-                Some(t) => token = Some(t),
-                None => return Ok(out),
-            }
-        }
+        filters: Vec<AnalyticsUtteranceFilter>,
+        next_token: Option<String>,
+    ) -> Result<ListUtteranceAnalyticsDataOutput> {
+        let sort = UtteranceDataSortBy::builder()
+            .name(AnalyticsUtteranceSortByName::UtteranceTimestamp)
+            .order(AnalyticsSortOrder::Descending)
+            .build()
+            .map_err(|e| crate::error::Error::internal(format!("cannot build sortBy: {e}")))?;
+        self.wait_for_slot().await;
+        self.client
+            .list_utterance_analytics_data()
+            .bot_id(&self.lex_bot_id)
+            .start_date_time(lex_time(range.start()))
+            .end_date_time(lex_time(range.end()))
+            .sort_by(sort)
+            .set_filters(some_if_any(filters))
+            .max_results(LEX_MAX_RESULTS)
+            .set_next_token(next_token)
+            .send()
+            .instrument(self.span("ListUtteranceAnalyticsData"))
+            .await
+            .map_err(|e| classify(e, &self.bot, "ListUtteranceAnalyticsData"))
     }
 
-    /// Every result of ListIntentStageMetrics, all pages.
-    pub async fn intent_stage_metrics(
-        &self,
-        range: &TimeRange,
-        req: LexMetricsRequest<
-            AnalyticsIntentStageMetric,
-            AnalyticsIntentStageGroupBySpecification,
-            AnalyticsIntentStageFilter,
-        >,
-    ) -> Result<Vec<AnalyticsIntentStageResult>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            self.wait_for_slot().await;
-            let page: ListIntentStageMetricsOutput = self
-                .client
-                .list_intent_stage_metrics()
-                .bot_id(&self.lex_bot_id)
-                .start_date_time(lex_time(range.start()))
-                .end_date_time(lex_time(range.end()))
-                .set_metrics(Some(req.metrics.clone()))
-                .set_bin_by(req.bin_by.clone().map(|b| vec![b]))
-                .set_group_by(some_if_any(req.group_by.clone()))
-                .set_filters(some_if_any(req.filters.clone()))
-                .max_results(LEX_MAX_RESULTS)
-                .set_next_token(token.clone())
-                .send()
-                .instrument(self.span("ListIntentStageMetrics"))
-                .await
-                .map_err(|e| classify(e, &self.bot, "ListIntentStageMetrics"))?;
-            out.extend_from_slice(page.results());
-            match next(page.next_token(), &token) {
-                Some(t) => token = Some(t),
-                None => return Ok(out),
-            }
-        }
+    /// The SDK client, for the metrics operations (`family.rs`).
+    pub(super) fn sdk(&self) -> &Client {
+        &self.client
+    }
+
+    /// Lex's id of the bot.
+    pub(super) fn lex_bot_id(&self) -> &str {
+        &self.lex_bot_id
+    }
+
+    /// The gateway's id of the bot, for error context.
+    pub(super) fn gateway_bot(&self) -> &str {
+        &self.bot
     }
 }
 
@@ -264,7 +220,7 @@ impl LexClient {
         path: &str,
         filters: Vec<aws_sdk_lexmodelsv2::types::AnalyticsPathFilter>,
     ) -> Result<Vec<aws_sdk_lexmodelsv2::types::AnalyticsIntentNodeSummary>> {
-        self.limiter.until_ready().await;
+        self.wait_for_slot().await;
         let out = self
             .client
             .list_intent_paths()

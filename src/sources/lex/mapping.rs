@@ -3,18 +3,19 @@
 
 use aws_sdk_lexmodelsv2::primitives as lex_time;
 use aws_sdk_lexmodelsv2::types::{
-    self as lex, AnalyticsBinByName, AnalyticsBinBySpecification, AnalyticsFilterOperator,
-    AnalyticsIntentStageField, AnalyticsIntentStageFilter, AnalyticsIntentStageFilterName,
-    AnalyticsIntentStageMetricName, AnalyticsInterval, AnalyticsMetricStatistic, AnalyticsModality,
-    AnalyticsSessionField, AnalyticsSessionFilter, AnalyticsSessionFilterName,
+    self as lex, AnalyticsFilterOperator, AnalyticsIntentStageField, AnalyticsIntentStageFilter,
+    AnalyticsIntentStageFilterName, AnalyticsIntentStageMetricName, AnalyticsMetricStatistic,
+    AnalyticsModality, AnalyticsSessionField, AnalyticsSessionFilter, AnalyticsSessionFilterName,
     AnalyticsSessionMetricName, AnalyticsSessionSortByName, AnalyticsSortOrder,
 };
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    BinInterval, ConversationEndState, IntentStageFilter, IntentStageGroupField,
-    IntentStageMetricName, Modality, NO_VALUE, Session, SessionFilter, SessionGroupField,
-    SessionMetricName, SessionOrderField, SortOrder, Statistic, Vendor,
+    ConversationEndState, IntentEndState, IntentFilter, IntentGroupField, IntentMetricName,
+    IntentStageFilter, IntentStageGroupField, IntentStageMetricName, Modality, NO_VALUE, Session,
+    SessionFilter, SessionGroupField, SessionMetricName, SessionOrderField, SortOrder, Statistic,
+    UtteranceFilter, UtteranceGroupField, UtteranceMetricName, UtteranceRecord, UtteranceState,
+    Vendor,
 };
 use crate::error::{Error, Result};
 
@@ -357,15 +358,6 @@ pub fn statistic_word(s: Statistic) -> AnalyticsMetricStatistic {
     }
 }
 
-pub fn statistic(s: &AnalyticsMetricStatistic) -> Option<Statistic> {
-    match s {
-        AnalyticsMetricStatistic::Sum => Some(Statistic::Sum),
-        AnalyticsMetricStatistic::Avg => Some(Statistic::Avg),
-        AnalyticsMetricStatistic::Max => Some(Statistic::Max),
-        _ => None,
-    }
-}
-
 const SESSION_METRICS: [(SessionMetricName, AnalyticsSessionMetricName); 7] = [
     (SessionMetricName::Count, AnalyticsSessionMetricName::Count),
     (
@@ -402,13 +394,6 @@ pub fn session_metric_word(m: SessionMetricName) -> AnalyticsSessionMetricName {
         .unwrap_or(AnalyticsSessionMetricName::Count)
 }
 
-pub fn session_metric(m: &AnalyticsSessionMetricName) -> Option<SessionMetricName> {
-    SESSION_METRICS
-        .iter()
-        .find(|(_, l)| l == m)
-        .map(|(d, _)| *d)
-}
-
 const STAGE_METRICS: [(IntentStageMetricName, AnalyticsIntentStageMetricName); 5] = [
     (
         IntentStageMetricName::Count,
@@ -441,10 +426,6 @@ pub fn stage_metric_word(m: IntentStageMetricName) -> AnalyticsIntentStageMetric
         .unwrap_or(AnalyticsIntentStageMetricName::Count)
 }
 
-pub fn stage_metric(m: &AnalyticsIntentStageMetricName) -> Option<IntentStageMetricName> {
-    STAGE_METRICS.iter().find(|(_, l)| l == m).map(|(d, _)| *d)
-}
-
 /// The Lex group-by field of a unified one; `Bot` has none (a source serves one bot).
 pub fn session_field_word(f: SessionGroupField) -> Option<AnalyticsSessionField> {
     match f {
@@ -475,17 +456,6 @@ pub fn session_group_value(field: SessionGroupField, value: Option<&str>) -> Str
             .map_or_else(|| v.to_owned(), |e| e.as_str().to_owned()),
         (_, Some(v)) => v.to_owned(),
     }
-}
-
-pub fn bin_by(interval: BinInterval) -> Result<AnalyticsBinBySpecification> {
-    AnalyticsBinBySpecification::builder()
-        .name(AnalyticsBinByName::ConversationStartTime)
-        .interval(match interval {
-            BinInterval::OneHour => AnalyticsInterval::OneHour,
-            BinInterval::OneDay => AnalyticsInterval::OneDay,
-        })
-        .build()
-        .map_err(build_err)
 }
 
 /// A bin key as an instant. Its unit is UNCERTAIN (lex.md §4.2): values past
@@ -572,6 +542,223 @@ pub fn session(s: &lex::SessionSpecification, bot_id: &str) -> Result<Session> {
     })
 }
 
+fn eq_filter<F>(
+    build: impl Fn(Vec<String>) -> std::result::Result<F, aws_sdk_lexmodelsv2::error::BuildError>,
+) -> impl Fn(Vec<String>) -> Result<F> {
+    move |v| build(v).map_err(build_err)
+}
+
+/// The Lex filters of an intent filter; ListIntentMetrics takes every field.
+pub fn intent_pushdown(f: &IntentFilter) -> Result<Pushdown<lex::AnalyticsIntentFilter>> {
+    use lex::AnalyticsIntentFilterName as N;
+    let mut p = Pushdown::new();
+    let eq = |name: N| {
+        eq_filter(move |v| {
+            lex::AnalyticsIntentFilter::builder()
+                .name(name.clone())
+                .operator(AnalyticsFilterOperator::Equals)
+                .set_values(Some(v))
+                .build()
+        })
+    };
+    p.list(&f.intent_names, String::clone, eq(N::IntentName))?;
+    p.list(
+        &f.intent_end_states,
+        |e| intent_end_state_word(*e).to_owned(),
+        eq(N::IntentEndState),
+    )?;
+    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
+    p.list(&f.channels, String::clone, eq(N::Channel))?;
+    p.list(
+        &f.modalities,
+        |m| modality_word(*m).as_str().to_owned(),
+        eq(N::Modality),
+    )?;
+    p.list(&f.session_ids, String::clone, eq(N::SessionId))?;
+    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
+    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    Ok(p)
+}
+
+/// The Lex filters of an utterance filter. Lex filters utterances by exact
+/// text only (operator `EQ`), and not by intent: `textContains` and
+/// `intentNames` are left for botscope, which can apply them to records
+/// (ListUtteranceAnalyticsData) but not to metrics Lex computed.
+pub fn utterance_pushdown(f: &UtteranceFilter) -> Result<Pushdown<lex::AnalyticsUtteranceFilter>> {
+    use lex::AnalyticsUtteranceFilterName as N;
+    let mut p = Pushdown::new();
+    let eq = |name: N| {
+        eq_filter(move |v| {
+            lex::AnalyticsUtteranceFilter::builder()
+                .name(name.clone())
+                .operator(AnalyticsFilterOperator::Equals)
+                .set_values(Some(v))
+                .build()
+        })
+    };
+    p.list(
+        &f.states,
+        |s| utterance_state_word(*s).to_owned(),
+        eq(N::UtteranceState),
+    )?;
+    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
+    p.list(&f.channels, String::clone, eq(N::Channel))?;
+    p.list(
+        &f.modalities,
+        |m| modality_word(*m).as_str().to_owned(),
+        eq(N::Modality),
+    )?;
+    p.list(&f.session_ids, String::clone, eq(N::SessionId))?;
+    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
+    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    for (asked, name) in [
+        (f.text_contains.is_some(), "textContains"),
+        (f.intent_names.is_some(), "intentNames"),
+    ] {
+        if asked {
+            p.complete = false;
+            p.left_over = Some(format!(
+                "Lex cannot filter utterance metrics by {name} (its filters take exact texts \
+                 and no intent); botscope applies it to utterance records only"
+            ));
+        }
+    }
+    Ok(p)
+}
+
+pub fn intent_end_state_word(e: IntentEndState) -> &'static str {
+    match e {
+        IntentEndState::Success => "Success",
+        IntentEndState::Failure => "Failure",
+        IntentEndState::Switched => "Switched",
+        IntentEndState::Dropped => "Dropped",
+    }
+}
+
+pub fn utterance_state_word(s: UtteranceState) -> &'static str {
+    match s {
+        UtteranceState::Detected => "Detected",
+        UtteranceState::Missed => "Missed",
+    }
+}
+
+pub fn intent_metric_word(m: IntentMetricName) -> lex::AnalyticsIntentMetricName {
+    use lex::AnalyticsIntentMetricName as L;
+    match m {
+        IntentMetricName::Count => L::Count,
+        IntentMetricName::Success => L::Success,
+        IntentMetricName::Failure => L::Failure,
+        IntentMetricName::Switched => L::Switched,
+        IntentMetricName::Dropped => L::Dropped,
+    }
+}
+
+pub fn utterance_metric_word(m: UtteranceMetricName) -> lex::AnalyticsUtteranceMetricName {
+    use lex::AnalyticsUtteranceMetricName as L;
+    match m {
+        UtteranceMetricName::Count => L::Count,
+        UtteranceMetricName::Detected => L::Detected,
+        UtteranceMetricName::Missed => L::Missed,
+    }
+}
+
+pub fn intent_field_word(f: IntentGroupField) -> Option<lex::AnalyticsIntentField> {
+    use lex::AnalyticsIntentField as L;
+    match f {
+        IntentGroupField::IntentName => Some(L::IntentName),
+        IntentGroupField::IntentEndState => Some(L::IntentEndState),
+        IntentGroupField::IntentLevel => Some(L::IntentLevel),
+        IntentGroupField::Bot => None,
+    }
+}
+
+pub fn utterance_field_word(f: UtteranceGroupField) -> Option<lex::AnalyticsUtteranceField> {
+    use lex::AnalyticsUtteranceField as L;
+    match f {
+        UtteranceGroupField::UtteranceText => Some(L::UtteranceText),
+        UtteranceGroupField::UtteranceState => Some(L::UtteranceState),
+        UtteranceGroupField::Bot => None,
+    }
+}
+
+/// An intent-group value in the unified vocabulary (end states as `SUCCESS`…).
+pub fn intent_group_value(field: IntentGroupField, value: Option<&str>) -> String {
+    match (field, value) {
+        (_, None) => NO_VALUE.to_owned(),
+        (IntentGroupField::IntentEndState, Some(v)) => IntentEndState::ALL
+            .iter()
+            .find(|e| intent_end_state_word(**e).eq_ignore_ascii_case(v))
+            .map_or_else(|| v.to_owned(), |e| e.as_str().to_owned()),
+        (_, Some(v)) => v.to_owned(),
+    }
+}
+
+/// An utterance-group value in the unified vocabulary (`DETECTED`, `MISSED`).
+pub fn utterance_group_value(field: UtteranceGroupField, value: Option<&str>) -> String {
+    match (field, value) {
+        (_, None) => NO_VALUE.to_owned(),
+        (UtteranceGroupField::UtteranceState, Some(v)) => {
+            [UtteranceState::Detected, UtteranceState::Missed]
+                .iter()
+                .find(|s| utterance_state_word(**s).eq_ignore_ascii_case(v))
+                .map_or_else(|| v.to_owned(), |s| s.as_str().to_owned())
+        }
+        (_, Some(v)) => v.to_owned(),
+    }
+}
+
+/// An utterance of ListUtteranceAnalyticsData, checked: it needs a session,
+/// a text and a time.
+pub fn utterance(u: &lex::UtteranceSpecification, bot_id: &str) -> Result<UtteranceRecord> {
+    let bad = |what: &str| {
+        Error::new(
+            crate::error::ErrorKind::UpstreamBadResponse,
+            format!("Lex ListUtteranceAnalyticsData sent an utterance {what}"),
+        )
+        .with_bot(bot_id, Vendor::LexV2)
+    };
+    let session_id = u.session_id().ok_or_else(|| bad("without sessionId"))?;
+    let text = u.utterance().ok_or_else(|| bad("without its text"))?;
+    let timestamp = u.utterance_timestamp().and_then(instant).ok_or_else(|| {
+        bad(&format!(
+            "of session {session_id:?} without utteranceTimestamp"
+        ))
+    })?;
+    // The SDK reads an absent `utteranceUnderstood` as false: missed.
+    let understood = u.utterance_understood();
+    Ok(UtteranceRecord {
+        bot_id: bot_id.to_owned(),
+        session_id: session_id.to_owned(),
+        originating_request_id: None,
+        timestamp,
+        text: text.to_owned(),
+        state: if understood {
+            UtteranceState::Detected
+        } else {
+            UtteranceState::Missed
+        },
+        intent_name: u.associated_intent_name().map(str::to_owned),
+        slot_name: u.associated_slot_name().map(str::to_owned),
+        intent_state: u.intent_state().map(|s| s.as_str().to_owned()),
+        dialog_action_type: u.dialog_action_type().map(str::to_owned),
+        bot_responses: u
+            .bot_responses()
+            .iter()
+            .flat_map(|r| r.content())
+            .map(str::to_owned)
+            .collect(),
+        locale: u.locale_id().map(str::to_owned),
+        channel: u.channel().map(str::to_owned),
+        modality: u.mode().and_then(modality),
+        input_type: u.input_type().map(str::to_owned),
+        output_type: u.output_type().map(str::to_owned),
+        duration_millis: u.audio_voice_duration_millis(),
+        bot_alias_id: u.bot_alias_id().map(str::to_owned),
+        bot_version: u.bot_version().map(str::to_owned),
+        is_developer: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,12 +782,59 @@ mod tests {
 
     #[test]
     fn enums_translate_both_ways() {
-        for (d, _) in SESSION_METRICS {
-            assert_eq!(session_metric(&session_metric_word(d)), Some(d));
-        }
-        for (d, _) in STAGE_METRICS {
-            assert_eq!(stage_metric(&stage_metric_word(d)), Some(d));
-        }
+        // Each family's words are distinct (answers are matched back by
+        // word) and spelled as the model spells them.
+        let words = |w: Vec<String>| w.into_iter().collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(
+            words(
+                SESSION_METRICS
+                    .iter()
+                    .map(|(d, _)| session_metric_word(*d).as_str().to_owned())
+                    .collect()
+            )
+            .len(),
+            7
+        );
+        assert_eq!(
+            words(
+                STAGE_METRICS
+                    .iter()
+                    .map(|(d, _)| stage_metric_word(*d).as_str().to_owned())
+                    .collect()
+            )
+            .len(),
+            5
+        );
+        assert_eq!(
+            words(
+                IntentMetricName::ALL
+                    .iter()
+                    .map(|m| intent_metric_word(*m).as_str().to_owned())
+                    .collect()
+            ),
+            words(
+                ["Count", "Success", "Failure", "Switched", "Dropped"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+        assert_eq!(
+            words(
+                UtteranceMetricName::ALL
+                    .iter()
+                    .map(|m| utterance_metric_word(*m).as_str().to_owned())
+                    .collect()
+            ),
+            words(["Count", "Detected", "Missed"].map(String::from).to_vec())
+        );
+        assert_eq!(
+            intent_group_value(IntentGroupField::IntentEndState, Some("Switched")),
+            "SWITCHED"
+        );
+        assert_eq!(
+            utterance_group_value(UtteranceGroupField::UtteranceState, Some("Missed")),
+            "MISSED"
+        );
         assert_eq!(
             stage_metric_word(IntentStageMetricName::Failed).as_str(),
             "Failed"
@@ -611,9 +845,6 @@ mod tests {
         );
         assert_eq!(statistic_word(Statistic::Avg).as_str(), "Avg");
         assert_eq!(modality_word(Modality::Dtmf).as_str(), "DTMF");
-        for s in [Statistic::Sum, Statistic::Avg, Statistic::Max] {
-            assert_eq!(statistic(&statistic_word(s)), Some(s));
-        }
         assert_eq!(
             session_group_value(SessionGroupField::EndState, Some("Dropped")),
             "DROPPED"

@@ -29,6 +29,7 @@
 mod client;
 mod config;
 mod error;
+mod family;
 mod mapping;
 mod range;
 mod replay;
@@ -37,10 +38,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_lexmodelsv2::types::{
-    AnalyticsIntentStageGroupBySpecification, AnalyticsIntentStageMetric,
-    AnalyticsSessionGroupBySpecification, AnalyticsSessionMetric, SessionDataSortBy,
-};
+use aws_sdk_lexmodelsv2::types::SessionDataSortBy;
 use chrono::{DateTime, Utc};
 
 pub use client::LexClient;
@@ -48,20 +46,18 @@ pub use config::{LexCredentials, LexSourceConfig};
 pub use range::{LexPiece, LexRangePlan};
 pub use replay::{REPLAY_BOT, map_session_answer, map_session_page_json};
 
-use self::client::{LEX_MAX_RESULTS, LexMetricsRequest};
+use self::client::LEX_MAX_RESULTS;
 use self::error::bad_response;
+use self::family::{LexFamily, LexMetricsCall};
 use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
-    Bin, BinInterval, GroupKey, IntentPathNode, IntentPathQuery, IntentStageBin,
-    IntentStageGroupField, IntentStageMetricName, IntentStageMetricsQuery, MetricBin, MetricValue,
-    RollupMetric, Session, SessionMetricName, SessionMetricsQuery, SessionOrderField, SessionPage,
-    SessionQuery, SortOrder, Statistic, TimeRange, Vendor, rollup,
+    Bin, BinInterval, FamilyBins, FamilyQuery, GroupKey, IntentMetricName, IntentPathNode,
+    IntentPathQuery, IntentStageMetricName, MetricValue, MetricsQuery, RollupMetric, Session,
+    SessionMetricName, SessionOrderField, SessionPage, SessionQuery, SortOrder, Statistic, Tally,
+    TimeRange, UtteranceGroupField, UtteranceMetricName, UtteranceMetrics, UtterancePage,
+    UtteranceQuery, UtteranceRecord, Vendor, rollup, utterance_order,
 };
 use crate::error::{Error, Result};
-
-/// Lex's per-call metric limits (lex.md §4.2, §4.3).
-const MAX_SESSION_METRICS: usize = 7;
-const MAX_STAGE_METRICS: usize = 5;
 
 pub struct LexSource {
     bot: BotInfo,
@@ -88,6 +84,9 @@ impl LexSource {
                 ],
                 native_session_metrics: true,
                 intent_stage_metrics: vec![I::Count, I::Success, I::Failed, I::Dropped, I::Retry],
+                intent_metrics: IntentMetricName::ALL.to_vec(),
+                utterance_metrics: UtteranceMetricName::ALL.to_vec(),
+                utterances: true,
                 session_fields: vec![
                     "sessionId",
                     "originatingRequestId",
@@ -330,9 +329,9 @@ impl LexSource {
         &self,
         binned: bool,
         range: &crate::domain::TimeRange,
-        keys: &[aws_sdk_lexmodelsv2::types::AnalyticsBinKey],
+        key: Option<i64>,
     ) -> Result<chrono::DateTime<chrono::Utc>> {
-        match keys.first().and_then(|k| k.value()) {
+        match key {
             Some(v) if binned => mapping::bin_key_time(v)
                 .ok_or_else(|| bad_response(&self.bot.id, "Lex sent a bad bin key")),
             _ => Ok(range.start()),
@@ -403,28 +402,19 @@ impl AnalyticsSource for LexSource {
         })
     }
 
-    async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
-        if q.metrics.is_empty() {
-            return Err(Error::bad_input("metrics", "name at least one metric"));
+    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
+        match q {
+            FamilyQuery::Session(q) => self.family_metrics(q).await.map(FamilyBins::Session),
+            FamilyQuery::IntentStage(q) => {
+                self.family_metrics(q).await.map(FamilyBins::IntentStage)
+            }
+            FamilyQuery::Intent(q) => self.family_metrics(q).await.map(FamilyBins::Intent),
+            FamilyQuery::Utterance(q) => self.utterance_metrics(q).await.map(FamilyBins::Utterance),
         }
-        let push = mapping::session_pushdown(&q.filter)?;
-        if push.matches_none {
-            return Ok(Vec::new());
-        }
-        if !push.complete {
-            return Err(self.unsupported_filter(&push));
-        }
-        let specs: Vec<_> = q.metrics.iter().map(|m| (m.name, m.statistic)).collect();
-        self.metrics_over_pieces(
-            &q.range,
-            &specs,
-            q.bin_by,
-            &q.group_by,
-            |range, bin_by, specs| {
-                self.session_metrics_call(range, bin_by, specs, &q.group_by, &push)
-            },
-        )
-        .await
+    }
+
+    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
+        self.utterance_page(q).await
     }
 
     /// ListIntentPaths, one call per level asked. Counts of conversations
@@ -458,210 +448,213 @@ impl AnalyticsSource for LexSource {
         crate::domain::sort_nodes(&mut out);
         Ok(out)
     }
+}
 
-    async fn intent_stage_metrics(
+impl LexSource {
+    /// Metrics of any family: what Lex can filter is pushed down, the range
+    /// is split by the range rules, and each piece is one call chain.
+    async fn family_metrics<F: LexFamily>(
         &self,
-        q: &IntentStageMetricsQuery,
-    ) -> Result<Vec<IntentStageBin>> {
+        q: &MetricsQuery<F>,
+    ) -> Result<Vec<Bin<F::Group, F::Metric>>> {
         if q.metrics.is_empty() {
             return Err(Error::bad_input("metrics", "name at least one metric"));
         }
-        let push = mapping::stage_pushdown(&q.filter)?;
+        let push = F::pushdown(&q.filter)?;
         if push.matches_none {
             return Ok(Vec::new());
         }
         if !push.complete {
             return Err(self.unsupported_filter(&push));
         }
-        let specs: Vec<_> = q.metrics.iter().map(|m| (m.name, m.statistic)).collect();
+        let specs = q.specs();
         self.metrics_over_pieces(
             &q.range,
             &specs,
             q.bin_by,
             &q.group_by,
-            |range, bin_by, specs| {
-                self.stage_metrics_call(range, bin_by, specs, &q.group_by, &push)
-            },
+            |range, bin_by, specs| self.family_call::<F>(range, bin_by, specs, &q.group_by, &push),
         )
         .await
     }
-}
 
-impl LexSource {
-    /// ListSessionMetrics over one range (at most one month), all pages,
-    /// metrics split over calls of at most 7.
-    async fn session_metrics_call(
+    /// One metrics operation over one range (at most one month), all pages,
+    /// metrics split over calls of at most `F::MAX_METRICS`.
+    async fn family_call<F: LexFamily>(
         &self,
         range: TimeRange,
         bin_by_unified: Option<BinInterval>,
-        specs: Vec<(SessionMetricName, Statistic)>,
-        group_by_unified: &[crate::domain::SessionGroupField],
-        push: &mapping::Pushdown<aws_sdk_lexmodelsv2::types::AnalyticsSessionFilter>,
-    ) -> Result<Vec<MetricBin>> {
-        let lex_fields: Vec<_> = group_by_unified
+        specs: Vec<(F::Metric, Statistic)>,
+        group_by_unified: &[F::Group],
+        push: &mapping::Pushdown<F::LexFilter>,
+    ) -> Result<Vec<Bin<F::Group, F::Metric>>> {
+        let bin_by = bin_by_unified
+            .map(|i| family::bin_by(F::BIN_BY, i))
+            .transpose()?;
+        let words: Vec<(F::Group, Option<String>)> = group_by_unified
             .iter()
-            .filter_map(|f| mapping::session_field_word(*f).map(|w| (*f, w)))
+            .map(|f| (*f, F::field_word(*f)))
             .collect();
-        let group_by: Vec<AnalyticsSessionGroupBySpecification> = lex_fields
-            .iter()
-            .map(|(_, w)| {
-                AnalyticsSessionGroupBySpecification::builder()
-                    .name(w.clone())
-                    .build()
-                    .map_err(|e| Error::internal(format!("cannot build groupBy: {e}")))
-            })
-            .collect::<Result<_>>()?;
-        let bin_by = bin_by_unified.map(mapping::bin_by).transpose()?;
-        let mut cells: Cells<_, SessionMetricName> = HashMap::new();
-        for chunk in specs.chunks(MAX_SESSION_METRICS) {
-            let metrics = chunk
-                .iter()
-                .map(|(name, statistic)| {
-                    AnalyticsSessionMetric::builder()
-                        .name(mapping::session_metric_word(*name))
-                        .statistic(mapping::statistic_word(*statistic))
-                        .build()
-                        .map_err(|e| Error::internal(format!("cannot build metrics: {e}")))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let results = self
-                .client
-                .session_metrics(
-                    &range,
-                    LexMetricsRequest {
-                        metrics,
-                        bin_by: bin_by.clone(),
-                        group_by: group_by.clone(),
-                        filters: push.filters.clone(),
-                    },
-                )
-                .await?;
-            for r in results {
-                let bin = self.bin_start(bin_by_unified.is_some(), &range, r.bin_keys())?;
-                let groups = group_by_unified
+        let mut cells: Cells<F::Group, F::Metric> = HashMap::new();
+        for chunk in specs.chunks(F::MAX_METRICS) {
+            let call = LexMetricsCall {
+                metrics: chunk
                     .iter()
-                    .map(|f| {
-                        let value = match mapping::session_field_word(*f) {
-                            None => self.bot.id.clone(),
-                            Some(w) => mapping::session_group_value(
-                                *f,
-                                r.group_by_keys()
-                                    .iter()
-                                    .find(|k| k.name() == Some(&w))
-                                    .and_then(|k| k.value()),
-                            ),
-                        };
-                        GroupKey { field: *f, value }
-                    })
-                    .collect();
-                let cell = cells.entry((bin.timestamp_millis(), groups)).or_default();
-                for m in r.metrics_results() {
-                    if let (Some(name), Some(stat)) = (
-                        m.name().and_then(mapping::session_metric),
-                        m.statistic().and_then(mapping::statistic),
-                    ) {
-                        cell.push((name, stat, m.value()));
+                    .map(|(m, s)| (F::metric_word(*m), *s))
+                    .collect(),
+                bin_by: bin_by.clone(),
+                group_by: words.iter().filter_map(|(_, w)| w.clone()).collect(),
+                filters: push.filters.clone(),
+            };
+            let mut token: Option<String> = None;
+            loop {
+                let (rows, received) = F::page(&self.client, &range, &call, token.clone()).await?;
+                for r in rows {
+                    let bin = self.bin_start(bin_by_unified.is_some(), &range, r.bin)?;
+                    let groups = words
+                        .iter()
+                        .map(|(f, w)| {
+                            let value = match w {
+                                None => self.bot.id.clone(),
+                                Some(w) => F::group_value(
+                                    *f,
+                                    r.groups
+                                        .iter()
+                                        .find(|(name, _)| name == w)
+                                        .and_then(|(_, v)| v.as_deref()),
+                                ),
+                            };
+                            GroupKey { field: *f, value }
+                        })
+                        .collect();
+                    let cell = cells.entry((bin.timestamp_millis(), groups)).or_default();
+                    for (name, statistic, value) in &r.values {
+                        if let Some((m, s)) = chunk.iter().find(|(m, s)| {
+                            F::metric_word(*m) == *name
+                                && mapping::statistic_word(*s).as_str() == statistic
+                        }) {
+                            cell.push((*m, *s, *value));
+                        }
                     }
+                }
+                match client::next(received.as_deref(), &token) {
+                    Some(t) => token = Some(t),
+                    None => break,
                 }
             }
         }
-        Ok(self.cells_to_bins(cells, &specs, &range, bin_by_unified))
-    }
-
-    /// ListIntentStageMetrics over one range (at most one month), all pages,
-    /// metrics split over calls of at most 5.
-    async fn stage_metrics_call(
-        &self,
-        range: TimeRange,
-        bin_by_unified: Option<BinInterval>,
-        specs: Vec<(IntentStageMetricName, Statistic)>,
-        group_by_unified: &[IntentStageGroupField],
-        push: &mapping::Pushdown<aws_sdk_lexmodelsv2::types::AnalyticsIntentStageFilter>,
-    ) -> Result<Vec<IntentStageBin>> {
-        let group_by: Vec<AnalyticsIntentStageGroupBySpecification> = group_by_unified
-            .iter()
-            .filter_map(|f| mapping::stage_field_word(*f))
-            .map(|w| {
-                AnalyticsIntentStageGroupBySpecification::builder()
-                    .name(w)
-                    .build()
-                    .map_err(|e| Error::internal(format!("cannot build groupBy: {e}")))
-            })
-            .collect::<Result<_>>()?;
-        let bin_by = bin_by_unified.map(mapping::bin_by).transpose()?;
-        let mut cells: Cells<IntentStageGroupField, IntentStageMetricName> = HashMap::new();
-        for chunk in specs.chunks(MAX_STAGE_METRICS) {
-            let metrics = chunk
-                .iter()
-                .map(|(name, statistic)| {
-                    AnalyticsIntentStageMetric::builder()
-                        .name(mapping::stage_metric_word(*name))
-                        .statistic(mapping::statistic_word(*statistic))
-                        .build()
-                        .map_err(|e| Error::internal(format!("cannot build metrics: {e}")))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let results = self
-                .client
-                .intent_stage_metrics(
-                    &range,
-                    LexMetricsRequest {
-                        metrics,
-                        bin_by: bin_by.clone(),
-                        group_by: group_by.clone(),
-                        filters: push.filters.clone(),
-                    },
-                )
-                .await?;
-            for r in results {
-                let bin = self.bin_start(bin_by_unified.is_some(), &range, r.bin_keys())?;
-                let groups = group_by_unified
-                    .iter()
-                    .map(|f| {
-                        let value = match mapping::stage_field_word(*f) {
-                            None => self.bot.id.clone(),
-                            Some(w) => r
-                                .group_by_keys()
-                                .iter()
-                                .find(|k| k.name() == Some(&w))
-                                .and_then(|k| k.value())
-                                .unwrap_or(crate::domain::NO_VALUE)
-                                .to_owned(),
-                        };
-                        GroupKey { field: *f, value }
-                    })
-                    .collect();
-                let cell = cells.entry((bin.timestamp_millis(), groups)).or_default();
-                for m in r.metrics_results() {
-                    if let (Some(name), Some(stat)) = (
-                        m.name().and_then(mapping::stage_metric),
-                        m.statistic().and_then(mapping::statistic),
-                    ) {
-                        cell.push((name, stat, m.value()));
-                    }
-                }
-            }
-        }
-        Ok(self.cells_to_bins(cells, &specs, &range, bin_by_unified))
-    }
-
-    /// The bins of one call chain's cells, values in the order asked.
-    fn cells_to_bins<F, M: Copy + PartialEq>(
-        &self,
-        cells: Cells<F, M>,
-        specs: &[(M, Statistic)],
-        range: &TimeRange,
-        bin_by: Option<BinInterval>,
-    ) -> Vec<Bin<F, M>> {
-        cells
+        Ok(cells
             .into_iter()
             .map(|((ms, groups), found)| Bin {
                 bot_id: Some(self.bot.id.clone()),
                 bin_start: DateTime::from_timestamp_millis(ms).unwrap_or(range.start()),
-                bin_interval: bin_by,
+                bin_interval: bin_by_unified,
                 groups,
-                values: values_in_order(specs, &found),
+                values: values_in_order(&specs, &found),
             })
-            .collect()
+            .collect())
+    }
+}
+
+impl LexSource {
+    /// ListUtteranceMetrics when Lex can apply the whole filter; otherwise
+    /// (`textContains`, `intentNames`) counted by botscope from the records
+    /// of ListUtteranceAnalyticsData, where those filters can be applied.
+    async fn utterance_metrics(
+        &self,
+        q: &MetricsQuery<UtteranceMetrics>,
+    ) -> Result<Vec<Bin<UtteranceGroupField, UtteranceMetricName>>> {
+        let push = mapping::utterance_pushdown(&q.filter)?;
+        if push.complete || push.matches_none {
+            return self.family_metrics(q).await;
+        }
+        if q.metrics.is_empty() {
+            return Err(Error::bad_input("metrics", "name at least one metric"));
+        }
+        let mut tally = Tally::new(Some(self.bot.id.clone()), q)?;
+        let everything = UtteranceQuery {
+            range: q.range,
+            filter: q.filter.clone(),
+            after: None,
+            limit: crate::domain::PageSize::parse(i64::MAX, usize::MAX)?,
+        };
+        for u in self.utterance_page(&everything).await?.utterances {
+            tally.push(&*u);
+        }
+        Ok(tally.finish())
+    }
+
+    /// Utterances newest first, read from ListUtteranceAnalyticsData sorted
+    /// by time, descending, piece by piece of the range plan, until the page
+    /// is certain: `limit` utterances after the cursor and one more that is
+    /// strictly newer than anything not yet read (so ties are complete).
+    async fn utterance_page(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
+        let push = mapping::utterance_pushdown(&q.filter)?;
+        if push.matches_none {
+            return Ok(UtterancePage {
+                utterances: Vec::new(),
+                has_more: false,
+                total_count: Some(0),
+            });
+        }
+        let plan = LexRangePlan::new(&q.range, Utc::now()).map_err(|e| self.tag(e))?;
+        let limit = q.limit.get();
+        let after = |u: &UtteranceRecord| q.after.as_ref().is_none_or(|key| key.is_before(u));
+        let mut kept: Vec<Arc<UtteranceRecord>> = Vec::new();
+        let mut oldest_seen: Option<DateTime<Utc>> = None;
+        // Utterances are instants: each piece is asked exactly the span it owns.
+        let mut start_of_next = q.range.end();
+        for piece in plan.pieces.iter().rev() {
+            let Some(span) =
+                TimeRange::new_unbounded(piece.asked.start(), start_of_next.min(piece.owned_end))
+            else {
+                continue;
+            };
+            start_of_next = piece.asked.start();
+            let mut token: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .utterances_page(&span, push.filters.clone(), token.clone())
+                    .await?;
+                for spec in page.utterances() {
+                    let u = mapping::utterance(spec, &self.bot.id)?;
+                    if oldest_seen.is_some_and(|t| u.timestamp > t) {
+                        return Err(bad_response(
+                            &self.bot.id,
+                            "ListUtteranceAnalyticsData did not sort by utteranceTimestamp, \
+                             descending, as asked",
+                        ));
+                    }
+                    oldest_seen = Some(u.timestamp);
+                    if span.contains_instant(u.timestamp) && q.filter.matches(&u) && after(&u) {
+                        kept.push(Arc::new(u));
+                    }
+                }
+                kept.sort_unstable_by(|a, b| utterance_order(a, b));
+                let certain =
+                    kept.len() > limit && oldest_seen.is_some_and(|t| kept[limit].timestamp > t);
+                if certain {
+                    kept.truncate(limit);
+                    return Ok(UtterancePage {
+                        utterances: kept,
+                        has_more: true,
+                        total_count: None,
+                    });
+                }
+                match client::next(page.next_token(), &token) {
+                    Some(t) => token = Some(t),
+                    None => break,
+                }
+            }
+        }
+        let total = q.after.is_none().then_some(kept.len() as u64);
+        let has_more = kept.len() > limit;
+        kept.truncate(limit);
+        Ok(UtterancePage {
+            utterances: kept,
+            has_more,
+            total_count: total,
+        })
     }
 }

@@ -15,7 +15,7 @@ const TOKEN_KEY = 'botscope.token';
 /** Everything the URL carries, with defaults. */
 const DEFAULTS = {
   view: 'overview', range: '7d', from: '', to: '', vendor: '', bots: '', refresh: '0', tz: '',
-  intent: '', es: '', ch: '', lo: '', dmin: '', dmax: '', sb: '', sel: '',
+  intent: '', es: '', ch: '', lo: '', dmin: '', dmax: '', sb: '', sid: '', sel: '', utt: '',
 };
 
 let state = readState();

@@ -144,3 +144,15 @@ export function funnel(rows) {
   });
   return svg;
 }
+
+/** A small horizontal bar for a share in [0, 1] (null: an empty track),
+ * filled with `fill` (a class: `es-SUCCESS` green, `meter-fill` the accent). */
+export function meter(fraction, label, fill = 'es-SUCCESS') {
+  const W = 80;
+  const H = 8;
+  const f = fraction == null ? 0 : Math.max(0, Math.min(1, fraction));
+  return s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'meter', role: 'img', 'aria-label': label },
+    s('rect', { width: W, height: H, rx: 2, class: 'funnel-all' }),
+    f ? s('rect', { width: Math.max(1, f * W), height: H, rx: 2, class: fill }) : null,
+    s('title', {}, label));
+}

@@ -70,10 +70,31 @@ export const FUNNEL_OUTCOMES = `query DashboardFunnelOutcomes($range: TimeRange!
   }
 }`;
 
-/** The intents seen in recent sessions, to offer in the funnel's chooser
- * (until `intentMetrics` lands, the leaderboard's job). */
-export const RECENT_INTENTS = `query DashboardRecentIntents($range: TimeRange!, $botIds: [ID!]) {
-  sessions(botIds: $botIds, range: $range, first: 200) { nodes { intents } }
+/** Intents: the leaderboard, one row per bot and intent (Lex's intents,
+ * Kore's tasks). SUCCESS is a SUM, so the page adds the bots' counts and
+ * divides once: a success rate across bots is never an average of averages. */
+export const INTENT_LEADERBOARD = `query DashboardIntentLeaderboard($range: TimeRange!, $botIds: [ID!]) {
+  leaderboard: intentMetrics(botIds: $botIds, range: $range, groupBy: [BOT, INTENT_NAME],
+                             metrics: [{name: COUNT, statistic: SUM}, {name: SUCCESS, statistic: SUM}]) {
+    bot { id } groups { field value } values { metric statistic value }
+  }
+}`;
+
+/** Missed utterances: the top texts across bots and vendors, rolled up (the
+ * server merges case and whitespace variants and ranks by MISSED). */
+export const MISSED_UTTERANCES = `query DashboardMissedUtterances($range: TimeRange!, $botIds: [ID!]) {
+  missed: utteranceMetrics(botIds: $botIds, range: $range, groupBy: [UTTERANCE_TEXT], rollup: true, first: 50,
+                           metrics: [{name: MISSED, statistic: SUM}]) {
+    groups { value } values { value }
+  }
+}`;
+
+/** The utterance records behind one missed text, newest first, 50 a page. */
+export const UTTERANCES = `query DashboardUtterances($range: TimeRange!, $botIds: [ID!], $filter: UtteranceFilter, $after: String) {
+  utterances(botIds: $botIds, range: $range, filter: $filter, first: 50, after: $after) {
+    nodes { id bot { id name vendor } sessionId timestamp text intentName channel }
+    pageInfo { hasNextPage endCursor }
+  }
 }`;
 
 /** The server refused the caller's token (HTTP 401). */

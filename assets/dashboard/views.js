@@ -1,12 +1,9 @@
 // The dashboard's views, in one registry. A view is `{ id, title, render }`;
-// `render(ctx)` resolves to the view's DOM. A view the server cannot serve yet
-// says so (`unavailable`), with the GraphQL fields it waits for: when
-// `intentMetrics` / `utteranceMetrics` / `utterances` land, their views are
-// written here and nowhere else.
+// `render(ctx)` resolves to the view's DOM.
 
-import { END_STATES, END_STATE_LABEL, funnel, h, heatmap, sparkline, stackedBars, WEEKDAYS } from './charts.js';
+import { END_STATES, END_STATE_LABEL, funnel, h, heatmap, meter, sparkline, stackedBars, WEEKDAYS } from './charts.js';
 import { DASH, fmtChange, fmtCount, fmtDuration, fmtOne, fmtPercent, fmtTime, fmtVendor } from './format.js';
-import { FUNNEL_OUTCOMES, FUNNEL_STAGES, HEATMAP, OVERVIEW, RECENT_INTENTS, SESSIONS, splitErrors } from './queries.js';
+import { FUNNEL_OUTCOMES, FUNNEL_STAGES, HEATMAP, INTENT_LEADERBOARD, MISSED_UTTERANCES, OVERVIEW, SESSIONS, splitErrors, UTTERANCES } from './queries.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -34,17 +31,16 @@ function excluded(ctx, errs) {
     [...errs.bots.values()].map((e, i) => [i ? '; ' : '', h('span', { class: 'bot-ref', dataset: { bot: e.botId } }, ctx.botName(e.botId)), ' ', h('span', { class: 'code' }, e.code)]));
 }
 
+/** "Ask again" when some bot's answer is missing (a bot past its share of
+ * the request deadline may answer when asked again). */
+function retry(ctx, errs) {
+  if (errs.bots.size === 0) return null;
+  return h('p', { class: 'note' }, h('button', { type: 'button', class: 'retry', onclick: () => ctx.setState({}) }, 'Ask again'));
+}
+
 function valueOf(bin, metric, statistic) {
   const v = bin && bin.values.find((x) => x.metric === metric && (!statistic || x.statistic === statistic));
   return v ? v.value : null;
-}
-
-function unavailable(fields, what) {
-  return h('div', { class: 'unavailable', dataset: { unavailable: fields.join(',') } },
-    h('strong', {}, 'Not available in this version. '),
-    `${what} needs the GraphQL field${fields.length > 1 ? 's' : ''} `,
-    fields.map((f, i) => [i ? ', ' : '', h('code', {}, f)]),
-    ' (DESIGN §3.1), which this botscope does not serve yet. Nothing is estimated in its place.');
 }
 
 /** Every bin start of the range, so empty bins show as empty, not missing. */
@@ -136,28 +132,96 @@ async function overview(ctx) {
 
 // ---------------------------------------------------------------- intents
 
-async function intents(ctx) {
-  const el = h('div', { class: 'intents' });
-  el.append(h('section', { class: 'card' }, h('h2', {}, 'Intent leaderboard'),
-    unavailable(['intentMetrics'], 'The leaderboard (volume and success rate per intent, across vendors)')));
+/** The leaderboard's rows: one per intent name across the selected bots, the
+ * bots' counts added, the success rate SUCCESS SUM / COUNT SUM over the bots
+ * that have both (exact, never an average of the bots' rates). */
+function leaderboardRows(bins) {
+  const rows = new Map();
+  for (const b of bins || []) {
+    const g = b.groups.find((x) => x.field === 'INTENT_NAME');
+    const name = g && g.value != null && g.value !== '' ? g.value : null;
+    const key = name == null ? '' : name;
+    const botGroup = b.groups.find((x) => x.field === 'BOT');
+    const botId = b.bot ? b.bot.id : botGroup && botGroup.value;
+    const n = valueOf(b, 'COUNT', 'SUM');
+    const success = valueOf(b, 'SUCCESS', 'SUM');
+    const row = rows.get(key) || { name, count: 0, success: 0, rated: 0, perBot: new Map() };
+    row.count += n || 0;
+    if (n != null && success != null) {
+      row.success += success;
+      row.rated += n;
+    }
+    row.perBot.set(botId, (row.perBot.get(botId) || 0) + (n || 0));
+    rows.set(key, row);
+  }
+  return [...rows.values()].filter((r) => r.count > 0)
+    .map((r) => ({ ...r, rate: r.rated ? r.success / r.rated : null }))
+    .sort((a, b) => b.count - a.count || String(a.name).localeCompare(String(b.name)));
+}
 
+function leaderboard(ctx, answer) {
+  const title = h('h2', {}, 'Intent leaderboard');
+  if (answer.failed) {
+    const e = answer.failed;
+    return h('section', { class: 'card leaderboard', dataset: { state: 'error' } }, title, errorBox(e.code || 'ERROR', e.message));
+  }
+  const errs = splitErrors(answer.errors);
+  const rows = leaderboardRows(answer.data.leaderboard);
+  const chosen = ctx.state.intent || '';
+  // A column per vendor when the selection spans more than one.
+  const vendors = [...new Set(ctx.bots.map((b) => b.vendor))].filter((v, _, all) => all.length > 1);
+  const vendorOf = new Map(ctx.bots.map((b) => [b.id, b.vendor]));
+  const banners = [...errs.bots.values()].map((e) => h('div', { class: 'bot-banner', dataset: { bot: e.botId } },
+    h('strong', {}, ctx.botName(e.botId)), ': ', botError(e), ' — its intents are not counted below.'));
+  const body = rows.map((r, i) => {
+    const perVendor = vendors.map((v) => [...r.perBot].filter(([id]) => vendorOf.get(id) === v).reduce((a, [, n]) => a + n, 0));
+    const pick = () => ctx.setState({ intent: r.name });
+    const clickable = r.name != null;
+    return h('tr', {
+      class: `intent-row${clickable ? ' pickable' : ''}${clickable && r.name === chosen ? ' selected' : ''}`,
+      tabindex: clickable ? 0 : null,
+      title: clickable ? `Show the stage funnel of ${r.name}` : null,
+      dataset: { intent: r.name == null ? '' : r.name, count: r.count, rate: r.rate == null ? '' : r.rate },
+      onclick: clickable ? pick : null,
+      onkeydown: clickable ? (e) => { if (e.key === 'Enter') pick(); } : null,
+    },
+    h('td', { class: 'num muted' }, i + 1),
+    h('td', { class: 'intent-name' }, r.name == null ? h('span', { class: 'muted' }, '(no intent)') : r.name),
+    h('td', { class: 'num' }, fmtCount(r.count)),
+    h('td', { class: 'num rate' }, fmtPercent(r.rate), ' ', meter(r.rate, `${r.name || '(no intent)'}: ${fmtPercent(r.rate)} succeeded`)),
+    perVendor.map((n) => h('td', { class: 'num' }, n ? fmtCount(n) : h('span', { class: 'muted' }, DASH))),
+    h('td', { class: 'bot-chips' }, [...r.perBot].sort((a, b) => b[1] - a[1]).map(([id, n]) => h('span', { class: `vendor v-${vendorOf.get(id)}`, title: `${ctx.botName(id)}: ${fmtCount(n)}`, dataset: { bot: id } }, ctx.botName(id)))));
+  });
+  const table = rows.length
+    ? h('table', { class: 'leaderboard-table' },
+      h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', {}, 'Intent'), h('th', { class: 'num' }, 'Volume'), h('th', { class: 'num' }, 'Success rate'),
+        vendors.map((v) => h('th', { class: 'num' }, fmtVendor(v))), h('th', {}, 'Bots'))),
+      h('tbody', {}, body))
+    : h('p', { class: 'empty' }, 'No intents in this range.');
+  return h('section', { class: 'card leaderboard', dataset: { state: 'ok' } }, title,
+    h('p', { class: 'muted' }, 'Every intent (Kore: task) across the selected bots, by volume; the success rate is the intents that succeeded over all of them, added across bots. Click an intent for its stage funnel.'),
+    otherErrors(errs), banners, retry(ctx, errs), table);
+}
+
+async function intents(ctx) {
   const chosen = ctx.state.intent || '';
   const filter = chosen ? { intentNames: [chosen] } : null;
   const vars = { range: ctx.range, botIds: ctx.botIds, filter };
-  const [stagesAnswer, outcomesAnswer, recent] = await Promise.all([
+  const [board, stagesAnswer, outcomesAnswer] = await Promise.all([
+    ctx.query(INTENT_LEADERBOARD, { range: ctx.range, botIds: ctx.botIds }).catch((failed) => ({ failed })),
     ctx.query(FUNNEL_STAGES, vars),
     ctx.query(FUNNEL_OUTCOMES, vars),
-    ctx.query(RECENT_INTENTS, { range: ctx.range, botIds: ctx.botIds }).catch(() => null),
   ]);
-  const names = new Set();
-  for (const n of (recent && recent.data.sessions && recent.data.sessions.nodes) || []) for (const i of n.intents || []) names.add(i);
+  const el = h('div', { class: 'intents' }, leaderboard(ctx, board));
+
+  const names = board.failed ? [] : leaderboardRows(board.data.leaderboard).map((r) => r.name).filter((n) => n != null);
   const input = h('input', { id: 'intent-input', list: 'intent-names', value: chosen, placeholder: 'all intents' });
   const picker = h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); ctx.setState({ intent: input.value.trim() }); } },
     h('label', { for: 'intent-input' }, 'Intent '), input,
-    h('datalist', { id: 'intent-names' }, [...names].sort().map((n) => h('option', { value: n }))),
+    h('datalist', { id: 'intent-names' }, names.map((n) => h('option', { value: n }))),
     h('button', { type: 'submit' }, 'Show'),
-    h('span', { class: 'muted' }, ' Suggestions come from recent sessions (Lex reports intents per session; Kore does not).'));
-
+    chosen ? h('button', { type: 'button', id: 'intent-clear', onclick: () => ctx.setState({ intent: '' }) }, 'All intents') : null,
+    h('span', { class: 'muted' }, ' Suggestions are the leaderboard’s intents.'));
   const stageErrs = splitErrors(stagesAnswer.errors);
   const outcomeErrs = splitErrors(outcomesAnswer.errors);
   const byBot = new Map(ctx.bots.map((b) => [b.id, new Map()]));
@@ -187,16 +251,131 @@ async function intents(ctx) {
         h('tbody', {}, rows.map((r) => h('tr', {}, h('td', {}, r.name), [r.count, r.success, r.failed, r.dropped, r.retry].map((v) => h('td', { class: 'num' }, outcomeErr && v === undefined ? DASH : fmtCount(v))))))) : null,
       outcomeErr ? h('p', { class: 'note' }, 'Dropped and retry: ', botError(outcomeErr)) : null);
   });
-  el.append(h('section', { class: 'card' }, h('h2', {}, 'Intent stage funnel'), picker,
+  el.append(h('section', { class: 'card', id: 'funnel' }, h('h2', {}, 'Intent stage funnel', chosen ? h('span', { class: 'muted' }, ` · ${chosen}`) : null), picker,
     h('p', { class: 'muted' }, 'Stages in order of how many reached them (the API does not say the dialog’s order); green is the part that succeeded.'), otherErrors(stageErrs), otherErrors(outcomeErrs), h('div', { class: 'bot-cards' }, cards)));
   return el;
 }
 
 // ---------------------------------------------------------------- utterances
 
-async function utterances() {
-  return h('div', {}, h('section', { class: 'card' }, h('h2', {}, 'Missed utterances'),
-    unavailable(['utteranceMetrics', 'utterances'], 'The top missed texts across bots and vendors, each opening its sessions,')));
+/** Texts as the server merges them: case and runs of whitespace ignored. */
+const sameText = (a, b) => String(a).trim().replace(/\s+/g, ' ').toLowerCase() === String(b).trim().replace(/\s+/g, ' ').toLowerCase();
+
+/** A link to the Sessions view, filtered to one bot's session. */
+function sessionLink(ctx, u) {
+  const patch = { view: 'sessions', sb: u.bot.id, sid: u.sessionId, es: '', ch: '', lo: '', dmin: '', dmax: '', sel: '' };
+  const p = new URLSearchParams(location.search);
+  for (const [k, v] of Object.entries(patch)) {
+    if (v) p.set(k, v);
+    else p.delete(k);
+  }
+  return h('a', { class: 'session-link', href: `?${p}`, title: 'Open this session in Sessions', dataset: { session: u.sessionId, bot: u.bot.id },
+    onclick: (e) => { e.preventDefault(); ctx.setState(patch); } }, u.sessionId);
+}
+
+/** The utterance records behind one missed text, 50 a page with "Load more". */
+function utteranceRecords(ctx, text) {
+  const tbody = h('tbody', {});
+  const banners = h('div', { class: 'bot-errors' });
+  const status = h('p', { class: 'loading', role: 'status' }, 'Loading…');
+  const more = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');
+  const table = h('table', { class: 'utterances-table', hidden: true },
+    h('thead', {}, h('tr', {}, ['Time (UTC)', 'Bot', 'Session', 'Intent', 'Channel', 'Text'].map((c) => h('th', {}, c)))), tbody);
+  const box = h('div', { class: 'utterance-records', dataset: { state: 'loading', text } }, banners, status, table, more);
+  const seenErrors = new Set();
+  const filter = { states: ['MISSED'], textContains: [text] };
+  const page = async (after) => {
+    const { data, errors } = await ctx.query(UTTERANCES, { range: ctx.range, botIds: ctx.botIds, filter, after });
+    const errs = splitErrors(errors);
+    for (const e of errs.bots.values()) {
+      if (seenErrors.has(e.botId)) continue;
+      seenErrors.add(e.botId);
+      banners.append(h('div', { class: 'bot-banner', dataset: { bot: e.botId } }, h('strong', {}, ctx.botName(e.botId)), ': ', botError(e), ' — its utterances are missing from the list.'));
+    }
+    for (const e of errs.other) banners.append(errorBox(e.code, e.message));
+    const conn = data.utterances;
+    if (!conn) return;
+    for (const u of conn.nodes) {
+      tbody.append(h('tr', { class: 'utterance-row', dataset: { utterance: u.id, bot: u.bot.id } },
+        h('td', {}, fmtTime(u.timestamp)),
+        h('td', {}, u.bot.name, ' ', h('span', { class: `vendor v-${u.bot.vendor}` }, fmtVendor(u.bot.vendor))),
+        h('td', { class: 'mono' }, u.sessionId ? sessionLink(ctx, u) : DASH),
+        h('td', {}, u.intentName || h('span', { class: 'muted' }, DASH)),
+        h('td', {}, u.channel || h('span', { class: 'muted' }, DASH)),
+        h('td', { class: 'utterance-text' }, u.text)));
+    }
+    more.hidden = !conn.pageInfo.hasNextPage;
+    more.onclick = async () => {
+      more.disabled = true;
+      more.textContent = 'Loading…';
+      try {
+        await page(conn.pageInfo.endCursor);
+      } catch (e) {
+        banners.append(errorBox(e.code || 'ERROR', e.message));
+      }
+      more.disabled = false;
+      more.textContent = 'Load more';
+    };
+  };
+  page(null).then(() => {
+    const n = tbody.children.length;
+    table.hidden = n === 0;
+    status.className = n ? 'muted' : 'empty';
+    status.removeAttribute('role');
+    status.textContent = n ? `Missed utterances containing “${text}”, newest first.` : 'No utterance records of this text in this range.';
+    box.dataset.state = 'ready';
+  }, (e) => {
+    status.replaceWith(errorBox(e.code || 'ERROR', e.message));
+    box.dataset.state = 'error';
+  });
+  return box;
+}
+
+async function utterances(ctx) {
+  const { data, errors } = await ctx.query(MISSED_UTTERANCES, { range: ctx.range, botIds: ctx.botIds });
+  const errs = splitErrors(errors);
+  const rows = (data.missed || []).map((b) => ({ text: b.groups[0] && b.groups[0].value, count: b.values[0] && b.values[0].value }))
+    .filter((r) => r.text != null && r.text !== '' && r.count);
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  const tbody = h('tbody', {});
+  let open = null;
+  const toggle = (tr, r, quiet) => {
+    const wasOpen = open && open.tr === tr;
+    if (open) {
+      open.detail.remove();
+      open.tr.classList.remove('selected');
+      open.tr.setAttribute('aria-expanded', 'false');
+      open = null;
+    }
+    if (!wasOpen) {
+      const detail = h('tr', { class: 'missed-detail' }, h('td', { colspan: 4 }, utteranceRecords(ctx, r.text)));
+      tr.after(detail);
+      tr.classList.add('selected');
+      tr.setAttribute('aria-expanded', 'true');
+      open = { tr, detail };
+    }
+    if (!quiet) ctx.setState({ utt: wasOpen ? '' : r.text }, { quiet: true });
+  };
+  rows.forEach((r, i) => {
+    const tr = h('tr', { class: 'missed-row', tabindex: 0, 'aria-expanded': 'false', title: 'Show the utterances behind this text', dataset: { text: r.text, count: r.count } },
+      h('td', { class: 'num muted' }, i + 1),
+      h('td', { class: 'utterance-text' }, r.text),
+      h('td', { class: 'num' }, fmtCount(r.count)),
+      h('td', {}, meter(r.count / max, `${fmtCount(r.count)} missed, against the top text`, 'meter-fill')));
+    tr.addEventListener('click', () => toggle(tr, r));
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') toggle(tr, r); });
+    tbody.append(tr);
+  });
+  const wanted = ctx.state.utt ? rows.findIndex((r) => sameText(r.text, ctx.state.utt)) : -1;
+  if (wanted >= 0) toggle(tbody.querySelectorAll('.missed-row')[wanted], rows[wanted], true);
+  return h('div', { class: 'missed' }, h('section', { class: 'card' }, h('h2', {}, 'Missed utterances'),
+    h('p', { class: 'muted' }, 'What users said that no intent understood, across the selected bots and vendors, most missed first (the top 50); texts that differ only in case or spacing are one row. Click a text for the utterances behind it and their sessions.'),
+    otherErrors(errs), excluded(ctx, errs), retry(ctx, errs),
+    rows.length
+      ? h('table', { class: 'missed-table' },
+        h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', {}, 'Text'), h('th', { class: 'num' }, 'Missed'), h('th', {}, ''))),
+        tbody)
+      : h('p', { class: 'empty' }, 'No missed utterances in this range.')));
 }
 
 // ---------------------------------------------------------------- sessions
@@ -206,6 +385,7 @@ function sessionFilter(st) {
   if (st.es) f.endStates = [st.es];
   if (st.ch) f.channels = [st.ch];
   if (st.lo) f.locales = [st.lo];
+  if (st.sid) f.sessionIds = [st.sid];
   const d = {};
   if (st.dmin !== '' && st.dmin != null && !Number.isNaN(Number(st.dmin))) d.gt = Number(st.dmin);
   if (st.dmax !== '' && st.dmax != null && !Number.isNaN(Number(st.dmax))) d.lt = Number(st.dmax);
@@ -239,12 +419,13 @@ async function sessions(ctx) {
   const form = h('form', { class: 'filters', onsubmit: (e) => {
     e.preventDefault();
     const v = (k) => form.querySelector(`#f-${k}`).value.trim();
-    ctx.setState({ es: v('es'), ch: v('ch'), lo: v('lo'), dmin: v('dmin'), dmax: v('dmax'), sb: v('sb'), sel: '' });
+    ctx.setState({ es: v('es'), ch: v('ch'), lo: v('lo'), dmin: v('dmin'), dmax: v('dmax'), sb: v('sb'), sid: v('sid'), sel: '' });
   } },
   field('f-es', 'End state', h('select', { id: 'f-es' }, h('option', { value: '' }, 'any'), END_STATES.map((s) => h('option', { value: s, selected: st.es === s }, END_STATE_LABEL[s])))),
   field('f-sb', 'Bot', h('select', { id: 'f-sb' }, h('option', { value: '' }, 'selected bots'), ctx.bots.map((b) => h('option', { value: b.id, selected: st.sb === b.id }, b.name)))),
   field('f-ch', 'Channel', input('ch', { placeholder: 'e.g. Web, rtm', size: 10 })),
   field('f-lo', 'Locale', input('lo', { placeholder: 'e.g. en_US, de', size: 8 })),
+  field('f-sid', 'Session id', input('sid', { placeholder: 'the vendor’s id', size: 14 })),
   field('f-dmin', 'Longer than (s)', input('dmin', { type: 'number', min: 0, size: 5 })),
   field('f-dmax', 'Shorter than (s)', input('dmax', { type: 'number', min: 0, size: 5 })),
   h('button', { type: 'submit' }, 'Apply'));
@@ -294,7 +475,9 @@ async function sessions(ctx) {
     };
   };
   await page(null);
-  const empty = tbody.children.length === 0 ? h('p', { class: 'empty' }, 'No sessions match these filters in this range.') : null;
+  const empty = tbody.children.length === 0
+    ? h('p', { class: 'empty' }, st.sid ? `No session ${st.sid} in this range: a session is in the range when it started and ended inside it.` : 'No sessions match these filters in this range.')
+    : null;
   show(st.sel);
   return h('div', { class: 'sessions' },
     h('section', { class: 'card' }, form),

@@ -3,8 +3,10 @@
 //!
 //! - GraphiQL renders its editor offline and runs a query;
 //! - the dashboard's first load (data on screen, bytes), every view with no
-//!   console error and no request to another origin, the KPI numbers equal to
-//!   the API's for the same range, the state in the URL;
+//!   console error and no request to another origin, the KPI numbers, the
+//!   intent leaderboard's and the top missed utterances' first rows equal to
+//!   the API's for the same range, a missed text's records and their session,
+//!   the state in the URL;
 //! - a failing vendor's bots show their error code on their own tiles while
 //!   the other bots render;
 //! - with auth on, a bad token is refused and a scoped token sees its bots only.
@@ -15,7 +17,7 @@
 
 mod cdp;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -206,6 +208,22 @@ const KPI_QUERY: &str = r#"query($r: TimeRange!) {
     {name: TURNS_PER_CONVERSATION, statistic: AVG}]) { values { metric statistic value } }
   perBot: sessionMetrics(range: $r, metrics: [{name: COUNT, statistic: SUM}], groupBy: [BOT]) {
     groups { value } values { value } }
+}"#;
+
+/// The dashboard's leaderboard query (`DashboardIntentLeaderboard`).
+const LEADERBOARD_QUERY: &str = r#"query($r: TimeRange!, $b: [ID!]) {
+  intentMetrics(botIds: $b, range: $r, groupBy: [BOT, INTENT_NAME],
+                metrics: [{name: COUNT, statistic: SUM}, {name: SUCCESS, statistic: SUM}]) {
+    bot { id } groups { field value } values { metric statistic value }
+  }
+}"#;
+
+/// The dashboard's top missed texts (`DashboardMissedUtterances`).
+const MISSED_QUERY: &str = r#"query($r: TimeRange!, $b: [ID!]) {
+  utteranceMetrics(botIds: $b, range: $r, groupBy: [UTTERANCE_TEXT], rollup: true, first: 50,
+                   metrics: [{name: MISSED, statistic: SUM}]) {
+    groups { value } values { value }
+  }
 }"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -400,12 +418,89 @@ async fn dashboard_first_load_every_view_and_kpis_equal_to_the_api() {
     assert_eq!(count(&page, ".bot-row[data-state=ok] .spark").await, 4);
     assert!(count(&page, ".chart .bar rect").await > 100, "volume bars");
 
-    // Intents: the funnel per bot; the leaderboard says it is not available.
+    // Intents: the leaderboard, one row per intent across the bots, equal to
+    // the API's answer to the same query; then the funnel per bot.
     open_view(&page, "intents").await;
-    assert_eq!(
-        count(&page, ".unavailable[data-unavailable=intentMetrics]").await,
-        1
+    // A bot that cannot answer in time (its share of the request deadline) is
+    // named with its code on the card, and the rows are the other bots': the
+    // API is asked about the bots that answered on the page.
+    let bot_ids: Vec<String> =
+        demo.graphql(None, "{ bots { id } }", json!({})).await["data"]["bots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].as_str().unwrap().to_owned())
+            .collect();
+    let answered = |failed: &BTreeSet<String>| -> Vec<String> {
+        bot_ids
+            .iter()
+            .filter(|b| !failed.contains(*b))
+            .cloned()
+            .collect()
+    };
+    let failed: BTreeSet<String> = attr_list(&page, ".leaderboard .bot-banner", "data-bot")
+        .await
+        .into_iter()
+        .collect();
+    if !failed.is_empty() {
+        eprintln!("intent leaderboard: bots with an error on the page: {failed:?}");
+    }
+    let api = demo
+        .graphql(
+            None,
+            LEADERBOARD_QUERY,
+            json!({ "r": { "start": start, "end": end }, "b": answered(&failed) }),
+        )
+        .await;
+    assert!(api.get("errors").is_none(), "{api}");
+    let mut volume: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for bin in api["data"]["intentMetrics"]
+        .as_array()
+        .expect("intentMetrics")
+    {
+        let name = bin["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["field"] == "INTENT_NAME")
+            .and_then(|g| g["value"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        let value = |metric: &str| {
+            bin["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["metric"] == metric)
+                .and_then(|v| v["value"].as_f64())
+        };
+        let entry = volume.entry(name).or_default();
+        entry.0 += value("COUNT").unwrap_or(0.0);
+        entry.1 += value("SUCCESS").unwrap_or(0.0);
+    }
+    volume.retain(|_, (n, _)| *n > 0.0);
+    assert!(!volume.is_empty(), "the demo has intents: {api}");
+    assert_eq!(count(&page, ".intent-row").await, volume.len() as u64);
+    let top = page
+        .eval(
+            "(() => { const r = document.querySelector('.intent-row'); \
+             return [r.dataset.intent, Number(r.dataset.count), Number(r.dataset.rate), \
+             r.children[2].textContent]; })()",
+        )
+        .await;
+    let top_intent = top[0].as_str().unwrap().to_owned();
+    let top_count = top[1].as_f64().unwrap();
+    let most = volume.values().map(|(n, _)| *n).fold(0.0, f64::max);
+    assert_eq!(top_count, most, "the first row is the largest volume");
+    let (n, success) = volume[&top_intent];
+    assert_eq!(top_count, n, "volume of {top_intent}");
+    assert!(
+        (top[2].as_f64().unwrap() - success / n).abs() < 1e-12,
+        "success rate of {top_intent}: page {}, API {}",
+        top[2],
+        success / n
     );
+    assert_eq!(top[3], json!(thousands(n as u64)));
     assert_eq!(count(&page, ".bot-card[data-state=ok]").await, 4);
     assert_eq!(
         count(&page, ".bot-card[data-bot=support-lex] .funnel").await,
@@ -422,17 +517,132 @@ async fn dashboard_first_load_every_view_and_kpis_equal_to_the_api() {
     );
     page.screenshot(&screenshots().join("intents.png"), true)
         .await;
-
-    // Missed utterances: not available, and says which fields it waits for.
-    open_view(&page, "utterances").await;
+    // A leaderboard row chooses the funnel's intent.
+    click(&page, ".intent-row").await;
+    wait_ready(&page).await;
     assert_eq!(
-        count(
-            &page,
-            ".unavailable[data-unavailable='utteranceMetrics,utterances']"
-        )
-        .await,
-        1
+        page.eval("document.getElementById('intent-input').value")
+            .await,
+        json!(top_intent)
     );
+    assert_eq!(
+        attr_list(&page, ".intent-row.selected", "data-intent").await,
+        [top_intent]
+    );
+    assert!(
+        page.eval("location.search")
+            .await
+            .as_str()
+            .unwrap()
+            .contains("intent="),
+        "the chosen intent is in the URL"
+    );
+
+    // Missed utterances: the top texts across bots and vendors, equal to the
+    // API's; a text opens the utterances behind it.
+    open_view(&page, "utterances").await;
+    let failed: BTreeSet<String> = attr_list(&page, ".missed .excluded .bot-ref", "data-bot")
+        .await
+        .into_iter()
+        .collect();
+    if !failed.is_empty() {
+        eprintln!("missed utterances: bots left out on the page: {failed:?}");
+    }
+    let api = demo
+        .graphql(
+            None,
+            MISSED_QUERY,
+            json!({ "r": { "start": start, "end": end }, "b": answered(&failed) }),
+        )
+        .await;
+    assert!(api.get("errors").is_none(), "{api}");
+    let api_rows: Vec<(String, f64)> = api["data"]["utteranceMetrics"]
+        .as_array()
+        .expect("utteranceMetrics")
+        .iter()
+        .map(|b| {
+            (
+                b["groups"][0]["value"].as_str().unwrap_or("").to_owned(),
+                b["values"][0]["value"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .filter(|(text, n)| !text.is_empty() && *n > 0.0)
+        .collect();
+    assert!(
+        !api_rows.is_empty(),
+        "the demo has missed utterances: {api}"
+    );
+    assert_eq!(count(&page, ".missed-row").await, api_rows.len() as u64);
+    let top_text = attr_list(&page, ".missed-row", "data-text").await[0].clone();
+    let top_count: f64 = attr_list(&page, ".missed-row", "data-count").await[0]
+        .parse()
+        .unwrap();
+    assert_eq!(top_count, api_rows[0].1, "the top row's count");
+    assert!(
+        api_rows
+            .iter()
+            .any(|(text, n)| *text == top_text && *n == top_count),
+        "the top row {top_text:?} is one of the API's rows with that count"
+    );
+    click(&page, ".missed-row").await;
+    page.wait_for(
+        "document.querySelector('.utterance-records[data-state=ready]')",
+        WAIT,
+    )
+    .await;
+    let texts = page
+        .eval("[...document.querySelectorAll('.utterance-row .utterance-text')].map(e => e.textContent)")
+        .await;
+    let texts: Vec<String> = serde_json::from_value(texts).unwrap();
+    assert!(!texts.is_empty(), "the top text has utterance records");
+    let squash = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    for text in &texts {
+        assert!(
+            squash(text).contains(&squash(&top_text)),
+            "{text:?} does not contain {top_text:?}"
+        );
+    }
+    page.screenshot(&screenshots().join("utterances.png"), true)
+        .await;
+    // An utterance's session opens in Sessions, filtered to that session.
+    let link = page
+        .eval(
+            "(() => { const a = document.querySelector('.utterance-row .session-link'); \
+             return [a.dataset.bot, a.dataset.session]; })()",
+        )
+        .await;
+    click(&page, ".utterance-row .session-link").await;
+    page.wait_for(
+        "document.querySelector('#nav [data-view=sessions].active')",
+        WAIT,
+    )
+    .await;
+    wait_ready(&page).await;
+    assert_eq!(
+        page.eval("document.getElementById('f-sid').value").await,
+        link[1]
+    );
+    let bots: BTreeSet<String> = attr_list(&page, ".session-row", "data-bot")
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(
+        bots,
+        BTreeSet::from([link[0].as_str().unwrap().to_owned()]),
+        "the session {link} is listed, and only it"
+    );
+    // Clearing the session filter lists every session again.
+    page.eval(
+        "document.getElementById('f-sid').value = ''; document.getElementById('f-sb').value = ''; \
+         document.querySelector('form.filters').requestSubmit(); true",
+    )
+    .await;
+    wait_ready(&page).await;
 
     // Sessions: the list, a session's detail, a filter.
     open_view(&page, "sessions").await;

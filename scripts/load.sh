@@ -41,7 +41,9 @@ PHASES=${PHASES:-1 2 3 4}
 REDIS_PORT=${REDIS_PORT:-6390}
 RUN_ID=${RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}
 OUT="$WORK/results/$RUN_ID"
-BIN="$ROOT/target/release/botscope"
+# BIN=/path/to/botscope runs the phases against that binary (an A/B of two
+# revisions with one harness) and skips the build.
+BIN=${BIN:-}
 URL="http://127.0.0.1:$PORT/graphql"
 PIDS=()
 
@@ -50,8 +52,11 @@ cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || 
 trap cleanup EXIT INT TERM
 
 mkdir -p "$OUT"
-log "building botscope (release)"
-(cd "$ROOT" && cargo build --release -q)
+if [ -z "$BIN" ]; then
+  log "building botscope (release)"
+  (cd "$ROOT" && cargo build --release -q)
+  BIN="$ROOT/target/release/botscope"
+fi
 
 if [ ! -d "$WORK/peers" ]; then
   cp -r "$PEERS_SRC" "$WORK/peers"

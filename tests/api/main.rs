@@ -1,8 +1,16 @@
 //! Black-box tests: the whole application on port 0, called over HTTP.
 
+mod aggregate_props;
 mod bad_input;
+mod bad_input_battery;
+mod cache;
+mod cli;
+mod common;
+mod faults;
 mod helpers;
+mod limits;
 mod metrics;
 mod paging;
+mod security;
 mod server;
 mod surface;

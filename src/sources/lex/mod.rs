@@ -602,8 +602,15 @@ impl LexSource {
         let after = |u: &UtteranceRecord| q.after.as_ref().is_none_or(|key| key.is_before(u));
         let mut kept: Vec<Arc<UtteranceRecord>> = Vec::new();
         let mut oldest_seen: Option<DateTime<Utc>> = None;
-        // Utterances are instants: each piece is asked exactly the span it owns.
-        let mut start_of_next = q.range.end();
+        // Utterances are instants: each piece is asked exactly the span it
+        // owns, and nothing newer than the cursor (everything after it in the
+        // order was said at or before its time), so a deep page does not
+        // re-read the pages before it.
+        let mut start_of_next = match &q.after {
+            Some(key) => DateTime::from_timestamp_millis(key.at + 1)
+                .map_or(q.range.end(), |t| t.min(q.range.end())),
+            None => q.range.end(),
+        };
         for piece in plan.pieces.iter().rev() {
             let Some(span) =
                 TimeRange::new_unbounded(piece.asked.start(), start_of_next.min(piece.owned_end))

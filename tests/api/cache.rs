@@ -1,7 +1,5 @@
 //! The source cache and the response cache, observed from outside.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -17,7 +15,7 @@ use botscope::server::auth::{Authenticator, mint_hs256};
 use botscope::sources::AnalyticsSource;
 use botscope::sources::memory::MemorySource;
 
-use common::Probe;
+use crate::common::{self, Probe};
 
 fn memory_sources() -> Vec<Arc<dyn AnalyticsSource>> {
     common::demo_memory_sources(50, 5, 2)

@@ -5,9 +5,7 @@
 //!
 //! `redis-server` must be on PATH (`.ci/run` installs Debian's); without it
 //! these tests fail, they do not skip.
-
-mod kore;
-mod lex_common;
+use crate::{kore, lex_common};
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

@@ -1,11 +1,7 @@
 //! The conformance suite against Lex-via-simulator: `LexSource` over the real
 //! SDK, over loopback HTTP, must answer exactly as the memory reference does
 //! for the same dataset.
-
-#[path = "conformance/mod.rs"]
-mod conformance;
-#[path = "lex_common/mod.rs"]
-mod lex_common;
+use crate::{conformance, lex_common};
 
 use botscope::sources::AnalyticsSource;
 

@@ -3,8 +3,6 @@
 //! `FORBIDDEN` or `BAD_USER_INPUT`, and no refused answer carries their data.
 //! Keys under `tests/fixtures/` are test-only (see its README).
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -17,7 +15,7 @@ use botscope::app::{Application, Settings};
 use botscope::server::auth::{Authenticator, mint_hs256};
 use botscope::sources::AnalyticsSource;
 
-use common::Probe;
+use crate::common::{self, Probe};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 

@@ -3,7 +3,9 @@
 //! secret the vendor refuses leave no trace of the token, the HS256 secret or
 //! the Kore client secret — while the log does show the requests happened.
 
+#[path = "../vendors/kore.rs"]
 mod kore;
+#[path = "../vendors/lex_common.rs"]
 mod lex_common;
 
 use std::io::Write;

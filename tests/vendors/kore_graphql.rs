@@ -1,8 +1,7 @@
 //! Through GraphQL (`botscope::app::Application`) for a Kore bot served by
 //! `KoreSource` → HTTP → the Kore simulator: `sessionMetrics` equals the
 //! aggregation of the sessions `sessions` returns for the same range and filter.
-
-mod kore;
+use crate::kore;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,10 +1,7 @@
 //! Kore over HTTP on port 0: `KoreSource` against the Kore simulator (never a
 //! mock of our trait). Windows, boundaries, paging, credentials, the call
 //! budget and the 7-day rule, checked from the simulator's own counters.
-
-#[path = "conformance/mod.rs"]
-mod conformance;
-mod kore;
+use crate::{conformance, kore};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -872,6 +869,18 @@ async fn intents_and_utterances_come_from_analytics_records() {
     assert!(
         missed >= missed_inside_tasks,
         "{missed} < {missed_inside_tasks}"
+    );
+    let hour = TimeRange::parse(t0 + Duration::hours(10), t0 + Duration::hours(11), 92).unwrap();
+    let in_hour: Vec<_> = got
+        .iter()
+        .filter(|u| hour.contains_instant(u.timestamp))
+        .cloned()
+        .collect();
+    assert!(in_hour.len() >= 3, "{}", in_hour.len());
+    assert_eq!(
+        conformance::all_utterances(&source, hour, UtteranceFilter::default(), 1).await,
+        in_hour,
+        "page size 1"
     );
     for size in [7, 50] {
         let paged =

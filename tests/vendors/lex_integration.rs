@@ -1,11 +1,7 @@
 //! `LexSource` over the real SDK against the Lex simulator on port 0: filters,
 //! orders, pages, metrics, stages, errors and retries. Raw JSON calls (reqwest)
 //! cover requests the adapter itself never sends.
-
-#[path = "conformance/mod.rs"]
-mod conformance;
-#[path = "lex_common/mod.rs"]
-mod lex_common;
+use crate::{conformance, lex_common};
 
 use aws_sdk_lexmodelsv2::types::{
     AnalyticsFilterOperator, AnalyticsSessionFilter, AnalyticsSessionFilterName,
@@ -1918,6 +1914,28 @@ async fn intent_and_utterance_families_through_the_sdk_match_the_reference() {
             );
         }
     }
+    // Page size 1 over one hour: every page read until it is certain.
+    let hour = botscope::domain::TimeRange::parse(
+        range().start() + chrono::Duration::hours(10),
+        range().start() + chrono::Duration::hours(11),
+        92,
+    )
+    .unwrap();
+    let want_hour =
+        conformance::all_utterances(&f.memory, hour, UtteranceFilter::default(), 1).await;
+    let got_hour = conformance::all_utterances(&f.lex, hour, UtteranceFilter::default(), 1).await;
+    assert!(want_hour.len() >= 5, "{}", want_hour.len());
+    assert_eq!(
+        got_hour
+            .iter()
+            .map(|u| (&u.session_id, u.timestamp, &u.text))
+            .collect::<Vec<_>>(),
+        want_hour
+            .iter()
+            .map(|u| (&u.session_id, u.timestamp, &u.text))
+            .collect::<Vec<_>>(),
+        "page size 1"
+    );
     let one_session = UtteranceFilter {
         session_ids: Some(vec![want[0].session_id.clone()]),
         ..Default::default()

@@ -2,8 +2,6 @@
 //! the per-client rate limit, introspection off, a GraphQL-shaped 413, request
 //! ids and the HTTP/GraphQL metrics.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +11,7 @@ use botscope::app::{Application, Settings};
 use botscope::server::auth::{Authenticator, mint_hs256};
 use botscope::sources::AnalyticsSource;
 
-use common::Probe;
+use crate::common::{self, Probe};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 

@@ -9,10 +9,7 @@
 //!   what Kore does serve.
 //! - End states: the dataset's Kore sessions use the default mapping
 //!   (agent → FAILURE), so the adapter's default `agent_end_state` must agree.
-
-#[path = "conformance/mod.rs"]
-mod conformance;
-mod kore;
+use crate::{conformance, kore};
 
 use chrono::Duration;
 

@@ -928,3 +928,82 @@ async fn intents_and_utterances_come_from_analytics_records() {
         "failintent and unhandledutterance per window, not successintent: {calls} calls for {windows} windows"
     );
 }
+
+/// With the window cache on, the families that read the same getAnalytics
+/// types share their calls: intent metrics after intent stages, utterance
+/// records after utterance metrics, cost none.
+#[tokio::test]
+async fn families_reading_the_same_record_types_share_their_calls() {
+    use botscope::domain::{
+        IntentMetricName, IntentMetricsQuery, MetricSpec, UtteranceFilter, UtteranceMetricName,
+        UtteranceMetricsQuery, UtteranceQuery, UtteranceState,
+    };
+    let t0 = kore::t0();
+    let data = kore::data(100, t0, t0 + Duration::days(2));
+    let sim = kore::Sim::start(kore::sim_config(), data).await;
+    let mut config = sim.adapter_config();
+    config.window_cache_sessions = 100_000;
+    let source = sim.source(config);
+    let range = TimeRange::parse(t0, t0 + Duration::days(2), 92).unwrap();
+    let stages = IntentStageMetricsQuery {
+        range,
+        metrics: vec![IntentStageMetricSpec {
+            name: IntentStageMetricName::Count,
+            statistic: Statistic::Sum,
+        }],
+        bin_by: None,
+        group_by: vec![],
+        filter: IntentStageFilter::default(),
+    };
+    source.metrics_of(&stages).await.unwrap();
+    let after_stages = sim.totals().await.calls;
+    assert!(after_stages > 0);
+    let intents = IntentMetricsQuery {
+        range,
+        metrics: vec![MetricSpec {
+            name: IntentMetricName::Success,
+            statistic: Statistic::Avg,
+        }],
+        bin_by: None,
+        group_by: vec![],
+        filter: Default::default(),
+    };
+    source.metrics_of(&intents).await.unwrap();
+    assert_eq!(
+        sim.totals().await.calls,
+        after_stages,
+        "task records are shared"
+    );
+    let missed = UtteranceFilter {
+        states: Some(vec![UtteranceState::Missed]),
+        ..Default::default()
+    };
+    let metrics = UtteranceMetricsQuery {
+        range,
+        metrics: vec![MetricSpec {
+            name: UtteranceMetricName::Missed,
+            statistic: Statistic::Sum,
+        }],
+        bin_by: None,
+        group_by: vec![],
+        filter: missed.clone(),
+    };
+    source.metrics_of(&metrics).await.unwrap();
+    let after_metrics = sim.totals().await.calls;
+    assert!(after_metrics > after_stages);
+    let page = source
+        .utterances(&UtteranceQuery {
+            range,
+            filter: missed,
+            after: None,
+            limit: botscope::domain::PageSize::parse(50, 1000).unwrap(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.utterances.len(), 50);
+    assert_eq!(
+        sim.totals().await.calls,
+        after_metrics,
+        "utterance records are shared"
+    );
+}

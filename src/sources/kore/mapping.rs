@@ -275,7 +275,7 @@ pub struct KoreAnalyticsResponse {
 }
 
 /// The record fields botscope reads; all optional (kore.md §2.4).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KoreAnalyticsRecord {
     pub session_id: Option<String>,
@@ -291,7 +291,7 @@ pub struct KoreAnalyticsRecord {
 }
 
 /// The one part of `NLAnalysis` botscope reads (kore.md §2.4).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KoreNlAnalysis {
     pub is_developer: Option<bool>,

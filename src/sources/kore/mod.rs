@@ -71,6 +71,18 @@ type WindowKey = (
     Option<String>,
 );
 
+/// A window's getAnalytics records of one type: (window start, window end,
+/// record type, channels asked, developer traffic included).
+type RecordsKey = (
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    &'static str,
+    Arc<[String]>,
+    bool,
+);
+
+type Records = Arc<Vec<mapping::KoreAnalyticsRecord>>;
+
 pub struct KoreSource {
     bot: BotInfo,
     capabilities: Capabilities,
@@ -82,6 +94,11 @@ pub struct KoreSource {
     /// the open one `recent_ttl`. Concurrent misses of one key share one
     /// upstream fetch; errors are not cached.
     windows: Option<moka::future::Cache<WindowKey, WindowEntry>>,
+    /// getAnalytics records per window and type, on the same rules: the
+    /// intent, intent-stage and utterance families (and the utterance
+    /// records) read the same types, so a dashboard's views share calls.
+    /// Kept in this process only (no L2).
+    records: Option<moka::future::Cache<RecordsKey, (Records, std::time::Duration)>>,
     /// With `[redis]`: the window cache's L2, shared by every replica, so a
     /// window one replica fetched costs the others no call.
     l2: Option<crate::fleet::FleetCache>,
@@ -106,6 +123,19 @@ impl moka::Expiry<WindowKey, WindowEntry> for WindowTtl {
         _: std::time::Instant,
     ) -> Option<std::time::Duration> {
         Some(v.ttl)
+    }
+}
+
+struct RecordsTtl;
+
+impl moka::Expiry<RecordsKey, (Records, std::time::Duration)> for RecordsTtl {
+    fn expire_after_create(
+        &self,
+        _: &RecordsKey,
+        v: &(Records, std::time::Duration),
+        _: std::time::Instant,
+    ) -> Option<std::time::Duration> {
+        Some(v.1)
     }
 }
 
@@ -164,6 +194,15 @@ impl KoreSource {
                         u32::try_from(v.sessions.len()).unwrap_or(u32::MAX).max(1)
                     })
                     .expire_after(WindowTtl)
+                    .build()
+            }),
+            records: (config.window_cache_sessions > 0).then(|| {
+                moka::future::Cache::builder()
+                    .max_capacity(config.window_cache_sessions)
+                    .weigher(|_, v: &(Records, std::time::Duration)| {
+                        u32::try_from(v.0.len()).unwrap_or(u32::MAX).max(1)
+                    })
+                    .expire_after(RecordsTtl)
                     .build()
             }),
             l2: config
@@ -347,7 +386,7 @@ impl KoreSource {
         kinds: &[&'static str],
         channels: Option<&[String]>,
         include_developer: bool,
-    ) -> Result<Vec<(&'static str, Vec<mapping::KoreAnalyticsRecord>)>> {
+    ) -> Result<Vec<(&'static str, Records)>> {
         let channels: Vec<String> = match channels {
             Some(asked) => {
                 if let Some(c) = asked
@@ -365,17 +404,58 @@ impl KoreSource {
             None => ANALYTICS_CHANNELS.iter().map(|c| (*c).to_owned()).collect(),
         };
         let plan = KoreWindowPlan::new(range, self.window_days);
-        let channels = &channels;
+        let channels: Arc<[String]> = channels.into();
         let calls = plan.windows.iter().flat_map(|w| {
-            kinds.iter().map(move |kind| async move {
-                let records = self
-                    .client
-                    .all_analytics(kind, *w, channels, include_developer)
-                    .await?;
-                Ok::<_, Error>((*kind, records))
+            let channels = channels.clone();
+            kinds.iter().map(move |kind| {
+                let channels = channels.clone();
+                async move {
+                    let records = self
+                        .window_records(*w, kind, channels, include_developer)
+                        .await?;
+                    Ok::<_, Error>((*kind, records))
+                }
             })
         });
         try_join_all(calls).await.map_err(|e| self.tag(e))
+    }
+
+    /// One window's records of one type, from the records cache when it
+    /// holds them; concurrent misses share one fetch, errors are not kept.
+    async fn window_records(
+        &self,
+        window: TimeRange,
+        kind: &'static str,
+        channels: Arc<[String]>,
+        include_developer: bool,
+    ) -> Result<Records> {
+        let fetch = async {
+            let records = self
+                .client
+                .all_analytics(kind, window, &channels, include_developer)
+                .await?;
+            Ok::<_, Error>(Arc::new(records))
+        };
+        let Some(cache) = &self.records else {
+            return fetch.await;
+        };
+        let ttl = if window.end() <= chrono::Utc::now() - self.settle_lag {
+            self.settled_ttl
+        } else {
+            self.recent_ttl
+        };
+        let key = (
+            window.start(),
+            window.end(),
+            kind,
+            channels.clone(),
+            include_developer,
+        );
+        cache
+            .try_get_with(key, async { Ok::<_, Error>((fetch.await?, ttl)) })
+            .await
+            .map(|(records, _)| records)
+            .map_err(|e| (*e).clone())
     }
 
     /// Task records as intents: `successtask` ended in success, `failtask`
@@ -396,7 +476,7 @@ impl KoreSource {
             .await?;
         let mut out = Vec::new();
         for (kind, records) in fetched {
-            for r in records {
+            for r in records.iter().cloned() {
                 let (Some(at), Some(session_id)) = (r.timestamp, r.session_id) else {
                     continue;
                 };
@@ -461,7 +541,7 @@ impl KoreSource {
             .await?;
         let mut out = Vec::new();
         for (kind, records) in fetched {
-            for r in records {
+            for r in records.iter().cloned() {
                 let (Some(at), Some(session_id), Some(text)) =
                     (r.timestamp, r.session_id, r.utterance)
                 else {
@@ -649,7 +729,7 @@ impl KoreSource {
             } else {
                 StageOutcome::Failed
             };
-            for r in records {
+            for r in records.iter().cloned() {
                 let Some(at) = r.timestamp else { continue };
                 let task = r.task_name.or(r.intent).unwrap_or_default();
                 let record = IntentStageRecord {

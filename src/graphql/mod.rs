@@ -5,6 +5,7 @@
 //! knows nothing of vendors; `schema.graphql` at the repository root is
 //! generated from this code (`botscope schema`) and a test keeps them equal.
 
+mod bins;
 mod errors;
 mod inputs;
 mod limits;

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
 
+use super::bins::Bins;
 use super::errors::{GqlResult, to_graphql};
 use super::inputs::{
     IntentFilterInput, IntentMetricInput, IntentPathFilterInput, IntentStageFilterInput,
@@ -9,8 +10,7 @@ use super::inputs::{
     TimeRangeInput, UtteranceFilterInput, UtteranceMetricInput,
 };
 use super::types::{
-    Bot, FamilyBin, GqlFamily, IntentPathNode, IntentStage, MetricBin, SessionConnection,
-    UtteranceConnection,
+    Bot, GqlFamily, IntentPathNode, IntentStage, SessionConnection, UtteranceConnection,
 };
 use crate::domain::{
     BinInterval, Family, IntentGroupField, IntentMetrics, IntentStageGroupField,
@@ -21,9 +21,6 @@ use crate::engine::{
     BotScope, Engine, IntentPathsRequest, IntentStageMetricsRequest, MetricsRequest, Partial,
     SessionsRequest, UtterancesRequest,
 };
-
-type IntentMetricBin = FamilyBin<IntentMetrics>;
-type UtteranceMetricBin = FamilyBin<UtteranceMetrics>;
 
 pub struct Query;
 
@@ -72,7 +69,7 @@ struct FamilyArgs<F: Family> {
 async fn family_metrics<F: GqlFamily>(
     ctx: &Context<'_>,
     args: FamilyArgs<F>,
-) -> async_graphql::Result<Vec<FamilyBin<F>>> {
+) -> async_graphql::Result<Bins<F>> {
     let req = MetricsRequest::<F> {
         bot_ids: ids(args.bot_ids),
         range: parsed_range(ctx, &args.range)?,
@@ -84,10 +81,7 @@ async fn family_metrics<F: GqlFamily>(
         first: args.first.map(i64::from),
     };
     let partial = engine(ctx).metrics(scope(ctx), req).await.gql()?;
-    Ok(report(ctx, partial)
-        .into_iter()
-        .map(FamilyBin::from)
-        .collect())
+    Ok(Bins(report(ctx, partial)))
 }
 
 fn specs<M, I>(inputs: Vec<I>, split: impl Fn(I) -> (M, Statistic)) -> Vec<MetricSpec<M>> {
@@ -168,7 +162,7 @@ impl Query {
         group_by: Option<Vec<SessionGroupField>>,
         filter: Option<SessionFilterInput>,
         #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
-    ) -> async_graphql::Result<Vec<MetricBin>> {
+    ) -> async_graphql::Result<Bins<SessionMetrics>> {
         let args = FamilyArgs::<SessionMetrics> {
             bot_ids,
             range,
@@ -195,7 +189,7 @@ impl Query {
         group_by: Option<Vec<IntentGroupField>>,
         filter: Option<IntentFilterInput>,
         #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
-    ) -> async_graphql::Result<Vec<IntentMetricBin>> {
+    ) -> async_graphql::Result<Bins<IntentMetrics>> {
         let args = FamilyArgs::<IntentMetrics> {
             bot_ids,
             range,
@@ -226,7 +220,7 @@ impl Query {
         filter: Option<UtteranceFilterInput>,
         #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
         #[graphql(default_with = "Some(100)")] first: Option<i32>,
-    ) -> async_graphql::Result<Vec<UtteranceMetricBin>> {
+    ) -> async_graphql::Result<Bins<UtteranceMetrics>> {
         let args = FamilyArgs::<UtteranceMetrics> {
             bot_ids,
             range,

@@ -239,7 +239,10 @@ impl SessionConnection {
 /// A metric family as GraphQL shows it: its enums are GraphQL enums and its
 /// bin, group and value types have the schema's names.
 pub trait GqlFamily:
-    Family<Group: async_graphql::OutputType, Metric: async_graphql::OutputType>
+    Family<
+        Group: async_graphql::OutputType + async_graphql::EnumType,
+        Metric: async_graphql::OutputType + async_graphql::EnumType,
+    >
 {
     const BIN: &'static str;
     const GROUP: &'static str;
@@ -347,9 +350,6 @@ impl<F: GqlFamily> FamilyValue<F> {
         self.0.values[self.1].value
     }
 }
-
-/// Session metrics of one time bin and one combination of group values.
-pub type MetricBin = FamilyBin<domain::SessionMetrics>;
 
 #[derive(SimpleObject)]
 pub struct IntentStageGroup {

@@ -434,3 +434,54 @@ async fn bad_arguments_of_the_new_families_are_named() {
     )
     .await;
 }
+
+/// Metric bins are written in one pass from the selection (`graphql/bins.rs`);
+/// a selection that pass does not cover (here: an inline fragment) goes the
+/// general way. Both give the same answer, aliases and `__typename` included.
+#[tokio::test]
+async fn metric_bins_answer_the_same_whichever_way_they_are_resolved() {
+    let app = spawn_app().await;
+    let fields = "__typename b: bot { __typename id name vendor vendorBotId } binStart binInterval \
+                  groups { __typename field v: value } values { metric statistic value __typename }";
+    for (root, args) in [
+        (
+            "sessionMetrics",
+            r#"metrics: [{name: COUNT, statistic: SUM}, {name: DURATION, statistic: AVG}], binBy: ONE_HOUR, groupBy: [END_STATE, BOT]"#,
+        ),
+        (
+            "intentMetrics",
+            r#"metrics: [{name: SUCCESS, statistic: AVG}], groupBy: [INTENT_NAME], rollup: true"#,
+        ),
+        (
+            "utteranceMetrics",
+            r#"metrics: [{name: MISSED, statistic: SUM}], groupBy: [UTTERANCE_TEXT], first: 30"#,
+        ),
+    ] {
+        let range = r#"range: {start: "2026-03-02T00:00:00Z", end: "2026-03-04T00:00:00Z"}"#;
+        let direct = app
+            .query(
+                &format!("{{ m: {root}({range}, {args}) {{ {fields} }} }}"),
+                json!({}),
+            )
+            .await;
+        let general = app
+            .query(
+                &format!(
+                    "{{ m: {root}({range}, {args}) {{ ... on {} {{ {fields} }} }} }}",
+                    match root {
+                        "sessionMetrics" => "MetricBin",
+                        "intentMetrics" => "IntentMetricBin",
+                        _ => "UtteranceMetricBin",
+                    }
+                ),
+                json!({}),
+            )
+            .await;
+        assert!(direct["errors"].is_null(), "{direct}");
+        assert!(
+            !direct["data"]["m"].as_array().unwrap().is_empty(),
+            "{root}"
+        );
+        assert_eq!(direct, general, "{root}");
+    }
+}

@@ -12,5 +12,6 @@ mod limits;
 mod metrics;
 mod paging;
 mod security;
+mod serve;
 mod server;
 mod surface;

@@ -724,7 +724,8 @@ where
             bin
         })
         .collect();
-    out.sort_by(|a, b| {
+    // (bin start, bot, groups) is unique per bin, so an unstable sort is exact.
+    out.sort_unstable_by(|a, b| {
         a.bin_start
             .cmp(&b.bin_start)
             .then_with(|| a.bot_id.cmp(&b.bot_id))

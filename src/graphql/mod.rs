@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Request, Response, Schema};
 
+pub use bins::Splices;
 pub use errors::{GqlResult, to_graphql};
 pub use query::Query;
 
@@ -50,6 +51,17 @@ impl BotscopeSchema {
             return Response::from_errors(vec![e]);
         }
         self.inner.execute(request).await
+    }
+
+    /// Executes one request whose large answers may be written ahead as JSON;
+    /// serialize the response with the returned [`Splices`].
+    pub async fn execute_with_splices(
+        &self,
+        request: impl Into<Request>,
+    ) -> (Response, Arc<Splices>) {
+        let splices = Arc::new(Splices::default());
+        let request = request.into().data(splices.clone());
+        (self.execute(request).await, splices)
     }
 }
 

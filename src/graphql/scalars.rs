@@ -22,6 +22,13 @@ impl ScalarType for DateTimeScalar {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        Value::String(self.to_text())
+    }
+}
+
+impl DateTimeScalar {
+    /// The output form: RFC 3339 in UTC with `Z`.
+    pub fn to_text(&self) -> String {
+        self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
 }

@@ -410,10 +410,13 @@ async fn execute(
     if let Some(h) = &hint {
         request = request.data(h.clone());
     }
-    let mut resp = match tokio::time::timeout(state.request_timeout, state.schema.execute(request))
-        .await
+    let (mut resp, splices) = match tokio::time::timeout(
+        state.request_timeout,
+        state.schema.execute_with_splices(request),
+    )
+    .await
     {
-        Ok(resp) => resp,
+        Ok(executed) => executed,
         Err(_) => {
             tracing::warn!(
                 timeout_ms = state.request_timeout.as_millis() as u64,
@@ -429,7 +432,10 @@ async fn execute(
             e.extensions
                 .get_or_insert_with(Default::default)
                 .set("code", "UPSTREAM_UNAVAILABLE");
-            async_graphql::Response::from_errors(vec![e])
+            (
+                async_graphql::Response::from_errors(vec![e]),
+                Default::default(),
+            )
         }
     };
     for e in &mut resp.errors {
@@ -445,7 +451,7 @@ async fn execute(
         .increment(1);
     metrics::histogram!("botscope_graphql_request_seconds", "operation" => operation)
         .record(started.elapsed().as_secs_f64());
-    let body = match serde_json::to_vec(&resp) {
+    let body = match splices.to_json(&resp) {
         Ok(b) => Bytes::from(b),
         Err(_) => {
             return (

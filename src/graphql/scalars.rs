@@ -28,7 +28,7 @@ impl ScalarType for DateTimeScalar {
 
 impl DateTimeScalar {
     /// The output form: RFC 3339 in UTC with `Z`.
-    pub fn to_text(&self) -> String {
+    pub fn to_text(self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
 }

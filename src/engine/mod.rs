@@ -700,16 +700,18 @@ where
     let mut out: Vec<Bin<F, M>> = all
         .into_iter()
         .map(|mut bin| {
-            let by_bot = bin.bot_id.clone().unwrap_or_default();
+            // Group keys are moved into the asked order, not copied: this
+            // runs once per bin of every answer.
+            let mut from_source = std::mem::take(&mut bin.groups);
             let mut groups = Vec::with_capacity(group_by.len());
             for field in group_by {
                 if *field == bot_field {
                     groups.push(GroupKey {
                         field: *field,
-                        value: by_bot.clone(),
+                        value: bin.bot_id.clone().unwrap_or_default(),
                     });
-                } else if let Some(g) = bin.groups.iter().find(|g| g.field == *field) {
-                    groups.push(g.clone());
+                } else if let Some(i) = from_source.iter().position(|g| g.field == *field) {
+                    groups.push(from_source.swap_remove(i));
                 }
             }
             bin.groups = groups;

@@ -19,9 +19,8 @@ use super::client::{LEX_MAX_RESULTS, LexClient, lex_time};
 use super::error::classify;
 use super::mapping::{self, Pushdown};
 use crate::domain::{
-    BinInterval, Family, IntentGroupField, IntentMetricName, IntentMetrics, IntentStageGroupField,
-    IntentStageMetrics, NO_VALUE, SessionGroupField, SessionMetrics, Statistic, TimeRange,
-    UtteranceGroupField, UtteranceMetricName, UtteranceMetrics,
+    BinInterval, Family, IntentMetrics, IntentStageMetrics, NO_VALUE, SessionMetrics, Statistic,
+    TimeRange, UtteranceMetrics,
 };
 use crate::error::{Error, Result};
 
@@ -174,147 +173,112 @@ macro_rules! metrics_page {
     }};
 }
 
-impl LexFamily for SessionMetrics {
-    const OPERATION: &'static str = "ListSessionMetrics";
-    const MAX_METRICS: usize = 7;
-    const BIN_BY: AnalyticsBinByName = AnalyticsBinByName::ConversationStartTime;
-    type LexFilter = lex::AnalyticsSessionFilter;
+/// One operation's `LexFamily`: its name, limits, filter type, words and
+/// SDK types; everything else is shared.
+macro_rules! lex_family {
+    ($family:ty, $op:literal, max_metrics = $max:expr, bins_by = $bins:ident,
+     filter = $filter:ident, pushdown = $push:path, metric = $metric:path, field = $field:path,
+     $(group_value = $value:path,)? sdk = ($method:ident, $sdk_metric:ident, $sdk_group:ident)) => {
+        impl LexFamily for $family {
+            const OPERATION: &'static str = $op;
+            const MAX_METRICS: usize = $max;
+            const BIN_BY: AnalyticsBinByName = AnalyticsBinByName::$bins;
+            type LexFilter = lex::$filter;
 
-    fn pushdown(filter: &Self::Filter) -> Result<Pushdown<Self::LexFilter>> {
-        mapping::session_pushdown(filter)
-    }
-    fn metric_word(metric: Self::Metric) -> String {
-        mapping::session_metric_word(metric).as_str().to_owned()
-    }
-    fn field_word(field: SessionGroupField) -> Option<String> {
-        mapping::session_field_word(field).map(|w| w.as_str().to_owned())
-    }
-    fn group_value(field: SessionGroupField, value: Option<&str>) -> String {
-        mapping::session_group_value(field, value)
-    }
-    async fn page(
-        client: &LexClient,
-        range: &TimeRange,
-        call: &LexMetricsCall<Self::LexFilter>,
-        token: Option<String>,
-    ) -> Result<(Vec<LexRow>, Option<String>)> {
-        metrics_page!(
-            client,
-            range,
-            call,
-            token,
-            list_session_metrics,
-            Self::OPERATION,
-            AnalyticsSessionMetric,
-            AnalyticsSessionGroupBySpecification
-        )
-    }
+            fn pushdown(filter: &Self::Filter) -> Result<Pushdown<Self::LexFilter>> {
+                $push(filter)
+            }
+            fn metric_word(metric: Self::Metric) -> String {
+                $metric(metric).as_str().to_owned()
+            }
+            fn field_word(field: Self::Group) -> Option<String> {
+                $field(field).map(|w| w.as_str().to_owned())
+            }
+            $(fn group_value(field: Self::Group, value: Option<&str>) -> String {
+                $value(field, value)
+            })?
+            async fn page(
+                client: &LexClient,
+                range: &TimeRange,
+                call: &LexMetricsCall<Self::LexFilter>,
+                token: Option<String>,
+            ) -> Result<(Vec<LexRow>, Option<String>)> {
+                metrics_page!(
+                    client,
+                    range,
+                    call,
+                    token,
+                    $method,
+                    Self::OPERATION,
+                    $sdk_metric,
+                    $sdk_group
+                )
+            }
+        }
+    };
 }
 
-impl LexFamily for IntentStageMetrics {
-    const OPERATION: &'static str = "ListIntentStageMetrics";
-    const MAX_METRICS: usize = 5;
-    const BIN_BY: AnalyticsBinByName = AnalyticsBinByName::ConversationStartTime;
-    type LexFilter = lex::AnalyticsIntentStageFilter;
-
-    fn pushdown(filter: &Self::Filter) -> Result<Pushdown<Self::LexFilter>> {
-        mapping::stage_pushdown(filter)
-    }
-    fn metric_word(metric: Self::Metric) -> String {
-        mapping::stage_metric_word(metric).as_str().to_owned()
-    }
-    fn field_word(field: IntentStageGroupField) -> Option<String> {
-        mapping::stage_field_word(field).map(|w| w.as_str().to_owned())
-    }
-    async fn page(
-        client: &LexClient,
-        range: &TimeRange,
-        call: &LexMetricsCall<Self::LexFilter>,
-        token: Option<String>,
-    ) -> Result<(Vec<LexRow>, Option<String>)> {
-        metrics_page!(
-            client,
-            range,
-            call,
-            token,
-            list_intent_stage_metrics,
-            Self::OPERATION,
-            AnalyticsIntentStageMetric,
-            AnalyticsIntentStageGroupBySpecification
-        )
-    }
-}
-
-impl LexFamily for IntentMetrics {
-    const OPERATION: &'static str = "ListIntentMetrics";
-    const MAX_METRICS: usize = 5;
-    const BIN_BY: AnalyticsBinByName = AnalyticsBinByName::ConversationStartTime;
-    type LexFilter = lex::AnalyticsIntentFilter;
-
-    fn pushdown(filter: &Self::Filter) -> Result<Pushdown<Self::LexFilter>> {
-        mapping::intent_pushdown(filter)
-    }
-    fn metric_word(metric: IntentMetricName) -> String {
-        mapping::intent_metric_word(metric).as_str().to_owned()
-    }
-    fn field_word(field: IntentGroupField) -> Option<String> {
-        mapping::intent_field_word(field).map(|w| w.as_str().to_owned())
-    }
-    fn group_value(field: IntentGroupField, value: Option<&str>) -> String {
-        mapping::intent_group_value(field, value)
-    }
-    async fn page(
-        client: &LexClient,
-        range: &TimeRange,
-        call: &LexMetricsCall<Self::LexFilter>,
-        token: Option<String>,
-    ) -> Result<(Vec<LexRow>, Option<String>)> {
-        metrics_page!(
-            client,
-            range,
-            call,
-            token,
-            list_intent_metrics,
-            Self::OPERATION,
-            AnalyticsIntentMetric,
-            AnalyticsIntentGroupBySpecification
-        )
-    }
-}
-
-impl LexFamily for UtteranceMetrics {
-    const OPERATION: &'static str = "ListUtteranceMetrics";
-    const MAX_METRICS: usize = 4;
-    const BIN_BY: AnalyticsBinByName = AnalyticsBinByName::UtteranceTimestamp;
-    type LexFilter = lex::AnalyticsUtteranceFilter;
-
-    fn pushdown(filter: &Self::Filter) -> Result<Pushdown<Self::LexFilter>> {
-        mapping::utterance_pushdown(filter)
-    }
-    fn metric_word(metric: UtteranceMetricName) -> String {
-        mapping::utterance_metric_word(metric).as_str().to_owned()
-    }
-    fn field_word(field: UtteranceGroupField) -> Option<String> {
-        mapping::utterance_field_word(field).map(|w| w.as_str().to_owned())
-    }
-    fn group_value(field: UtteranceGroupField, value: Option<&str>) -> String {
-        mapping::utterance_group_value(field, value)
-    }
-    async fn page(
-        client: &LexClient,
-        range: &TimeRange,
-        call: &LexMetricsCall<Self::LexFilter>,
-        token: Option<String>,
-    ) -> Result<(Vec<LexRow>, Option<String>)> {
-        metrics_page!(
-            client,
-            range,
-            call,
-            token,
-            list_utterance_metrics,
-            Self::OPERATION,
-            AnalyticsUtteranceMetric,
-            AnalyticsUtteranceGroupBySpecification
-        )
-    }
-}
+// The model's limits (lex.md §11): metrics per call 7 / 5 / 5 / 4.
+lex_family!(
+    SessionMetrics,
+    "ListSessionMetrics",
+    max_metrics = 7,
+    bins_by = ConversationStartTime,
+    filter = AnalyticsSessionFilter,
+    pushdown = mapping::session_pushdown,
+    metric = mapping::session_metric_word,
+    field = mapping::session_field_word,
+    group_value = mapping::session_group_value,
+    sdk = (
+        list_session_metrics,
+        AnalyticsSessionMetric,
+        AnalyticsSessionGroupBySpecification
+    )
+);
+lex_family!(
+    IntentStageMetrics,
+    "ListIntentStageMetrics",
+    max_metrics = 5,
+    bins_by = ConversationStartTime,
+    filter = AnalyticsIntentStageFilter,
+    pushdown = mapping::stage_pushdown,
+    metric = mapping::stage_metric_word,
+    field = mapping::stage_field_word,
+    sdk = (
+        list_intent_stage_metrics,
+        AnalyticsIntentStageMetric,
+        AnalyticsIntentStageGroupBySpecification
+    )
+);
+lex_family!(
+    IntentMetrics,
+    "ListIntentMetrics",
+    max_metrics = 5,
+    bins_by = ConversationStartTime,
+    filter = AnalyticsIntentFilter,
+    pushdown = mapping::intent_pushdown,
+    metric = mapping::intent_metric_word,
+    field = mapping::intent_field_word,
+    group_value = mapping::intent_group_value,
+    sdk = (
+        list_intent_metrics,
+        AnalyticsIntentMetric,
+        AnalyticsIntentGroupBySpecification
+    )
+);
+lex_family!(
+    UtteranceMetrics,
+    "ListUtteranceMetrics",
+    max_metrics = 4,
+    bins_by = UtteranceTimestamp,
+    filter = AnalyticsUtteranceFilter,
+    pushdown = mapping::utterance_pushdown,
+    metric = mapping::utterance_metric_word,
+    field = mapping::utterance_field_word,
+    group_value = mapping::utterance_group_value,
+    sdk = (
+        list_utterance_metrics,
+        AnalyticsUtteranceMetric,
+        AnalyticsUtteranceGroupBySpecification
+    )
+);

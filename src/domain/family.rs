@@ -169,20 +169,6 @@ impl FamilyQuery {
 }
 
 impl FamilyBins {
-    /// Bins in the answer (for size estimates and logs).
-    pub fn len(&self) -> usize {
-        match self {
-            FamilyBins::Session(b) => b.len(),
-            FamilyBins::IntentStage(b) => b.len(),
-            FamilyBins::Intent(b) => b.len(),
-            FamilyBins::Utterance(b) => b.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// A rough size in bytes, for the cache's weigher.
     pub fn estimated_bytes(&self) -> usize {
         fn of<F, M>(bins: &[Bin<F, M>]) -> usize {

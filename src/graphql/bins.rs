@@ -4,28 +4,22 @@
 //! values. Resolved the general way, every field of every bin is a future
 //! polled through async-graphql's machinery, which took ~70 % of the CPU of
 //! such a request (BENCHMARKS.md). Nothing in a bin needs a future: its fields
-//! are plain data. [`Bins`] reads the selection once into a [`Plan`] and
-//! builds every bin's value from it in a loop. It is the same GraphQL type as
-//! a list of the family's bin objects (same name, same schema); a selection
-//! the plan does not cover (fragments, directives, arguments) goes the
-//! general way, so the answer is the same in every case.
-//!
-//! When the request carries [`Splices`] (every request the server executes),
-//! the plan writes the list's JSON bytes directly instead of a `Value` tree,
-//! and leaves a placeholder string in the response that [`Splices::to_json`]
-//! replaces with those bytes: building and then serializing the tree was most
-//! of what remained of such a request's cost.
+//! are plain data. [`Bins`] reads the selection once into a [`Plan`] and, when
+//! the request carries [`Splices`] (every request the server executes),
+//! writes the list's JSON bytes in one loop, leaving a placeholder string in
+//! the response that [`Splices::to_json`] replaces with those bytes (building
+//! a `Value` tree and serializing it was most of the rest of the cost). It is
+//! the same GraphQL type as a list of the family's bin objects (same name,
+//! same schema); a selection the plan does not cover (fragments, directives,
+//! arguments), or a request without `Splices` (`schema.execute` in benches),
+//! goes the general way, so the answer is the same in every case.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
-use async_graphql::resolver_utils::enum_value;
-use async_graphql::{
-    ContextSelectionSet, Name, OutputType, Positioned, ScalarType, ServerResult, Value,
-};
+use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 
 use super::scalars::DateTimeScalar;
 use super::types::{FamilyBin, GqlFamily};
@@ -71,9 +65,6 @@ impl<F: GqlFamily> OutputType for Bins<F> {
                 out.push(b']');
                 return Ok(Value::String(splices.add(out)));
             }
-            return Ok(Value::List(
-                self.0.iter().map(|b| plan.bin::<F>(engine, b)).collect(),
-            ));
         }
         let general: Vec<FamilyBin<F>> = self.0.iter().cloned().map(FamilyBin::from).collect();
         OutputType::resolve(&general, ctx, field).await
@@ -358,77 +349,5 @@ impl Plan {
             }
         }
         out.push(b'}');
-    }
-
-    fn bin<F: GqlFamily>(&self, engine: &Engine, b: &Bin<F::Group, F::Metric>) -> Value {
-        let mut out = IndexMap::with_capacity(self.bin.len());
-        for (key, field) in &self.bin {
-            let v = match field {
-                BinField::Typename => Value::String(F::BIN.to_owned()),
-                BinField::BinStart => DateTimeScalar(b.bin_start).to_value(),
-                BinField::BinInterval => b.bin_interval.map_or(Value::Null, enum_value),
-                BinField::Bot(fields) => {
-                    match b.bot_id.as_deref().and_then(|id| engine.bot_info(id)) {
-                        None => Value::Null,
-                        Some(bot) => {
-                            let mut o = IndexMap::with_capacity(fields.len());
-                            for (k, f) in fields {
-                                let v = match f {
-                                    BotField::Typename => Value::String("Bot".to_owned()),
-                                    BotField::Id => Value::String(bot.id.clone()),
-                                    BotField::Name => Value::String(bot.name.clone()),
-                                    BotField::Vendor => enum_value(bot.vendor),
-                                    BotField::VendorBotId => {
-                                        Value::String(bot.vendor_bot_id.clone())
-                                    }
-                                };
-                                o.insert(k.clone(), v);
-                            }
-                            Value::Object(o)
-                        }
-                    }
-                }
-                BinField::Groups(fields) => Value::List(
-                    b.groups
-                        .iter()
-                        .map(|g| {
-                            let mut o = IndexMap::with_capacity(fields.len());
-                            for (k, f) in fields {
-                                let v = match f {
-                                    GroupField::Typename => Value::String(F::GROUP.to_owned()),
-                                    GroupField::Field => enum_value(g.field),
-                                    GroupField::Value => Value::String(g.value.clone()),
-                                };
-                                o.insert(k.clone(), v);
-                            }
-                            Value::Object(o)
-                        })
-                        .collect(),
-                ),
-                BinField::Values(fields) => Value::List(
-                    b.values
-                        .iter()
-                        .map(|m| {
-                            let mut o = IndexMap::with_capacity(fields.len());
-                            for (k, f) in fields {
-                                let v = match f {
-                                    ValueField::Typename => Value::String(F::VALUE.to_owned()),
-                                    ValueField::Metric => enum_value(m.metric),
-                                    ValueField::Statistic => enum_value(m.statistic),
-                                    ValueField::Value => m
-                                        .value
-                                        .and_then(async_graphql::Number::from_f64)
-                                        .map_or(Value::Null, Value::Number),
-                                };
-                                o.insert(k.clone(), v);
-                            }
-                            Value::Object(o)
-                        })
-                        .collect(),
-                ),
-            };
-            out.insert(key.clone(), v);
-        }
-        Value::Object(out)
     }
 }

@@ -485,38 +485,3 @@ async fn metric_bins_answer_the_same_whichever_way_they_are_resolved() {
         assert_eq!(direct, general, "{root}");
     }
 }
-
-/// Without the server (`schema.execute`, no `Splices`), bins are built as a
-/// value tree in one pass; the same as the general path too.
-#[tokio::test]
-async fn metric_bins_as_a_value_tree_equal_the_general_path() {
-    let settings = botscope::app::Settings::local(
-        "127.0.0.1:0".parse().unwrap(),
-        b"test-cursor-secret-0123456789",
-    );
-    let app = botscope::app::Application::build(crate::helpers::demo_sources(60), settings)
-        .await
-        .unwrap();
-    let schema = botscope::graphql::build_schema(
-        app.engine().clone(),
-        &botscope::graphql::SchemaLimits::default(),
-        None,
-    );
-    let fields = "__typename b: bot { id vendor } binStart binInterval groups { field value } \
-                  values { metric statistic value }";
-    let args = r#"range: {start: "2026-03-02T00:00:00Z", end: "2026-03-04T00:00:00Z"}, metrics: [{name: COUNT, statistic: SUM}, {name: SUCCESS, statistic: AVG}], binBy: ONE_DAY, groupBy: [END_STATE]"#;
-    let tree = schema
-        .execute(format!("{{ sessionMetrics({args}) {{ {fields} }} }}"))
-        .await;
-    let general = schema
-        .execute(format!(
-            "{{ sessionMetrics({args}) {{ ... on MetricBin {{ {fields} }} }} }}"
-        ))
-        .await;
-    assert!(tree.errors.is_empty(), "{:?}", tree.errors);
-    assert!(!tree.data.to_string().is_empty());
-    assert_eq!(
-        serde_json::to_value(&tree.data).unwrap(),
-        serde_json::to_value(&general.data).unwrap()
-    );
-}

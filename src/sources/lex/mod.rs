@@ -638,9 +638,12 @@ impl LexSource {
                         kept.push(Arc::new(u));
                     }
                 }
-                kept.sort_unstable_by(|a, b| utterance_order(a, b));
-                let certain =
-                    kept.len() > limit && oldest_seen.is_some_and(|t| kept[limit].timestamp > t);
+                // Sorted only once the page could be complete: reading all of
+                // a range (utterance metrics) sorts once, at the end.
+                let certain = kept.len() > limit && {
+                    kept.sort_unstable_by(|a, b| utterance_order(a, b));
+                    oldest_seen.is_some_and(|t| kept[limit].timestamp > t)
+                };
                 if certain {
                     kept.truncate(limit);
                     return Ok(UtterancePage {
@@ -655,6 +658,7 @@ impl LexSource {
                 }
             }
         }
+        kept.sort_unstable_by(|a, b| utterance_order(a, b));
         let total = q.after.is_none().then_some(kept.len() as u64);
         let has_more = kept.len() > limit;
         kept.truncate(limit);

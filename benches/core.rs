@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-use botscope::demo::demo_bots;
+use botscope::demo::demo_specs;
 
 /// The allocator the `botscope` binary uses, so the figures are the binary's.
 #[global_allocator]
@@ -83,10 +83,11 @@ fn aggregation(c: &mut Criterion) {
 
 fn merge(c: &mut Criterion) {
     let order = SessionOrder::default();
-    let bots = demo_bots(1);
+    let (infos, specs) = demo_specs(1);
     let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
-    let runs: Vec<Vec<Session>> = bots
+    let runs: Vec<Vec<Session>> = infos
         .iter()
+        .zip(&specs)
         .map(|(info, spec)| {
             let spec = DatasetBot {
                 sessions_per_day: 4_000,
@@ -139,21 +140,26 @@ fn cursors(c: &mut Criterion) {
 fn execute_from_source_cache(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
-    let bots = demo_bots(1000);
-    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
+    let (infos, specs) = demo_specs(1000);
     let data = Dataset::generate(3, &specs, t0, t0 + Duration::days(7));
-    let sources: Vec<Arc<dyn botscope::sources::AnalyticsSource>> = bots
+    let sources: Vec<Arc<dyn botscope::sources::AnalyticsSource>> = infos
         .into_iter()
         .zip(data.bots)
-        .map(|((info, _), (_, d))| {
+        .map(|(info, (_, d))| {
             Arc::new(botscope::sources::memory::MemorySource::new(
                 info,
                 Arc::new(d),
             )) as Arc<dyn botscope::sources::AnalyticsSource>
         })
         .collect();
-    let settings =
-        botscope::app::Settings::local("127.0.0.1:0".parse().unwrap(), b"bench-cursor-secret-0123");
+    let config = botscope::config::Config::from_toml_str(
+        "listen = \"127.0.0.1:0\"\ncursor_secret = \"bench-cursor-secret-0123\"",
+        &|_| None,
+    )
+    .unwrap();
+    let settings = rt
+        .block_on(botscope::app::Settings::from_config(&config))
+        .unwrap();
     let app = rt
         .block_on(botscope::app::Application::build(sources, settings))
         .unwrap();

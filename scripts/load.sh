@@ -28,6 +28,9 @@
 # botscope's own /metrics (graphql requests by outcome) before and after each load.
 # Everything binds 127.0.0.1; every process started here is stopped by PID.
 set -euo pipefail
+# The demo runs with the config defaults of `serve`, the per-client rate limit
+# (600 a minute) included: a load generator is one client, so it is lifted here.
+export BOTSCOPE__LIMITS__REQUESTS_PER_MINUTE_PER_CLIENT="${BOTSCOPE__LIMITS__REQUESTS_PER_MINUTE_PER_CLIENT:-0}"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PEERS_SRC=${PEERS_SRC:-$ROOT/../shared/peers}
 WORK=${WORK:-$ROOT/target/load}

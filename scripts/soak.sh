@@ -6,6 +6,9 @@
 # reported from /metrics. SOAK_ARGS adds demo flags (e.g. --no-response-cache).
 # Stops everything it starts. Not run in CI.
 set -euo pipefail
+# The demo runs with the config defaults of `serve`, the per-client rate limit
+# (600 a minute) included: a load generator is one client, so it is lifted here.
+export BOTSCOPE__LIMITS__REQUESTS_PER_MINUTE_PER_CLIENT="${BOTSCOPE__LIMITS__REQUESTS_PER_MINUTE_PER_CLIENT:-0}"
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-60}"
 CONCURRENCY="${CONCURRENCY:-64}"

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
-use crate::config::{AuthMode, CacheSettings, Config, ConfigError};
+use crate::config::{AuthMode, Config, ConfigError};
 use crate::engine::{CursorKey, Engine, Limits};
 use crate::fleet::Fleet;
 use crate::graphql::{SchemaLimits, build_schema};
@@ -17,7 +17,17 @@ use crate::server::response_cache::ResponseCache;
 use crate::server::{AppState, HttpSettings, router, serve};
 use crate::sources::AnalyticsSource;
 
-/// Everything the application needs besides its sources.
+/// The two caches' sizes and the lifetimes of what they hold.
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    pub max_bytes: u64,
+    /// `None` when the response cache is off.
+    pub response_max_bytes: Option<u64>,
+    pub policy: CachePolicy,
+}
+
+/// Everything the application needs besides its sources, made from a
+/// [`Config`] by [`Settings::from_config`] and nowhere else.
 #[derive(Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
@@ -37,24 +47,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Settings with defaults, for the demo and tests.
-    pub fn local(listen: SocketAddr, cursor_secret: &[u8]) -> Self {
-        Settings {
-            listen,
-            limits: Limits::default(),
-            schema_limits: SchemaLimits::default(),
-            http: HttpSettings::default(),
-            cursor_secret: cursor_secret.to_vec(),
-            auth: None,
-            graphiql: true,
-            cache: Some(CacheSettings::defaults()),
-            breaker: Some(BreakerPolicy::default()),
-            fleet: None,
-        }
-    }
-
     /// Settings from a validated config. Async because a `jwks_url` is
-    /// fetched now: a gateway that cannot verify tokens does not start.
+    /// fetched and Redis is connected now: a gateway that cannot verify
+    /// tokens does not start.
     pub async fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let a = &config.auth;
         let (iss, aud) = (a.issuer.as_deref(), a.audience.as_deref());
@@ -69,58 +64,72 @@ impl Settings {
                 (None, Some(file), _) => std::fs::read_to_string(file)
                     .map_err(|e| format!("cannot read {file}: {e}"))
                     .and_then(|json| Authenticator::jwks(&json, iss, aud))
-                    .map_err(|message| ConfigError {
-                        key: "auth.jwks_file".into(),
-                        message,
-                    }),
-                (None, None, Some(url)) => {
-                    Authenticator::jwks_url(url, config.jwks_refresh()?, iss, aud)
-                        .await
-                        .map_err(|message| ConfigError {
-                            key: "auth.jwks_url".into(),
-                            message,
-                        })
-                }
-                (None, None, None) => Err(ConfigError {
-                    key: "auth".into(),
-                    message: "mode = \"jwt\" needs one of hs256_secret, jwks_file, jwks_url".into(),
-                }),
+                    .map_err(|message| ConfigError::new("auth.jwks_file", message)),
+                (None, None, Some(url)) => Authenticator::jwks_url(url, a.jwks_refresh, iss, aud)
+                    .await
+                    .map_err(|message| ConfigError::new("auth.jwks_url", message)),
+                (None, None, None) => Err(ConfigError::new(
+                    "auth",
+                    "mode = \"jwt\" needs one of hs256_secret, jwks_file, jwks_url",
+                )),
             }?),
         };
+        let l = &config.limits;
+        let c = &config.cache;
         Ok(Settings {
-            listen: config.listen_addr()?,
+            listen: config.listen,
             limits: Limits {
-                max_page_size: config.limits.max_page_size,
-                max_range_days: config.limits.max_range_days,
-                max_bots_per_query: config.limits.max_bots_per_query,
+                max_page_size: l.max_page_size,
+                max_range_days: l.max_range_days,
+                max_bots_per_query: l.max_bots_per_query,
                 ..Limits::default()
             },
             schema_limits: SchemaLimits {
-                max_depth: config.limits.max_depth,
-                max_complexity: config.limits.max_complexity,
-                max_root_fields: config.limits.max_root_fields,
+                max_depth: l.max_depth,
+                max_complexity: l.max_complexity,
+                max_root_fields: l.max_root_fields,
                 introspection: config.server.introspection,
             },
             http: HttpSettings {
-                max_body_bytes: config.max_body_bytes()?,
+                max_body_bytes: usize::try_from(config.server.max_body_bytes.as_u64())
+                    .unwrap_or(usize::MAX),
                 cors_origins: config.server.cors_origins.clone(),
-                request_timeout: config.request_timeout()?,
-                requests_per_minute_per_client: config.limits.requests_per_minute_per_client,
+                request_timeout: l.request_timeout,
+                requests_per_minute_per_client: l.requests_per_minute_per_client,
             },
             cursor_secret: config.cursor_secret.expose_secret().as_bytes().to_vec(),
             auth,
             graphiql: config.server.graphiql,
-            cache: Some(config.cache_settings()?),
+            cache: Some(CacheSettings {
+                max_bytes: c.max_bytes.as_u64(),
+                response_max_bytes: c.response_cache.then(|| c.response_max_bytes.as_u64()),
+                policy: c.policy(),
+            }),
             breaker: config.breaker_policy()?,
             fleet: match config.fleet_settings()? {
-                Some(s) => Some(Fleet::connect(s).await.map_err(|message| ConfigError {
-                    key: "redis".into(),
-                    message,
-                })?),
+                Some(s) => Some(
+                    Fleet::connect(s)
+                        .await
+                        .map_err(|message| ConfigError::new("redis", message))?,
+                ),
                 None => None,
             },
         })
     }
+}
+
+/// One source per `[[bots]]` entry, each built by its vendor
+/// (`sources/<vendor>/config.rs`), sharing the fleet and `[cache]`'s lifetimes.
+pub async fn build_sources(
+    config: &Config,
+    settings: &Settings,
+) -> Result<Vec<Arc<dyn AnalyticsSource>>, ConfigError> {
+    let policy = settings.cache.as_ref().map(|c| &c.policy);
+    let mut sources = Vec::with_capacity(config.bots.len());
+    for (i, bot) in config.bots.iter().enumerate() {
+        sources.push(bot.build(i, settings.fleet.as_ref(), policy).await?);
+    }
+    Ok(sources)
 }
 
 /// A bound, ready-to-serve gateway.
@@ -132,11 +141,22 @@ pub struct Application {
 }
 
 impl Application {
+    /// `serve` and `demo`: the one way from a config to a bound gateway.
+    pub async fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let settings = Settings::from_config(config).await?;
+        let sources = build_sources(config, &settings).await?;
+        Application::build(sources, settings).await.map_err(|e| {
+            ConfigError::new("listen", format!("cannot listen on {}: {e}", config.listen))
+        })
+    }
+
+    /// Binds a gateway over `sources` (tests and benchmarks bring their own,
+    /// with settings from a config).
     pub async fn build(
         sources: Vec<Arc<dyn AnalyticsSource>>,
         settings: Settings,
     ) -> std::io::Result<Self> {
-        let policy = settings.cache.as_ref().map(CachePolicy::from_settings);
+        let policy = settings.cache.as_ref().map(|c| c.policy.clone());
         let source_cache = settings
             .cache
             .as_ref()

@@ -2,43 +2,190 @@
 //! environment variables, with `${VAR}` references read from the environment.
 //!
 //! Loading goes file → env overrides → `${VAR}` expansion → typed structs with
-//! `deny_unknown_fields` (an unknown key is an error naming it) → validation
-//! (every problem names its key and the fix). Secrets are [`SecretString`]s:
-//! their `Debug` prints nothing and `check-config` redacts them.
+//! `deny_unknown_fields` (an unknown key is an error naming it; durations and
+//! sizes are typed, `"30s"`, `"256MiB"`) → validation (every problem names its
+//! key and the fix). Secrets are [`SecretString`]s: their `Debug` prints
+//! nothing, and serializing the config (`check-config`, `demo --print-config`)
+//! writes `[redacted]`.
+//!
+//! This file holds the global sections and the list of vendors; each vendor's
+//! `[[bots]]` entry is its own struct in `sources/<vendor>/config.rs`, reached
+//! through [`VendorConfig`].
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use bytesize::ByteSize;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::domain::{ConversationEndState, Vendor};
-
-/// A configuration problem: the key at fault and what to do.
-#[derive(Debug, thiserror::Error)]
-#[error("config error at `{key}`: {message}")]
-pub struct ConfigError {
-    pub key: String,
-    pub message: String,
-}
+use crate::domain::Vendor;
+pub use crate::error::ConfigError;
+use crate::sources::{AnalyticsSource, BotInfo, BuildContext, SimEndpoint, VendorConfig};
 
 fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.into(),
-        message: message.into(),
+    ConfigError::new(key, message)
+}
+
+/// The vendors botscope speaks to: the `vendor = "…"` tag of a `[[bots]]`
+/// entry, and the entry's type. Adding a vendor is one line here.
+macro_rules! vendors {
+    ($($variant:ident => $tag:literal, $ty:ty;)*) => {
+        /// A `[[bots]]` entry's vendor part, tagged by `vendor`.
+        #[derive(Debug, Clone, Serialize)]
+        #[serde(tag = "vendor")]
+        pub enum VendorBot {
+            $(#[serde(rename = $tag)] $variant($ty),)*
+        }
+
+        impl VendorBot {
+            /// Every accepted `vendor` tag.
+            pub const TAGS: &'static [&'static str] = &[$($tag),*];
+
+            fn parse(tag: &str, entry: serde_json::Value, prefix: &str) -> Result<Self, ConfigError> {
+                match tag {
+                    $($tag => Ok(VendorBot::$variant(parse_entry(entry, prefix)?)),)*
+                    other => Err(err(
+                        format!("{prefix}.vendor"),
+                        format!("unknown vendor {other:?}; one of {}", Self::TAGS.join(", ")),
+                    )),
+                }
+            }
+
+            pub fn vendor(&self) -> Vendor {
+                match self { $(VendorBot::$variant(_) => <$ty as VendorConfig>::VENDOR,)* }
+            }
+
+            pub fn vendor_bot_id(&self) -> &str {
+                match self { $(VendorBot::$variant(c) => c.vendor_bot_id(),)* }
+            }
+
+            fn validate(&self, key: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+                match self { $(VendorBot::$variant(c) => c.validate(key),)* }
+            }
+
+            async fn build(
+                &self,
+                info: BotInfo,
+                ctx: &BuildContext<'_>,
+            ) -> Result<std::sync::Arc<dyn AnalyticsSource>, ConfigError> {
+                match self { $(VendorBot::$variant(c) => c.build(info, ctx).await,)* }
+            }
+
+            /// The entry of a demo bot of `vendor` served by its simulator at `sim`.
+            pub fn for_simulator(vendor: Vendor, vendor_bot_id: &str, sim: &SimEndpoint) -> Self {
+                $(if vendor == <$ty as VendorConfig>::VENDOR {
+                    return VendorBot::$variant(<$ty>::for_simulator(vendor_bot_id, sim));
+                })*
+                unreachable!("every Vendor is listed in vendors!")
+            }
+        }
+    };
+}
+
+vendors! {
+    LexV2 => "lex_v2", crate::sources::lex::LexConfig;
+    Kore => "kore", crate::sources::kore::KoreConfig;
+}
+
+/// Deserializes one vendor entry, naming the key at fault under `prefix`.
+fn parse_entry<T: serde::de::DeserializeOwned>(
+    entry: serde_json::Value,
+    prefix: &str,
+) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(entry).map_err(|e| keyed(prefix, e))
+}
+
+/// A serde error keyed by where it happened; a missing field is keyed by
+/// the field itself, so that the key names what to add.
+fn keyed(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> ConfigError {
+    let path = e.path().to_string();
+    let message = e.into_inner().to_string();
+    let mut parts: Vec<&str> = [prefix, path.as_str()]
+        .into_iter()
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+        .map(str::to_owned);
+    if let Some(field) = &missing {
+        parts.push(field);
+    }
+    let key = if parts.is_empty() {
+        "(top level)".to_owned()
+    } else {
+        parts.join(".")
+    };
+    err(key, message)
+}
+
+/// One `[[bots]]` entry: the gateway's id and display name, and the vendor part.
+#[derive(Debug, Clone, Serialize)]
+pub struct BotConfig {
+    /// The gateway's bot id (what queries name): letters, digits, `-`, `_`.
+    pub id: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub vendor: VendorBot,
+}
+
+impl BotConfig {
+    /// `id`, `name` and `vendor` are read here; the rest goes to the vendor's struct.
+    fn parse(index: usize, entry: serde_json::Value) -> Result<BotConfig, ConfigError> {
+        let prefix = format!("bots[{index}]");
+        let serde_json::Value::Object(mut map) = entry else {
+            return Err(err(prefix, "a [[bots]] entry is a table"));
+        };
+        let mut take = |field: &str| match map.remove(field) {
+            Some(serde_json::Value::String(s)) => Ok(s),
+            Some(_) => Err(err(format!("{prefix}.{field}"), "must be a string")),
+            None => Err(err(
+                format!("{prefix}.{field}"),
+                format!("missing field `{field}`"),
+            )),
+        };
+        let (id, name, tag) = (take("id")?, take("name")?, take("vendor")?);
+        let vendor = VendorBot::parse(&tag, serde_json::Value::Object(map), &prefix)?;
+        Ok(BotConfig { id, name, vendor })
+    }
+
+    pub fn info(&self) -> BotInfo {
+        BotInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            vendor: self.vendor.vendor(),
+            vendor_bot_id: self.vendor.vendor_bot_id().to_owned(),
+        }
+    }
+
+    /// The source for this entry; `index` names it in errors.
+    pub async fn build(
+        &self,
+        index: usize,
+        fleet: Option<&crate::fleet::Fleet>,
+        cache_policy: Option<&crate::layers::CachePolicy>,
+    ) -> Result<std::sync::Arc<dyn AnalyticsSource>, ConfigError> {
+        let ctx = BuildContext {
+            key: format!("bots[{index}]"),
+            fleet,
+            cache_policy,
+        };
+        self.vendor.build(self.info(), &ctx).await
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default = "default_listen")]
-    pub listen: String,
+    pub listen: SocketAddr,
     /// HMAC key for cursors; replicas must share it.
+    #[serde(serialize_with = "crate::error::redacted")]
     pub cursor_secret: SecretString,
     #[serde(default)]
     pub auth: AuthConfig,
@@ -51,19 +198,23 @@ pub struct Config {
     #[serde(default)]
     pub resilience: ResilienceConfig,
     /// `[redis]`: absent = one process, everything in memory (DESIGN §11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<RedisConfig>,
-    #[serde(default)]
+    /// Parsed entry by entry (`BotConfig::parse`), so that an error names
+    /// the key inside the entry.
+    #[serde(skip_deserializing)]
     pub bots: Vec<BotConfig>,
 }
 
 /// `[redis]`: replicas share the L2 source cache, the response cache, the
 /// vendor budgets and one upstream call per cold key through Redis/Valkey
 /// (`crate::fleet`). Parsed into [`crate::fleet::FleetSettings`].
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Serialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
     /// `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS).
     /// A secret: it may carry the password.
+    #[serde(serialize_with = "redact_url")]
     pub url: SecretString,
     #[serde(default = "default_key_prefix")]
     pub key_prefix: String,
@@ -71,22 +222,37 @@ pub struct RedisConfig {
     #[serde(default = "default_pool_size")]
     pub pool_size: usize,
     /// Longest wait for a connection to Redis.
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout: String,
+    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    pub connect_timeout: Duration,
     /// Longest wait for one Redis command; past it the replica falls back.
-    #[serde(default = "default_command_timeout")]
-    pub command_timeout: String,
+    #[serde(default = "default_command_timeout", with = "humantime_serde")]
+    pub command_timeout: Duration,
     /// Lifetime of a cold key's lock; the owner renews it while it fetches,
     /// so a crashed owner blocks the others at most this long.
-    #[serde(default = "default_lock_timeout")]
-    pub lock_timeout: String,
+    #[serde(default = "default_lock_timeout", with = "humantime_serde")]
+    pub lock_timeout: Duration,
     /// Replicas sharing the vendor budgets: while Redis is unreachable each
     /// replica takes `budget / expected_replicas` of every budget.
     #[serde(default = "default_expected_replicas")]
     pub expected_replicas: u32,
     /// How often an unreachable Redis is tried again.
-    #[serde(default = "default_health_interval")]
-    pub health_interval: String,
+    #[serde(default = "default_health_interval", with = "humantime_serde")]
+    pub health_interval: Duration,
+}
+
+/// A Redis URL may carry a password: only where it points is written.
+fn redact_url<S: serde::Serializer>(url: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    let at = url::Url::parse(url.expose_secret())
+        .map(|u| {
+            format!(
+                "{}://[redacted]@{}:{}",
+                u.scheme(),
+                u.host_str().unwrap_or("?"),
+                u.port().unwrap_or(6379)
+            )
+        })
+        .unwrap_or_else(|_| "[redacted]".into());
+    s.serialize_str(&at)
 }
 
 fn default_key_prefix() -> String {
@@ -95,47 +261,48 @@ fn default_key_prefix() -> String {
 fn default_pool_size() -> usize {
     2
 }
-fn default_connect_timeout() -> String {
-    "1s".into()
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(1)
 }
-fn default_command_timeout() -> String {
-    "250ms".into()
+fn default_command_timeout() -> Duration {
+    Duration::from_millis(250)
 }
-fn default_lock_timeout() -> String {
-    "10s".into()
+fn default_lock_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 fn default_expected_replicas() -> u32 {
     1
 }
-fn default_health_interval() -> String {
-    "1s".into()
+fn default_health_interval() -> Duration {
+    Duration::from_secs(1)
 }
 
 /// `[resilience]`: the per-bot circuit breaker (`layers::breaker`).
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Serialize, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct ResilienceConfig {
     /// Consecutive retryable upstream failures that open a bot's breaker;
     /// 0 turns the breaker off.
     pub breaker_failures: u32,
     /// How long an open breaker fails fast before it probes (`"30s"`).
-    pub breaker_cool_down: String,
+    #[serde(with = "humantime_serde")]
+    pub breaker_cool_down: Duration,
 }
 
 impl Default for ResilienceConfig {
     fn default() -> Self {
         ResilienceConfig {
             breaker_failures: 5,
-            breaker_cool_down: "30s".into(),
+            breaker_cool_down: Duration::from_secs(30),
         }
     }
 }
 
-fn default_listen() -> String {
-    "0.0.0.0:8080".into()
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8080))
 }
 
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Serialize, Default, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {
     #[default]
@@ -143,46 +310,107 @@ pub enum AuthMode {
     Jwt,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     #[serde(default)]
     pub mode: AuthMode,
+    #[serde(
+        default,
+        serialize_with = "crate::error::redacted",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub hs256_secret: Option<SecretString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
-    /// How often a `jwks_url` is fetched again (default "5m").
-    pub jwks_refresh: Option<String>,
+    /// How often a `jwks_url` is fetched again (at least 10 s).
+    #[serde(default = "default_jwks_refresh", with = "humantime_serde")]
+    pub jwks_refresh: Duration,
 }
 
-#[derive(Debug, Deserialize)]
+fn default_jwks_refresh() -> Duration {
+    Duration::from_secs(300)
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            mode: AuthMode::None,
+            hs256_secret: None,
+            jwks_file: None,
+            jwks_url: None,
+            issuer: None,
+            audience: None,
+            jwks_refresh: default_jwks_refresh(),
+        }
+    }
+}
+
+/// A size as it is written in a config: whole MiB or KiB when it is one,
+/// else bytes (bytesize's own text rounds, and would not read back the same).
+fn size_text<S: serde::Serializer>(b: &ByteSize, s: S) -> Result<S::Ok, S::Error> {
+    let n = b.as_u64();
+    let text = match n {
+        0 => "0".to_owned(),
+        n if n % (1 << 20) == 0 => format!("{}MiB", n >> 20),
+        n if n % (1 << 10) == 0 => format!("{}KiB", n >> 10),
+        n => n.to_string(),
+    };
+    s.serialize_str(&text)
+}
+
+#[derive(Debug, Deserialize, Serialize, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheConfig {
-    pub max_bytes: String,
-    pub settled_ttl: String,
-    pub recent_ttl: String,
-    pub settle_lag: String,
+    /// The source cache's size, shared by every bot.
+    #[serde(serialize_with = "size_text")]
+    pub max_bytes: ByteSize,
+    /// Lifetime of an answer about a range that ended `settle_lag` ago or earlier.
+    #[serde(with = "humantime_serde")]
+    pub settled_ttl: Duration,
+    /// Lifetime of an answer about a more recent range (it may still change).
+    #[serde(with = "humantime_serde")]
+    pub recent_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub settle_lag: Duration,
     /// Serve whole GraphQL responses from memory (see `server::response_cache`).
     pub response_cache: bool,
-    pub response_max_bytes: String,
+    #[serde(serialize_with = "size_text")]
+    pub response_max_bytes: ByteSize,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
-            max_bytes: "256MiB".into(),
-            settled_ttl: "24h".into(),
-            recent_ttl: "60s".into(),
-            settle_lag: "2h".into(),
+            max_bytes: ByteSize::mib(256),
+            settled_ttl: Duration::from_secs(24 * 3600),
+            recent_ttl: Duration::from_secs(60),
+            settle_lag: Duration::from_secs(2 * 3600),
             response_cache: true,
-            response_max_bytes: "64MiB".into(),
+            response_max_bytes: ByteSize::mib(64),
         }
     }
 }
 
-#[derive(Debug, Deserialize, Clone)]
+impl CacheConfig {
+    /// The lifetimes of cached answers, for the source cache, the response
+    /// cache and vendors that cache on their own.
+    pub fn policy(&self) -> crate::layers::CachePolicy {
+        crate::layers::CachePolicy {
+            settled_ttl: self.settled_ttl,
+            recent_ttl: self.recent_ttl,
+            settle_lag: self.settle_lag,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
     pub max_page_size: usize,
@@ -192,8 +420,9 @@ pub struct LimitsConfig {
     pub max_complexity: usize,
     /// Fields (aliases included) at the top of one operation.
     pub max_root_fields: usize,
-    /// Deadline of one GraphQL request.
-    pub request_timeout: String,
+    /// Deadline of one GraphQL request (100 ms to 1 h).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
     /// Per-client rate limit (client = JWT `sub`, or IP when auth is off); 0 = off.
     pub requests_per_minute_per_client: u32,
 }
@@ -207,19 +436,20 @@ impl Default for LimitsConfig {
             max_depth: 12,
             max_complexity: 5000,
             max_root_fields: 20,
-            request_timeout: "30s".into(),
+            request_timeout: Duration::from_secs(30),
             requests_per_minute_per_client: 600,
         }
     }
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Serialize, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Origins allowed by CORS; `["*"]` allows any; empty disables CORS headers.
     pub cors_origins: Vec<String>,
     /// Largest accepted request body.
-    pub max_body_bytes: String,
+    #[serde(serialize_with = "size_text")]
+    pub max_body_bytes: ByteSize,
     /// Serve the GraphiQL playground on `GET /graphql` for browsers.
     pub graphiql: bool,
     /// Answer introspection queries (`__schema`, `__type`).
@@ -229,7 +459,7 @@ pub struct ServerConfig {
 }
 
 /// How `botscope serve` writes its logs.
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Serialize, Default, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
@@ -241,106 +471,13 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             cors_origins: Vec::new(),
-            max_body_bytes: "256KiB".into(),
+            max_body_bytes: ByteSize::kib(256),
             graphiql: true,
             introspection: true,
             log_format: LogFormat::Text,
         }
     }
 }
-
-/// One bot, tagged by `vendor`.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "vendor", rename_all = "snake_case")]
-pub enum BotConfig {
-    LexV2(LexBotConfig),
-    Kore(KoreBotConfig),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LexBotConfig {
-    pub id: String,
-    pub name: String,
-    /// Lex's bot id: exactly 10 alphanumerics.
-    pub bot_id: String,
-    pub region: String,
-    /// Optional endpoint override (a simulator, a VPC endpoint).
-    pub endpoint_url: Option<String>,
-    /// Upstream budget for this account, requests per second.
-    #[serde(default = "default_lex_rps")]
-    pub requests_per_second: u32,
-    /// Attempts per Lex call, the first included (SDK standard retry); default 3.
-    pub max_attempts: Option<u32>,
-    /// Longest one attempt may take (`"10s"`); default 20 s.
-    pub attempt_timeout: Option<String>,
-    /// Longest one call may take, all retries included (`"30s"`); default 60 s.
-    pub timeout: Option<String>,
-}
-
-fn default_lex_rps() -> u32 {
-    5
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KoreBotConfig {
-    pub id: String,
-    pub name: String,
-    /// Kore's bot id (`st-…`).
-    pub bot_id: String,
-    pub host: String,
-    pub client_id: String,
-    pub client_secret: SecretString,
-    /// What Kore's `agent` (handed to a human) maps to.
-    #[serde(default = "default_agent_end_state")]
-    pub agent_end_state: String,
-    #[serde(default = "default_calls_per_minute")]
-    pub calls_per_minute: u32,
-    #[serde(default = "default_calls_per_hour")]
-    pub calls_per_hour: u32,
-}
-
-fn default_agent_end_state() -> String {
-    "FAILURE".into()
-}
-fn default_calls_per_minute() -> u32 {
-    60
-}
-fn default_calls_per_hour() -> u32 {
-    1800
-}
-
-impl BotConfig {
-    pub fn id(&self) -> &str {
-        match self {
-            BotConfig::LexV2(b) => &b.id,
-            BotConfig::Kore(b) => &b.id,
-        }
-    }
-
-    pub fn name(&self) -> &str {
-        match self {
-            BotConfig::LexV2(b) => &b.name,
-            BotConfig::Kore(b) => &b.name,
-        }
-    }
-
-    pub fn vendor(&self) -> Vendor {
-        match self {
-            BotConfig::LexV2(_) => Vendor::LexV2,
-            BotConfig::Kore(_) => Vendor::Kore,
-        }
-    }
-
-    pub fn vendor_bot_id(&self) -> &str {
-        match self {
-            BotConfig::LexV2(b) => &b.bot_id,
-            BotConfig::Kore(b) => &b.bot_id,
-        }
-    }
-}
-
 /// Replaces every `${VAR}` in `s` with the environment variable's value.
 pub fn expand_env(
     key: &str,
@@ -404,32 +541,10 @@ fn expand_tree(
     Ok(())
 }
 
-/// Parsed durations and sizes, ready for use.
-#[derive(Debug, Clone)]
-pub struct CacheSettings {
-    pub max_bytes: u64,
-    /// `None` when the response cache is off.
-    pub response_max_bytes: Option<u64>,
-    pub settled_ttl: Duration,
-    pub recent_ttl: Duration,
-    pub settle_lag: Duration,
-}
-
-impl CacheSettings {
-    /// The defaults of `[cache]`.
-    pub fn defaults() -> Self {
-        CacheSettings {
-            max_bytes: 256 << 20,
-            response_max_bytes: Some(64 << 20),
-            settled_ttl: Duration::from_secs(24 * 3600),
-            recent_ttl: Duration::from_secs(60),
-            settle_lag: Duration::from_secs(2 * 3600),
-        }
-    }
-}
-
 impl Config {
-    /// Loads a config file with env overrides and `${VAR}` expansion, then validates it.
+    /// Loads a config file with env overrides and `${VAR}` expansion, then
+    /// validates it, at least one bot included (what `serve` and
+    /// `check-config` read).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         if !path.exists() {
             return Err(err(
@@ -443,15 +558,29 @@ impl Config {
         let figment = Figment::new()
             .merge(Toml::file(path))
             .merge(Env::prefixed("BOTSCOPE__").split("__"));
-        Self::from_figment(figment, &|k| std::env::var(k).ok())
+        let config = Self::from_figment(figment, &|k| std::env::var(k).ok())?;
+        if config.bots.is_empty() {
+            return Err(err("bots", "configure at least one [[bots]] entry"));
+        }
+        Ok(config)
     }
 
-    /// Parses TOML text (no env overrides); for tests and `check-config` of strings.
+    /// Parses TOML text (no env overrides, bots optional); for tests and the
+    /// demo, which passes its own sources or bots.
     pub fn from_toml_str(
         toml: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         Self::from_figment(Figment::new().merge(Toml::string(toml)), env)
+    }
+
+    /// The demo's config: TOML text overridden by `BOTSCOPE__…` variables,
+    /// like a file given to `serve`.
+    pub fn from_toml_str_with_env(toml: &str) -> Result<Config, ConfigError> {
+        let figment = Figment::new()
+            .merge(Toml::string(toml))
+            .merge(Env::prefixed("BOTSCOPE__").split("__"));
+        Self::from_figment(figment, &|k| std::env::var(k).ok())
     }
 
     fn from_figment(
@@ -466,61 +595,23 @@ impl Config {
             )
         })?;
         expand_tree("", &mut tree, env)?;
-        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
-            let key = e.path().to_string();
-            err(
-                if key == "." {
-                    "(top level)".into()
-                } else {
-                    key
-                },
-                e.into_inner().to_string(),
-            )
-        })?;
+        let bots = match tree.as_object_mut().and_then(|m| m.remove("bots")) {
+            None => Vec::new(),
+            Some(serde_json::Value::Array(entries)) => entries,
+            Some(_) => return Err(err("bots", "write bots as [[bots]] tables")),
+        };
+        let mut config: Config =
+            serde_path_to_error::deserialize(tree).map_err(|e| keyed("", e))?;
+        config.bots = bots
+            .into_iter()
+            .enumerate()
+            .map(|(i, entry)| BotConfig::parse(i, entry))
+            .collect::<Result<_, _>>()?;
         config.validate()?;
         Ok(config)
     }
 
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen.parse().map_err(|_| {
-            err(
-                "listen",
-                format!("{:?} is not an address like 0.0.0.0:8080", self.listen),
-            )
-        })
-    }
-
-    pub fn cache_settings(&self) -> Result<CacheSettings, ConfigError> {
-        let size = |key: &str, v: &str| {
-            v.parse::<bytesize::ByteSize>()
-                .map(|b| b.as_u64())
-                .map_err(|_| err(key, format!("{v:?} is not a size like \"256MiB\"")))
-        };
-        let dur = |key: &str, v: &str| {
-            humantime::parse_duration(v).map_err(|_| {
-                err(
-                    key,
-                    format!("{v:?} is not a duration like \"60s\" or \"24h\""),
-                )
-            })
-        };
-        Ok(CacheSettings {
-            max_bytes: size("cache.max_bytes", &self.cache.max_bytes)?,
-            response_max_bytes: if self.cache.response_cache {
-                Some(size(
-                    "cache.response_max_bytes",
-                    &self.cache.response_max_bytes,
-                )?)
-            } else {
-                None
-            },
-            settled_ttl: dur("cache.settled_ttl", &self.cache.settled_ttl)?,
-            recent_ttl: dur("cache.recent_ttl", &self.cache.recent_ttl)?,
-            settle_lag: dur("cache.settle_lag", &self.cache.settle_lag)?,
-        })
-    }
-
-    /// `[redis]`, parsed and checked; `None` without the section.
+    /// `[redis]`, checked; `None` without the section.
     pub fn fleet_settings(&self) -> Result<Option<crate::fleet::FleetSettings>, ConfigError> {
         let Some(r) = &self.redis else {
             return Ok(None);
@@ -555,15 +646,23 @@ impl Config {
         if !(1..=1000).contains(&r.expected_replicas) {
             return Err(err("redis.expected_replicas", "must be between 1 and 1000"));
         }
+        for (key, d) in [
+            ("redis.connect_timeout", r.connect_timeout),
+            ("redis.command_timeout", r.command_timeout),
+            ("redis.lock_timeout", r.lock_timeout),
+            ("redis.health_interval", r.health_interval),
+        ] {
+            ConfigError::check_positive(key, d)?;
+        }
         Ok(Some(crate::fleet::FleetSettings {
             url: r.url.clone(),
             key_prefix: p.clone(),
             pool_size: r.pool_size,
-            connect_timeout: positive_duration("redis.connect_timeout", &r.connect_timeout)?,
-            command_timeout: positive_duration("redis.command_timeout", &r.command_timeout)?,
-            lock_timeout: positive_duration("redis.lock_timeout", &r.lock_timeout)?,
+            connect_timeout: r.connect_timeout,
+            command_timeout: r.command_timeout,
+            lock_timeout: r.lock_timeout,
             expected_replicas: r.expected_replicas,
-            health_interval: positive_duration("redis.health_interval", &r.health_interval)?,
+            health_interval: r.health_interval,
         }))
     }
 
@@ -571,99 +670,53 @@ impl Config {
     /// `breaker_failures = 0` turns it off.
     pub fn breaker_policy(&self) -> Result<Option<crate::layers::BreakerPolicy>, ConfigError> {
         let r = &self.resilience;
-        let cool_down = positive_duration("resilience.breaker_cool_down", &r.breaker_cool_down)?;
+        ConfigError::check_positive("resilience.breaker_cool_down", r.breaker_cool_down)?;
         Ok(
             (r.breaker_failures > 0).then_some(crate::layers::BreakerPolicy {
                 failure_threshold: r.breaker_failures,
-                cool_down,
+                cool_down: r.breaker_cool_down,
             }),
         )
     }
 
-    pub fn max_body_bytes(&self) -> Result<usize, ConfigError> {
-        let v = &self.server.max_body_bytes;
-        v.parse::<bytesize::ByteSize>()
-            .map(|b| b.as_u64() as usize)
-            .map_err(|_| {
-                err(
-                    "server.max_body_bytes",
-                    format!("{v:?} is not a size like \"256KiB\""),
-                )
-            })
-    }
-
-    /// `limits.request_timeout`, parsed.
-    pub fn request_timeout(&self) -> Result<Duration, ConfigError> {
-        let v = &self.limits.request_timeout;
-        match humantime::parse_duration(v) {
-            Ok(d) if d >= Duration::from_millis(100) && d <= Duration::from_secs(3600) => Ok(d),
-            Ok(_) => Err(err(
-                "limits.request_timeout",
-                "must be between 100ms and 1h",
-            )),
-            Err(_) => Err(err(
-                "limits.request_timeout",
-                format!("{v:?} is not a duration like \"30s\""),
-            )),
-        }
-    }
-
-    /// `auth.jwks_refresh`, parsed (default 5 minutes).
-    pub fn jwks_refresh(&self) -> Result<Duration, ConfigError> {
-        let Some(v) = &self.auth.jwks_refresh else {
-            return Ok(Duration::from_secs(300));
-        };
-        match humantime::parse_duration(v) {
-            Ok(d) if d >= Duration::from_secs(10) => Ok(d),
-            Ok(_) => Err(err("auth.jwks_refresh", "must be at least 10s")),
-            Err(_) => Err(err(
-                "auth.jwks_refresh",
-                format!("{v:?} is not a duration like \"5m\""),
-            )),
-        }
-    }
-
     /// Checks every rule a typed field cannot express; the first problem wins.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.listen_addr()?;
         if self.cursor_secret.expose_secret().len() < 16 {
             return Err(err(
                 "cursor_secret",
                 "must be at least 16 bytes (e.g. `openssl rand -hex 32`); replicas must share it",
             ));
         }
-        match self.auth.mode {
-            AuthMode::Jwt => {
-                let sources = [
-                    self.auth.hs256_secret.is_some(),
-                    self.auth.jwks_file.is_some(),
-                    self.auth.jwks_url.is_some(),
-                ];
-                if sources.iter().filter(|s| **s).count() != 1 {
-                    return Err(err(
-                        "auth",
-                        "mode = \"jwt\" needs exactly one of hs256_secret, jwks_file, jwks_url",
-                    ));
-                }
-                if let Some(s) = &self.auth.hs256_secret
-                    && s.expose_secret().len() < 32
-                {
-                    return Err(err("auth.hs256_secret", "must be at least 32 bytes"));
-                }
-                if let Some(u) = &self.auth.jwks_url {
-                    check_url("auth.jwks_url", u)?;
-                }
-                if let Some(f) = &self.auth.jwks_file
-                    && f.trim().is_empty()
-                {
-                    return Err(err("auth.jwks_file", "must name a JWKS file"));
-                }
-                self.jwks_refresh()?;
+        if self.auth.mode == AuthMode::Jwt {
+            let a = &self.auth;
+            let given = [
+                a.hs256_secret.is_some(),
+                a.jwks_file.is_some(),
+                a.jwks_url.is_some(),
+            ];
+            if given.iter().filter(|s| **s).count() != 1 {
+                return Err(err(
+                    "auth",
+                    "mode = \"jwt\" needs exactly one of hs256_secret, jwks_file, jwks_url",
+                ));
             }
-            AuthMode::None => {}
+            if let Some(s) = &a.hs256_secret
+                && s.expose_secret().len() < 32
+            {
+                return Err(err("auth.hs256_secret", "must be at least 32 bytes"));
+            }
+            if let Some(u) = &a.jwks_url {
+                ConfigError::check_url("auth.jwks_url", u)?;
+            }
+            if let Some(f) = &a.jwks_file
+                && f.trim().is_empty()
+            {
+                return Err(err("auth.jwks_file", "must name a JWKS file"));
+            }
+            if a.jwks_refresh < Duration::from_secs(10) {
+                return Err(err("auth.jwks_refresh", "must be at least 10s"));
+            }
         }
-        self.cache_settings()?;
-        self.max_body_bytes()?;
         self.breaker_policy()?;
         self.fleet_settings()?;
         let l = &self.limits;
@@ -679,14 +732,16 @@ impl Config {
                 return Err(err(key, "must be at least 1"));
             }
         }
-        self.request_timeout()?;
-        if self.bots.is_empty() {
-            return Err(err("bots", "configure at least one [[bots]] entry"));
+        if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&l.request_timeout) {
+            return Err(err(
+                "limits.request_timeout",
+                "must be between 100ms and 1h",
+            ));
         }
         let mut seen = HashSet::new();
         for (i, bot) in self.bots.iter().enumerate() {
             let key = |field: &str| format!("bots[{i}].{field}");
-            let id = bot.id();
+            let id = &bot.id;
             if id.is_empty()
                 || id.len() > 64
                 || !id
@@ -701,151 +756,18 @@ impl Config {
             if !seen.insert(id) {
                 return Err(err(key("id"), format!("{id:?} is used by another bot")));
             }
-            if bot.name().trim().is_empty() {
+            if bot.name.trim().is_empty() {
                 return Err(err(key("name"), "must not be empty"));
             }
-            match bot {
-                BotConfig::LexV2(b) => {
-                    if b.bot_id.len() != 10 || !b.bot_id.chars().all(|c| c.is_ascii_alphanumeric())
-                    {
-                        return Err(err(
-                            key("bot_id"),
-                            "a Lex bot id is exactly 10 letters or digits",
-                        ));
-                    }
-                    if b.region.trim().is_empty() {
-                        return Err(err(
-                            key("region"),
-                            "must name an AWS region, e.g. us-east-1",
-                        ));
-                    }
-                    if let Some(u) = &b.endpoint_url {
-                        check_url(&key("endpoint_url"), u)?;
-                    }
-                    if b.requests_per_second == 0 {
-                        return Err(err(key("requests_per_second"), "must be at least 1"));
-                    }
-                    if let Some(n) = b.max_attempts
-                        && !(1..=10).contains(&n)
-                    {
-                        return Err(err(key("max_attempts"), "must be between 1 and 10"));
-                    }
-                    for (field, v) in [
-                        ("attempt_timeout", &b.attempt_timeout),
-                        ("timeout", &b.timeout),
-                    ] {
-                        if let Some(v) = v {
-                            positive_duration(&key(field), v)?;
-                        }
-                    }
-                }
-                BotConfig::Kore(b) => {
-                    if !b.bot_id.starts_with("st-") || b.bot_id.len() < 4 {
-                        return Err(err(key("bot_id"), "a Kore bot id looks like st-…"));
-                    }
-                    check_url(&key("host"), &b.host)?;
-                    if b.client_id.trim().is_empty() {
-                        return Err(err(
-                            key("client_id"),
-                            "must not be empty (the JWT app's client id, cs-…)",
-                        ));
-                    }
-                    if b.client_secret.expose_secret().is_empty() {
-                        return Err(err(key("client_secret"), "must not be empty"));
-                    }
-                    parse_end_state(&b.agent_end_state).ok_or_else(|| {
-                        err(key("agent_end_state"), "one of SUCCESS, FAILURE, DROPPED")
-                    })?;
-                    if b.calls_per_minute == 0 || b.calls_per_hour == 0 {
-                        return Err(err(
-                            key("calls_per_minute"),
-                            "call budgets must be at least 1",
-                        ));
-                    }
-                }
-            }
+            bot.vendor.validate(&key)?;
         }
         Ok(())
     }
 
-    /// A human-readable summary with every secret redacted (`check-config`).
-    pub fn describe(&self) -> String {
-        let mut out = format!(
-            "listen: {}\nauth: {:?}{}\ncache: max_bytes={} settled_ttl={} recent_ttl={} settle_lag={}\nlimits: {:?}\nbots:\n",
-            self.listen,
-            self.auth.mode,
-            if self.auth.hs256_secret.is_some() {
-                " (hs256 secret: [redacted])"
-            } else {
-                ""
-            },
-            self.cache.max_bytes,
-            self.cache.settled_ttl,
-            self.cache.recent_ttl,
-            self.cache.settle_lag,
-            self.limits,
-        );
-        if let Some(r) = &self.redis {
-            // The URL may carry a password: print only where it points.
-            let at = url::Url::parse(r.url.expose_secret())
-                .map(|u| {
-                    format!(
-                        "{}://{}:{}",
-                        u.scheme(),
-                        u.host_str().unwrap_or("?"),
-                        u.port().unwrap_or(6379)
-                    )
-                })
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "redis: {at} (credentials [redacted]) key_prefix={:?} pool_size={} expected_replicas={}\n",
-                r.key_prefix, r.pool_size, r.expected_replicas
-            ));
-        }
-        for bot in &self.bots {
-            match bot {
-                BotConfig::LexV2(b) => out.push_str(&format!(
-                    "  - {} ({}) vendor=lex_v2 bot_id={} region={} endpoint={} requests_per_second={}\n",
-                    b.id,
-                    b.name,
-                    b.bot_id,
-                    b.region,
-                    b.endpoint_url.as_deref().unwrap_or("(AWS default)"),
-                    b.requests_per_second
-                )),
-                BotConfig::Kore(b) => out.push_str(&format!(
-                    "  - {} ({}) vendor=kore bot_id={} host={} client_id={} client_secret=[redacted] agent_end_state={} budget={}/min {}/h\n",
-                    b.id, b.name, b.bot_id, b.host, b.client_id, b.agent_end_state, b.calls_per_minute, b.calls_per_hour
-                )),
-            }
-        }
-        out
-    }
-}
-
-fn check_url(key: &str, u: &str) -> Result<(), ConfigError> {
-    match url::Url::parse(u) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
-        _ => Err(err(key, format!("{u:?} is not an http(s) URL"))),
-    }
-}
-
-/// Parses SUCCESS / FAILURE / DROPPED, case-insensitively.
-pub fn parse_end_state(s: &str) -> Option<ConversationEndState> {
-    ConversationEndState::ALL
-        .into_iter()
-        .find(|e| e.as_str().eq_ignore_ascii_case(s))
-}
-
-/// A duration like `"30s"` or `"500ms"`, more than zero.
-pub fn positive_duration(key: &str, v: &str) -> Result<std::time::Duration, ConfigError> {
-    match humantime::parse_duration(v) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(err(key, "must be more than zero")),
-        Err(_) => Err(err(
-            key,
-            format!("{v:?} is not a duration like \"30s\" or \"500ms\""),
-        )),
+    /// The config as TOML with every default filled in and every secret
+    /// redacted (`check-config`, `demo --print-config`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the config: {e}\n"))
     }
 }
 
@@ -883,10 +805,25 @@ client_secret = "${KORE}"
     fn loads_and_expands_and_redacts() {
         let c = Config::from_toml_str(GOOD, &env).unwrap();
         assert_eq!(c.bots.len(), 2);
-        let d = c.describe();
+        let d = c.to_redacted_toml();
         assert!(!d.contains("kore-secret-value"), "{d}");
+        assert!(!d.contains("0123456789abcdef0123"), "{d}");
         assert!(!format!("{c:?}").contains("kore-secret-value"));
-        assert!(d.contains("[redacted]"));
+        assert!(d.contains("client_secret = \"[redacted]\""), "{d}");
+        // The printed config loads again (secrets given back) and says the same.
+        let again = Config::from_toml_str(
+            &d.replace("\"[redacted]\"", "\"the-secret-comes-back-01\""),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(again.to_redacted_toml(), d);
+        assert_eq!(again.cache.max_bytes, ByteSize::mib(256), "{d}");
+        assert_eq!(again.server.max_body_bytes, ByteSize::kib(256), "{d}");
+        assert_eq!(again.auth.jwks_refresh, Duration::from_secs(300), "{d}");
+        assert!(
+            d.contains("requests_per_second = 5"),
+            "defaults are printed: {d}"
+        );
     }
 
     fn error_of(toml: &str) -> ConfigError {
@@ -900,13 +837,48 @@ client_secret = "${KORE}"
             "bots[1].client_secret"
         );
         assert_eq!(error_of(&format!("bogus = 1\n{GOOD}")).key, "bogus");
-        // Inside a vendor-tagged bot, serde reports the bot; the message names the key.
+        // Inside a bot entry, the key names the field.
         let e = error_of(&GOOD.replace(
             "region = \"us-east-1\"",
             "region = \"us-east-1\"\nregoin = \"x\"",
         ));
-        assert_eq!(e.key, "bots[0]");
-        assert!(e.message.contains("regoin"), "{}", e.message);
+        assert_eq!(e.key, "bots[0].regoin");
+        assert!(e.message.contains("unknown field"), "{}", e.message);
+        assert_eq!(
+            error_of(&GOOD.replace(
+                "region = \"us-east-1\"",
+                "region = \"us-east-1\"\ntimeout = \"soon\"",
+            ))
+            .key,
+            "bots[0].timeout"
+        );
+        assert_eq!(
+            error_of(&GOOD.replace(
+                "client_id = \"cs-1\"",
+                "client_id = \"cs-1\"\nagent_end_state = \"LOST\""
+            ))
+            .key,
+            "bots[1].agent_end_state"
+        );
+        let lower = Config::from_toml_str(
+            &GOOD.replace(
+                "client_id = \"cs-1\"",
+                "client_id = \"cs-1\"\nagent_end_state = \" dropped \"",
+            ),
+            &env,
+        )
+        .unwrap();
+        match &lower.bots[1].vendor {
+            VendorBot::Kore(k) => assert_eq!(
+                k.agent_end_state,
+                crate::domain::ConversationEndState::Dropped
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            error_of(&GOOD.replace("name = \"Sales\"\n", "")).key,
+            "bots[1].name"
+        );
         assert_eq!(
             error_of(&GOOD.replace("ABCDEFGHIJ", "short")).key,
             "bots[0].bot_id"
@@ -954,8 +926,8 @@ client_secret = "${KORE}"
         assert_eq!(f.expected_replicas, 3);
         assert_eq!(f.key_prefix, "botscope:");
         assert_eq!(f.lock_timeout, Duration::from_secs(10));
-        let d = ok.describe();
-        assert!(d.contains("rediss://redis.internal:6380"), "{d}");
+        let d = ok.to_redacted_toml();
+        assert!(d.contains("rediss://[redacted]@redis.internal:6380"), "{d}");
         assert!(!d.contains("pw"), "{d}");
         for (extra, key) in [
             ("url = \"http://redis:6379\"", "redis.url"),
@@ -975,7 +947,7 @@ client_secret = "${KORE}"
                 "redis.command_timeout",
             ),
             ("url = \"redis://h\"\nttl = \"1h\"", "redis.ttl"),
-            ("key_prefix = \"x:\"", "redis"),
+            ("key_prefix = \"x:\"", "redis.url"),
         ] {
             let e = error_of(&with(extra));
             assert_eq!(e.key, key, "{extra}: {e}");
@@ -991,11 +963,11 @@ client_secret = "${KORE}"
     fn auth_limits_and_server_keys_have_defaults_and_named_errors() {
         let c = Config::from_toml_str(GOOD, &env).unwrap();
         assert_eq!(c.limits.max_root_fields, 20);
-        assert_eq!(c.request_timeout().unwrap(), Duration::from_secs(30));
+        assert_eq!(c.limits.request_timeout, Duration::from_secs(30));
         assert_eq!(c.limits.requests_per_minute_per_client, 600);
         assert!(c.server.introspection);
         assert_eq!(c.server.log_format, LogFormat::Text);
-        assert_eq!(c.jwks_refresh().unwrap(), Duration::from_secs(300));
+        assert_eq!(c.auth.jwks_refresh, Duration::from_secs(300));
         let with = |extra: &str| format!("{GOOD}\n{extra}\n");
         let ok = Config::from_toml_str(
             &with("[server]\nlog_format = \"json\"\nintrospection = false"),

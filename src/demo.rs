@@ -1,22 +1,21 @@
-//! `botscope demo`: the embedded default. Four demo bots, two labelled Lex V2 and
-//! two Kore, over the synthetic dataset of the last `--days` days.
-//!
-//! Every demo bot goes through its real adapter: the Lex bots through
-//! `LexSource` and the real AWS SDK to an in-process Lex simulator, the Kore
-//! bots through `KoreSource` (signed JWTs, 7-day windows, call budget) to an
-//! in-process Kore simulator, both on loopback ports. No in-memory shortcut.
+//! `botscope demo`: the embedded default. Each vendor's simulator serves its
+//! demo bots (`simulators/<vendor>/demo.rs`) over the synthetic dataset of
+//! the last `--days` days, in-process on loopback ports; the demo then writes
+//! an ordinary [`Config`] whose `[[bots]]` point at them and runs the same
+//! build as `serve` (`Application::from_config`). Every demo bot goes through
+//! its real adapter: the Lex bots through the real AWS SDK, the Kore bots
+//! through signed JWTs, 7-day windows and the call budget. `--print-config`
+//! shows that config.
 
 use std::sync::Arc;
 
-use chrono::{Duration, DurationRound, Utc};
+use chrono::{DurationRound, Utc};
 
-use crate::domain::Vendor;
-use crate::simulators::SimFaults;
+use crate::config::{BotConfig, Config, ConfigError, VendorBot};
+use crate::domain::{BotData, Vendor};
 use crate::simulators::dataset::{Dataset, DatasetBot};
-use crate::simulators::lex::{LexSimConfig, LexSimulator};
-use crate::sources::lex::{LexSource, LexSourceConfig};
-use crate::sources::memory::BotData;
-use crate::sources::{AnalyticsSource, BotInfo};
+use crate::simulators::{DemoBot, SimEndpoint, SimFaults, kore, lex};
+use crate::sources::BotInfo;
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -25,6 +24,8 @@ pub struct DemoOptions {
     pub sessions_per_day: u32,
     /// Fault rates both in-process simulators start with (`--fault-*`).
     pub faults: SimFaults,
+    /// Added by both simulators to every answer, like a real upstream.
+    pub latency: std::time::Duration,
 }
 
 impl Default for DemoOptions {
@@ -34,183 +35,155 @@ impl Default for DemoOptions {
             days: 30,
             sessions_per_day: 1000,
             faults: SimFaults::default(),
+            latency: std::time::Duration::ZERO,
         }
     }
 }
 
-/// The demo bots: gateway info and the traffic each one gets.
-pub fn demo_bots(sessions_per_day: u32) -> Vec<(BotInfo, DatasetBot)> {
-    let n = sessions_per_day;
-    let bot = |id: &str, name: &str, vendor, vendor_bot_id: &str| BotInfo {
-        id: id.into(),
-        name: name.into(),
-        vendor,
-        vendor_bot_id: vendor_bot_id.into(),
-    };
-    vec![
-        (
-            bot(
-                "support-lex",
-                "Customer Support (Lex)",
-                Vendor::LexV2,
-                "K7XQ2M9PLA",
-            ),
-            DatasetBot::lex("support-lex", n, [0.68, 0.12, 0.20]),
-        ),
-        (
-            bot("billing-lex", "Billing (Lex)", Vendor::LexV2, "B1LLNG0LX2"),
-            DatasetBot::lex("billing-lex", n * 3 / 5, [0.55, 0.25, 0.20]),
-        ),
-        (
-            bot(
-                "sales-kore",
-                "Sales (Kore)",
-                Vendor::Kore,
-                "st-0c6b7d1e-5f3a-4c2b-9d8e-1a2b3c4d5e6f",
-            ),
-            DatasetBot::kore("sales-kore", n * 4 / 5, [0.62, 0.23, 0.15]),
-        ),
-        (
-            bot(
-                "returns-kore",
-                "Returns (Kore)",
-                Vendor::Kore,
-                "st-7a1e9c44-2b6d-4f80-a3c5-9e0d1f2a3b4c",
-            ),
-            DatasetBot::kore("returns-kore", n / 2, [0.48, 0.32, 0.20]),
-        ),
-    ]
+/// Every demo bot, by vendor, in the order they are configured.
+pub fn demo_bots(sessions_per_day: u32) -> Vec<(Vendor, DemoBot)> {
+    let lex = lex::demo::demo_bots(sessions_per_day).into_iter();
+    let kore = kore::demo::demo_bots(sessions_per_day).into_iter();
+    lex.map(|b| (Vendor::LexV2, b))
+        .chain(kore.map(|b| (Vendor::Kore, b)))
+        .collect()
 }
 
-/// The demo's dataset covers `[now - days, now)`, truncated to the minute,
-/// with the conversations still open at `now` (the simulators serve them as open).
-pub fn demo_dataset(opts: &DemoOptions) -> (Vec<BotInfo>, Dataset) {
+/// The dataset of `bots`, covering `[now - days, now)` truncated to the
+/// minute, with the conversations still open at `now` (the simulators serve
+/// them as open). One dataset for all, so that texts recur across vendors.
+pub fn dataset_of(opts: &DemoOptions, bots: &[DatasetBot]) -> Dataset {
     let now = Utc::now()
-        .duration_trunc(Duration::minutes(1))
+        .duration_trunc(chrono::Duration::minutes(1))
         .unwrap_or_else(|_| Utc::now());
-    let start = now - Duration::days(i64::from(opts.days));
-    let bots = demo_bots(opts.sessions_per_day);
-    let infos = bots.iter().map(|(i, _)| i.clone()).collect();
-    let specs: Vec<DatasetBot> = bots.into_iter().map(|(_, d)| d).collect();
-    (infos, Dataset::generate_live(opts.seed, &specs, start, now))
+    let start = now - chrono::Duration::days(i64::from(opts.days));
+    Dataset::generate_live(opts.seed, bots, start, now)
 }
 
-/// The demo's sources, Lex bots first, in `demo_bots` order, and one line per
-/// simulator started for them (`name: base URL`). See the module docs:
-/// `lex_sources` and `kore_sources` are the seams the vendor issues replace.
-pub async fn demo_sources(
-    infos: Vec<BotInfo>,
-    dataset: Dataset,
-) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, Vec<String>)> {
-    demo_sources_with_faults(infos, dataset, SimFaults::default(), Duration::zero()).await
+/// The demo bots' gateway info and traffic, in `demo_bots` order.
+pub fn demo_specs(sessions_per_day: u32) -> (Vec<BotInfo>, Vec<DatasetBot>) {
+    demo_bots(sessions_per_day)
+        .into_iter()
+        .map(|(vendor, b)| {
+            let info = BotInfo {
+                id: b.id,
+                name: b.name,
+                vendor,
+                vendor_bot_id: b.vendor_bot_id,
+            };
+            (info, b.traffic)
+        })
+        .unzip()
 }
 
-/// [`demo_sources`] with both simulators injecting `faults` (they can be
-/// changed later with `PUT /_sim/faults` on either simulator) and adding
-/// `latency` to every answer, like a real upstream.
-pub async fn demo_sources_with_faults(
+/// The demo bots' gateway info and the dataset they serve.
+pub fn demo_dataset(opts: &DemoOptions) -> (Vec<BotInfo>, Dataset) {
+    let (infos, specs) = demo_specs(opts.sessions_per_day);
+    (infos, dataset_of(opts, &specs))
+}
+
+/// The records of `bots` (one vendor's, for `botscope simulate`), from the
+/// demo's whole dataset so that they equal what the demo serves.
+pub fn data_for(opts: &DemoOptions, bots: &[DemoBot]) -> Vec<BotData> {
+    let (_, dataset) = demo_dataset(opts);
+    let mut by_id: std::collections::HashMap<String, BotData> = dataset
+        .bots
+        .into_iter()
+        .map(|(spec, data)| (spec.id, data))
+        .collect();
+    bots.iter()
+        .map(|b| by_id.remove(&b.id).unwrap_or_default())
+        .collect()
+}
+
+/// A started demo: the simulators running and the config that reaches them.
+pub struct Demo {
+    pub config: Config,
+    /// Each vendor's simulator and its base URL.
+    pub simulators: Vec<(Vendor, String)>,
+    pub sessions: usize,
+    pub first_start: Option<chrono::DateTime<Utc>>,
+}
+
+impl Demo {
+    /// The base URL of `vendor`'s simulator.
+    pub fn simulator(&self, vendor: Vendor) -> Option<&str> {
+        self.simulators
+            .iter()
+            .find(|(v, _)| *v == vendor)
+            .map(|(_, url)| url.as_str())
+    }
+}
+
+/// Starts each vendor's simulator with its demo bots and returns `base`
+/// (a config without bots) with one `[[bots]]` entry per demo bot.
+pub async fn start(opts: &DemoOptions, base: Config) -> Result<Demo, ConfigError> {
+    let (infos, dataset) = demo_dataset(opts);
+    serve_dataset(infos, dataset, opts, base).await
+}
+
+/// [`start`] over a given dataset of the bots `infos` (tests pin its dates).
+pub async fn serve_dataset(
     infos: Vec<BotInfo>,
     dataset: Dataset,
-    faults: SimFaults,
-    latency: Duration,
-) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, Vec<String>)> {
-    let (lex, kore): (Vec<_>, Vec<_>) = infos
+    opts: &DemoOptions,
+    mut base: Config,
+) -> Result<Demo, ConfigError> {
+    let sessions = dataset.bots.iter().map(|(_, d)| d.sessions.len()).sum();
+    let first_start = dataset
+        .bots
+        .iter()
+        .filter_map(|(_, d)| d.sessions.first().map(|s| s.start_time))
+        .min();
+    let mut served: Vec<(BotInfo, Arc<BotData>)> = infos
         .into_iter()
         .zip(dataset.bots)
-        .map(|(info, (spec, data))| (info, spec, data))
-        .partition(|(info, _, _)| info.vendor == Vendor::LexV2);
-    let (mut sources, lex_sim) = lex_sources(lex, faults, latency).await?;
-    let (kore, kore_url) = kore_sources(kore, faults, latency).await?;
-    sources.extend(kore);
-    Ok((
-        sources,
-        vec![
-            format!("Lex V2 simulator: {}", lex_sim.url()),
-            format!("Kore simulator:   {kore_url}"),
-        ],
-    ))
+        .map(|(info, (_, data))| (info, Arc::new(data)))
+        .collect();
+    let mut simulators = Vec::new();
+    let mut bots = Vec::new();
+    for vendor in Vendor::ALL {
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            served.into_iter().partition(|(i, _)| i.vendor == vendor);
+        served = rest;
+        if mine.is_empty() {
+            continue;
+        }
+        let data = mine
+            .iter()
+            .map(|(i, d)| (i.vendor_bot_id.clone(), d.clone()))
+            .collect();
+        let sim = serve_demo(vendor, data, opts).await.map_err(|e| {
+            ConfigError::new(
+                "demo",
+                format!("cannot start the {vendor:?} simulator: {e}"),
+            )
+        })?;
+        simulators.push((vendor, sim.url.clone()));
+        bots.extend(mine.into_iter().map(|(info, _)| BotConfig {
+            vendor: VendorBot::for_simulator(vendor, &info.vendor_bot_id, &sim),
+            id: info.id,
+            name: info.name,
+        }));
+    }
+    base.bots = bots;
+    base.validate()?;
+    Ok(Demo {
+        config: base,
+        simulators,
+        sessions,
+        first_start,
+    })
 }
 
-pub type DemoBot = (BotInfo, DatasetBot, BotData);
-
-/// The Lex demo bots: `LexSource` → the real SDK → loopback HTTP → an
-/// in-process `LexSimulator` serving the bots' data under their Lex ids.
-pub async fn lex_sources(
-    bots: Vec<DemoBot>,
-    faults: SimFaults,
-    latency: Duration,
-) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, LexSimulator)> {
-    let (infos, data): (Vec<BotInfo>, Vec<_>) = bots
-        .into_iter()
-        .map(|(info, _, data)| {
-            let served = (info.vendor_bot_id.clone(), Arc::new(data));
-            (info, served)
-        })
-        .unzip();
-    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let sim_config = LexSimConfig {
-        latency: latency.to_std().unwrap_or_default(),
-        throttle_rate: faults.throttle_rate,
-        error_rate: faults.error_rate,
-        // Short hints, so throttled demo calls retry quickly.
-        retry_after_ms: if faults == SimFaults::default() {
-            1000
-        } else {
-            100
-        },
-        ..LexSimConfig::default()
-    };
-    let sim = LexSimulator::spawn(listen, sim_config, data).await?;
-    let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
-    for info in infos {
-        let config = LexSourceConfig::for_endpoint(&info.vendor_bot_id, sim.url());
-        sources.push(Arc::new(LexSource::new(info, &config).await));
+/// Starts `vendor`'s simulator with its bots (one line per vendor).
+async fn serve_demo(
+    vendor: Vendor,
+    bots: Vec<(String, Arc<BotData>)>,
+    opts: &DemoOptions,
+) -> std::io::Result<SimEndpoint> {
+    match vendor {
+        Vendor::LexV2 => lex::demo::serve_demo(bots, opts.faults, opts.latency).await,
+        Vendor::Kore => kore::demo::serve_demo(bots, opts.faults, opts.latency).await,
     }
-    Ok((sources, sim))
-}
-
-/// The Kore demo bots: `KoreSource` → HTTP → the in-process Kore simulator on
-/// a loopback port, with a real JWT signed by a per-run client secret. The
-/// simulator enforces Kore's budget (60 calls a minute, 1800 an hour); the
-/// adapter's window cache keeps warm queries cheap. Returns the simulator's URL.
-pub async fn kore_sources(
-    bots: Vec<DemoBot>,
-    faults: SimFaults,
-    latency: Duration,
-) -> std::io::Result<(Vec<Arc<dyn AnalyticsSource>>, String)> {
-    use crate::simulators::kore::{KoreSimBot, KoreSimConfig, spawn};
-    use crate::sources::kore::{KoreConfig, KoreSource};
-
-    let client_id = "cs-botscope-demo";
-    let secret = format!("demo-{}", uuid::Uuid::new_v4());
-    let mut infos = Vec::new();
-    let mut sim = Vec::new();
-    for (info, _, data) in bots {
-        sim.push(KoreSimBot {
-            bot_id: info.vendor_bot_id.clone(),
-            data: Arc::new(data),
-        });
-        infos.push(info);
-    }
-    let sim_config = KoreSimConfig {
-        latency: latency.to_std().unwrap_or_default(),
-        throttle_rate: faults.throttle_rate,
-        error_rate: faults.error_rate,
-        ..KoreSimConfig::new(client_id, secret.clone())
-    };
-    let (addr, _handle) = spawn(sim_config, sim).await?;
-    let url = format!("http://{addr}");
-    let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
-    for info in infos {
-        let config = KoreConfig::new(
-            url.clone(),
-            info.vendor_bot_id.clone(),
-            client_id,
-            secrecy::SecretString::from(secret.clone()),
-        );
-        let source =
-            KoreSource::new(info, config).map_err(|e| std::io::Error::other(e.to_string()))?;
-        sources.push(Arc::new(source));
-    }
-    Ok((sources, url))
 }

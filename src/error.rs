@@ -151,3 +151,52 @@ impl std::error::Error for Error {
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
+
+/// A configuration problem: the key at fault (`bots[1].client_secret`) and
+/// what to do. Defined here, not in `crate::config`, so that each vendor's
+/// config (`sources/<vendor>/config.rs`) can report its own keys without
+/// depending on the global config.
+#[derive(Debug, thiserror::Error)]
+#[error("config error at `{key}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Serializes any secret as `"[redacted]"` (`check-config`, `demo --print-config`).
+pub fn redacted<T, S: serde::Serializer>(_: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str("[redacted]")
+}
+
+impl ConfigError {
+    /// `Ok` when `u` is an http(s) URL.
+    pub fn check_url(key: &str, u: &str) -> std::result::Result<(), ConfigError> {
+        match url::Url::parse(u) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
+            _ => Err(ConfigError::new(
+                key,
+                format!("{u:?} is not an http(s) URL"),
+            )),
+        }
+    }
+
+    /// `Ok` when `d` is more than zero.
+    pub fn check_positive(
+        key: &str,
+        d: std::time::Duration,
+    ) -> std::result::Result<(), ConfigError> {
+        if d.is_zero() {
+            return Err(ConfigError::new(key, "must be more than zero"));
+        }
+        Ok(())
+    }
+}

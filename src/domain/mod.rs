@@ -6,6 +6,7 @@
 //! so an invalid one cannot exist past the boundary that received it.
 
 mod aggregate;
+mod data;
 mod family;
 mod filter;
 mod paths;
@@ -14,6 +15,7 @@ mod range;
 mod rollup;
 
 pub use aggregate::{Counted, NO_VALUE, SessionAggregator, StageOutcome, Tally, bin_start};
+pub use data::BotData;
 pub use family::{
     Family, FamilyBins, FamilyQuery, IntentMetrics, IntentStageMetrics, MetricSpec, MetricsQuery,
     SessionMetrics, UtteranceMetrics, text_key,
@@ -45,6 +47,8 @@ pub enum Vendor {
 }
 
 impl Vendor {
+    pub const ALL: [Vendor; 2] = [Vendor::LexV2, Vendor::Kore];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Vendor::LexV2 => "LEX_V2",

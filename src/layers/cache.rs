@@ -24,7 +24,6 @@ use moka::Expiry;
 use moka::future::Cache;
 use serde::{Deserialize, Serialize};
 
-use crate::config::CacheSettings;
 use crate::domain::{
     FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, Session, SessionPage, SessionQuery,
     TimeRange, UtterancePage, UtteranceQuery, UtteranceRecord,
@@ -41,14 +40,6 @@ pub struct CachePolicy {
 }
 
 impl CachePolicy {
-    pub fn from_settings(s: &CacheSettings) -> Self {
-        CachePolicy {
-            settled_ttl: s.settled_ttl,
-            recent_ttl: s.recent_ttl,
-            settle_lag: s.settle_lag,
-        }
-    }
-
     /// `settled_ttl` when the range ended before `now - settle_lag`, else `recent_ttl`.
     pub fn ttl_for(&self, range: &TimeRange, now: DateTime<Utc>) -> Duration {
         let lag = chrono::Duration::from_std(self.settle_lag).unwrap_or(chrono::Duration::hours(2));

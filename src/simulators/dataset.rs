@@ -22,11 +22,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::activity;
+use crate::domain::BotData;
 use crate::domain::{
     ConversationEndState, IntentRecord, IntentStageRecord, Modality, Session, StageOutcome, Tag,
     UtteranceRecord, Vendor,
 };
-use crate::sources::memory::BotData;
 
 /// A fixed point in the recent past for tests and benches: the latest Monday
 /// at least 60 days before `now` that is also a 6-day boundary counted from

@@ -107,36 +107,46 @@ pub trait AnalyticsSource: Send + Sync {
     async fn intent_paths(&self, query: &IntentPathQuery) -> Result<Vec<IntentPathNode>>;
 }
 
-/// Builds one source per configured bot (`botscope serve`): a
-/// [`lex::LexSource`] for each Lex bot, a [`kore::KoreSource`] for each Kore bot.
-/// With a `fleet` (`[redis]`), their budgets and Kore's window cache are shared
-/// by every replica.
-pub async fn build_from_config(
-    config: &crate::config::Config,
-    fleet: Option<&crate::fleet::Fleet>,
-) -> std::result::Result<Vec<std::sync::Arc<dyn AnalyticsSource>>, crate::config::ConfigError> {
-    use crate::config::BotConfig;
-    let mut sources: Vec<std::sync::Arc<dyn AnalyticsSource>> = Vec::new();
-    for (i, bot) in config.bots.iter().enumerate() {
-        let info = BotInfo {
-            id: bot.id().to_owned(),
-            name: bot.name().to_owned(),
-            vendor: bot.vendor(),
-            vendor_bot_id: bot.vendor_bot_id().to_owned(),
-        };
-        match bot {
-            BotConfig::LexV2(lex_bot) => {
-                let mut lex_config = lex::LexSourceConfig::from_bot_config(lex_bot);
-                lex_config.fleet = fleet.cloned();
-                sources.push(std::sync::Arc::new(
-                    lex::LexSource::new(info, &lex_config).await,
-                ));
-            }
-            BotConfig::Kore(kore_bot) => sources.push(kore::build_from_config(i, kore_bot, fleet)?),
-        }
-    }
-    Ok(sources)
+/// One vendor's `[[bots]]` entry (`sources/<vendor>/config.rs`): its serde
+/// struct, the rules serde cannot express, and how it becomes a source.
+/// `src/config.rs` lists the vendors (one line each) and calls them through
+/// this trait; nothing here knows the global config.
+#[async_trait]
+pub trait VendorConfig: Sized + Send + Sync {
+    const VENDOR: crate::domain::Vendor;
+
+    /// The vendor's own id of the bot.
+    fn vendor_bot_id(&self) -> &str;
+
+    /// Checks what the types cannot; `key("field")` names a field of this
+    /// entry in an error (`bots[2].field`).
+    fn validate(
+        &self,
+        key: &dyn Fn(&str) -> String,
+    ) -> std::result::Result<(), crate::error::ConfigError>;
+
+    /// The entry of a demo bot served by this vendor's simulator at `sim`.
+    fn for_simulator(vendor_bot_id: &str, sim: &SimEndpoint) -> Self;
+
+    /// The source for this entry.
+    async fn build(
+        &self,
+        info: BotInfo,
+        ctx: &BuildContext<'_>,
+    ) -> std::result::Result<std::sync::Arc<dyn AnalyticsSource>, crate::error::ConfigError>;
 }
+
+/// What every source is built with besides its own entry.
+pub struct BuildContext<'a> {
+    /// The entry's key in errors (`bots[2]`).
+    pub key: String,
+    /// `[redis]`: budgets and caches shared by the replicas.
+    pub fleet: Option<&'a crate::fleet::Fleet>,
+    /// `[cache]`'s lifetimes, for a vendor that caches on its own.
+    pub cache_policy: Option<&'a crate::layers::CachePolicy>,
+}
+
+pub use crate::simulators::SimEndpoint;
 
 /// Typed access to [`AnalyticsSource::metrics`]: asks with a family's own
 /// query and gets that family's bins back.

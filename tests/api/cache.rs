@@ -7,11 +7,9 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
-use botscope::app::{Application, Settings};
-use botscope::config::CacheSettings;
 use botscope::domain::{PageSize, SessionFilter, SessionOrder, SessionQuery, TimeRange};
 use botscope::layers::{CacheLayer, CachePolicy, SourceCache};
-use botscope::server::auth::{Authenticator, mint_hs256};
+use botscope::server::auth::mint_hs256;
 use botscope::sources::AnalyticsSource;
 use botscope::sources::memory::MemorySource;
 
@@ -167,13 +165,10 @@ async fn byte_cap_holds_under_a_flood_of_distinct_queries() {
 #[tokio::test]
 async fn response_cache_never_crosses_scopes_and_sets_headers() {
     let secret = b"0123456789abcdef0123456789abcdef";
-    let mut settings = Settings::local("127.0.0.1:0".parse().unwrap(), b"cursor-secret-0123456789");
-    settings.auth = Some(Authenticator::hs256(secret, None, None));
-    settings.cache = Some(CacheSettings::defaults());
-    let addr = Application::build(memory_sources(), settings)
-        .await
-        .unwrap()
-        .spawn();
+    let config = crate::support::config(
+        "[auth]\nmode = \"jwt\"\nhs256_secret = \"0123456789abcdef0123456789abcdef\"",
+    );
+    let addr = crate::support::spawn_app(&config, memory_sources()).await;
     let url = format!("http://{addr}/graphql");
     let c = reqwest::Client::new();
     let body = json!({ "query": "{ sessions(range: {start: \"2026-03-02T00:00:00Z\", end: \"2026-03-03T00:00:00Z\"}, first: 3) { nodes { bot { id } } } }" });
@@ -240,7 +235,7 @@ async fn layer_order_is_metrics_then_cache_then_vendor() {
     info.id = "layer-order-bot".into();
     source = Arc::new(MemorySource::new(
         info,
-        Arc::new(botscope::sources::memory::BotData::default()),
+        Arc::new(botscope::domain::BotData::default()),
     ));
     let inner = counting(source);
     let cache = SourceCache::new(64 << 20, policy(Duration::from_secs(60)));

@@ -97,3 +97,62 @@ async fn token_command_mints_a_verifiable_token() {
     let short = botscope(&["token", "--secret", "short", "--sub", "x"]);
     assert_eq!(short.status.code(), Some(2));
 }
+
+/// `demo --print-config` prints the config the demo runs: every bot through
+/// its real adapter at a simulator, secrets redacted, and — secrets given
+/// back — a file `check-config` accepts and that says the same.
+#[test]
+fn demo_print_config_is_a_config_serve_accepts() {
+    let out = botscope(&[
+        "demo",
+        "--print-config",
+        "--listen",
+        "127.0.0.1:0",
+        "--days",
+        "2",
+        "--sessions-per-day",
+        "5",
+    ]);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for bot in ["support-lex", "billing-lex", "sales-kore", "returns-kore"] {
+        assert!(printed.contains(&format!("id = \"{bot}\"")), "{printed}");
+    }
+    assert!(
+        printed.contains("endpoint_url = \"http://127.0.0.1:"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("client_secret = \"[redacted]\""),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("demo-"),
+        "the run's Kore secret: {printed}"
+    );
+    assert!(
+        !printed.contains("botscope-demo-cursor-secret"),
+        "{printed}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.toml");
+    std::fs::write(
+        &path,
+        printed.replace("\"[redacted]\"", "\"a-secret-given-back-0123\""),
+    )
+    .unwrap();
+    let check = botscope(&["check-config", path.to_str().unwrap()]);
+    let checked = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{checked}");
+    let body = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(body(&checked), body(&printed));
+}

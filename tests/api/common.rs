@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{TimeZone, Utc};
 
-use botscope::demo::demo_bots;
+use botscope::demo::demo_specs;
 use botscope::domain::{
     FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, SessionPage, SessionQuery,
     UtterancePage, UtteranceQuery,
@@ -22,13 +21,13 @@ use botscope::sources::{AnalyticsSource, BotInfo, Capabilities};
 /// The four demo bots over memory sources: `per_day` sessions a day for `days`
 /// days from 2026-03-02, generated with `seed`.
 pub fn demo_memory_sources(per_day: u32, seed: u64, days: i64) -> Vec<Arc<dyn AnalyticsSource>> {
-    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap();
-    let bots = demo_bots(per_day);
-    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
+    let t0 = crate::support::t0();
+    let (infos, specs) = demo_specs(per_day);
     let data = Dataset::generate(seed, &specs, t0, t0 + chrono::Duration::days(days));
-    bots.into_iter()
+    infos
+        .into_iter()
         .zip(data.bots)
-        .map(|((info, _), (_, d))| {
+        .map(|(info, (_, d))| {
             Arc::new(MemorySource::new(info, Arc::new(d))) as Arc<dyn AnalyticsSource>
         })
         .collect()

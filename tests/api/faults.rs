@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use botscope::app::{Application, Settings};
-use botscope::demo::demo_bots;
+use botscope::demo::demo_specs;
 use botscope::layers::BreakerPolicy;
 use botscope::simulators::SimFaults;
 use botscope::simulators::dataset::Dataset;
@@ -20,7 +19,7 @@ use botscope::simulators::kore::{KoreSimBot, KoreSimConfig};
 use botscope::simulators::lex::{LexSimConfig, LexSimulator};
 use botscope::sources::AnalyticsSource;
 use botscope::sources::kore::{KoreConfig, KoreSource};
-use botscope::sources::lex::{LexSource, LexSourceConfig};
+use botscope::sources::lex::{LexConfig, LexSource};
 
 /// A Monday in the recent past: inside Lex's 365 days whatever the date.
 fn t0() -> DateTime<Utc> {
@@ -41,13 +40,12 @@ struct Rig {
 /// Both simulators with `faults`, every demo bot through its real adapter,
 /// no caches (every question reaches a vendor), the breaker as given.
 async fn rig(faults: SimFaults, attempts: u32, breaker: Option<BreakerPolicy>) -> Rig {
-    let bots = demo_bots(40);
-    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
+    let (bots, specs) = demo_specs(40);
     let dataset = Dataset::generate(11, &specs, t0(), t0() + chrono::Duration::days(3));
     let mut lex = Vec::new();
     let mut kore = Vec::new();
     let mut infos = Vec::new();
-    for ((info, _), (_, data)) in bots.into_iter().zip(dataset.bots) {
+    for (info, (_, data)) in bots.into_iter().zip(dataset.bots) {
         let data = Arc::new(data);
         match info.vendor {
             botscope::domain::Vendor::LexV2 => lex.push((info.vendor_bot_id.clone(), data)),
@@ -86,7 +84,7 @@ async fn rig(faults: SimFaults, attempts: u32, breaker: Option<BreakerPolicy>) -
     let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
     for info in infos {
         if info.vendor == botscope::domain::Vendor::LexV2 {
-            let mut c = LexSourceConfig::for_endpoint(&info.vendor_bot_id, lex_sim.url());
+            let mut c = LexConfig::for_endpoint(&info.vendor_bot_id, lex_sim.url());
             c.max_attempts = attempts;
             c.initial_backoff = Duration::from_millis(5);
             c.requests_per_second = 1000;
@@ -108,11 +106,10 @@ async fn rig(faults: SimFaults, attempts: u32, breaker: Option<BreakerPolicy>) -
             sources.push(Arc::new(KoreSource::new(info, c).unwrap()));
         }
     }
-    let mut settings =
-        Settings::local("127.0.0.1:0".parse().unwrap(), b"faults-cursor-secret-0123");
+    let mut settings = crate::support::settings(&crate::support::config("")).await;
     settings.cache = None;
     settings.breaker = breaker;
-    let addr = Application::build(sources, settings).await.unwrap().spawn();
+    let addr = crate::support::spawn_with_settings(settings, sources).await;
     Rig {
         url: format!("http://{addr}/graphql"),
         client: reqwest::Client::new(),

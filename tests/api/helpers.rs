@@ -3,24 +3,17 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
 use serde_json::{Value, json};
 
-use botscope::app::{Application, Settings};
-use botscope::demo::demo_bots;
 use botscope::domain::{
     FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, SessionPage, SessionQuery,
     UtterancePage, UtteranceQuery,
 };
 use botscope::error::{Error, ErrorKind, Result};
-use botscope::simulators::dataset::Dataset;
-use botscope::sources::memory::MemorySource;
 use botscope::sources::{AnalyticsSource, BotInfo, Capabilities};
 
-/// The dataset starts on a Monday; three days of traffic.
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap()
-}
+pub use crate::support::{codes, t0};
 
 pub fn range_json(days: i64) -> Value {
     json!({ "start": t0().to_rfc3339(), "end": (t0() + Duration::days(days)).to_rfc3339() })
@@ -45,27 +38,13 @@ impl TestApp {
     }
 }
 
+/// The demo bots over memory sources: three days of traffic from `t0()`.
 pub fn demo_sources(sessions_per_day: u32) -> Vec<Arc<dyn AnalyticsSource>> {
-    let bots = demo_bots(sessions_per_day);
-    let specs: Vec<_> = bots.iter().map(|(_, d)| d.clone()).collect();
-    let dataset = Dataset::generate(7, &specs, t0(), t0() + Duration::days(3));
-    bots.into_iter()
-        .zip(dataset.bots)
-        .map(|((info, _), (_, data))| {
-            Arc::new(MemorySource::new(info, Arc::new(data))) as Arc<dyn AnalyticsSource>
-        })
-        .collect()
+    crate::common::demo_memory_sources(sessions_per_day, 7, 3)
 }
 
 pub async fn spawn_with(sources: Vec<Arc<dyn AnalyticsSource>>) -> TestApp {
-    let settings = Settings::local(
-        "127.0.0.1:0".parse().unwrap(),
-        b"test-cursor-secret-0123456789",
-    );
-    let app = Application::build(sources, settings)
-        .await
-        .expect("build app");
-    let addr = app.spawn();
+    let addr = crate::support::spawn_app(&crate::support::config(""), sources).await;
     TestApp {
         url: format!("http://{addr}/graphql"),
         client: reqwest::Client::new(),
@@ -117,21 +96,4 @@ impl AnalyticsSource for DownSource {
     async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
         Err(self.err())
     }
-}
-
-/// The codes of a response's errors.
-pub fn codes(resp: &Value) -> Vec<String> {
-    resp["errors"]
-        .as_array()
-        .map(|errs| {
-            errs.iter()
-                .map(|e| {
-                    e["extensions"]["code"]
-                        .as_str()
-                        .unwrap_or("(none)")
-                        .to_owned()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use botscope::app::{Application, Settings};
-use botscope::server::auth::{Authenticator, mint_hs256};
+use botscope::app::Settings;
+use botscope::server::auth::mint_hs256;
 use botscope::sources::AnalyticsSource;
 
 use crate::common::{self, Probe};
+use crate::support::{self, codes};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
@@ -23,27 +24,18 @@ fn sources(delay: Duration) -> Vec<Arc<dyn AnalyticsSource>> {
         .collect()
 }
 
-async fn spawn(configure: impl FnOnce(&mut Settings), delay: Duration) -> String {
-    let mut settings =
-        Settings::local("127.0.0.1:0".parse().unwrap(), b"limits-cursor-secret-0123");
-    settings.cache = None;
-    configure(&mut settings);
-    let addr = Application::build(sources(delay), settings)
-        .await
-        .unwrap()
-        .spawn();
-    format!("http://{addr}")
+/// A gateway from `toml` (the test's config keys), without caches.
+async fn spawn(toml: &str, delay: Duration) -> String {
+    spawn_edited(toml, |_| {}, delay).await
 }
 
-fn codes(v: &Value) -> Vec<String> {
-    v["errors"]
-        .as_array()
-        .map(|es| {
-            es.iter()
-                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+/// [`spawn`], with settings no config key reaches edited.
+async fn spawn_edited(toml: &str, edit: impl FnOnce(&mut Settings), delay: Duration) -> String {
+    let mut settings = support::settings(&support::config(toml)).await;
+    settings.cache = None;
+    edit(&mut settings);
+    let addr = support::spawn_with_settings(settings, sources(delay)).await;
+    format!("http://{addr}")
 }
 
 async fn post(base: &str, body: &Value) -> (u16, Value) {
@@ -58,7 +50,7 @@ async fn post(base: &str, body: &Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn root_fields_are_bounded_aliases_and_fragments_included() {
-    let base = spawn(|s| s.schema_limits.max_root_fields = 3, Duration::ZERO).await;
+    let base = spawn("[limits]\nmax_root_fields = 3", Duration::ZERO).await;
     let (_, ok) = post(
         &base,
         &json!({ "query": "{ a: bots { id } b: bots { id } c: bots { id } }" }),
@@ -89,12 +81,10 @@ async fn root_fields_are_bounded_aliases_and_fragments_included() {
 
 #[tokio::test]
 async fn a_slow_request_ends_at_its_deadline_with_a_clear_error() {
-    let base = spawn(
-        |s| {
-            s.http.request_timeout = Duration::from_millis(300);
-            // Past the request's own deadline: that deadline is what is tested.
-            s.limits.bot_deadline = Some(Duration::from_secs(10));
-        },
+    let base = spawn_edited(
+        "[limits]\nrequest_timeout = \"300ms\"",
+        // Past the request's own deadline: that deadline is what is tested.
+        |s| s.limits.bot_deadline = Some(Duration::from_secs(10)),
         Duration::from_secs(5),
     )
     .await;
@@ -128,14 +118,13 @@ async fn a_slow_request_ends_at_its_deadline_with_a_clear_error() {
 #[tokio::test]
 async fn a_slow_bot_is_cut_at_its_deadline_and_the_others_answer() {
     let mut settings =
-        Settings::local("127.0.0.1:0".parse().unwrap(), b"limits-cursor-secret-0123");
+        support::settings(&support::config("[limits]\nrequest_timeout = \"2s\"")).await;
     settings.cache = None;
-    settings.http.request_timeout = Duration::from_secs(2);
     let mut all = common::demo_memory_sources(30, 3, 1);
     let slow = all.remove(0);
     let slow_id = slow.bot().id.clone();
     all.push(Arc::new(Probe::new(slow).delayed(Duration::from_secs(30))));
-    let addr = Application::build(all, settings).await.unwrap().spawn();
+    let addr = support::spawn_with_settings(settings, all).await;
     let started = Instant::now();
     let (status, body) = post(
         &format!("http://{addr}"),
@@ -163,10 +152,10 @@ async fn a_slow_bot_is_cut_at_its_deadline_and_the_others_answer() {
 #[tokio::test]
 async fn each_client_has_its_own_rate_limit() {
     let base = spawn(
-        |s| {
-            s.auth = Some(Authenticator::hs256(SECRET, None, None));
-            s.http.requests_per_minute_per_client = 3;
-        },
+        &format!(
+            "[auth]\nmode = \"jwt\"\nhs256_secret = \"{}\"\n[limits]\nrequests_per_minute_per_client = 3",
+            std::str::from_utf8(SECRET).unwrap()
+        ),
         Duration::ZERO,
     )
     .await;
@@ -209,7 +198,7 @@ async fn each_client_has_its_own_rate_limit() {
 #[tokio::test]
 async fn rate_limit_by_ip_when_auth_is_off() {
     let base = spawn(
-        |s| s.http.requests_per_minute_per_client = 2,
+        "[limits]\nrequests_per_minute_per_client = 2",
         Duration::ZERO,
     )
     .await;
@@ -223,10 +212,10 @@ async fn rate_limit_by_ip_when_auth_is_off() {
 #[tokio::test]
 async fn introspection_can_be_turned_off() {
     let q = json!({ "query": "{ __schema { queryType { name } } }" });
-    let on = spawn(|_| {}, Duration::ZERO).await;
+    let on = spawn("", Duration::ZERO).await;
     let (_, body) = post(&on, &q).await;
     assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
-    let off = spawn(|s| s.schema_limits.introspection = false, Duration::ZERO).await;
+    let off = spawn("[server]\nintrospection = false", Duration::ZERO).await;
     let (_, body) = post(&off, &q).await;
     assert!(
         body["data"]["__schema"].is_null() || !codes(&body).is_empty(),
@@ -246,7 +235,7 @@ async fn introspection_can_be_turned_off() {
 
 #[tokio::test]
 async fn oversized_body_gets_a_graphql_shaped_413() {
-    let base = spawn(|s| s.http.max_body_bytes = 1024, Duration::ZERO).await;
+    let base = spawn("[server]\nmax_body_bytes = \"1KiB\"", Duration::ZERO).await;
     let big = "x".repeat(4096);
     let (status, body) = post(
         &base,
@@ -259,7 +248,7 @@ async fn oversized_body_gets_a_graphql_shaped_413() {
 
 #[tokio::test]
 async fn request_ids_are_echoed_or_made_and_metrics_count_requests() {
-    let base = spawn(|_| {}, Duration::ZERO).await;
+    let base = spawn("", Duration::ZERO).await;
     let c = reqwest::Client::new();
     let q =
         json!({ "query": "query DashboardBots { bots { id } }", "operationName": "DashboardBots" });

@@ -1,5 +1,8 @@
 //! Black-box tests: the whole application on port 0, called over HTTP.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod aggregate_props;
 mod bad_input;
 mod bad_input_battery;

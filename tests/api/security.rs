@@ -11,7 +11,6 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use botscope::app::{Application, Settings};
 use botscope::server::auth::{Authenticator, mint_hs256};
 use botscope::sources::AnalyticsSource;
 
@@ -61,12 +60,9 @@ impl Gateway {
 
 async fn spawn(auth: Authenticator) -> Gateway {
     let (sources, calls) = sources();
-    let mut settings = Settings::local(
-        "127.0.0.1:0".parse().unwrap(),
-        b"security-cursor-secret-0123",
-    );
+    let mut settings = crate::support::settings(&crate::support::config("")).await;
     settings.auth = Some(auth);
-    let addr = Application::build(sources, settings).await.unwrap().spawn();
+    let addr = crate::support::spawn_with_settings(settings, sources).await;
     Gateway {
         url: format!("http://{addr}/graphql"),
         calls,
@@ -74,16 +70,7 @@ async fn spawn(auth: Authenticator) -> Gateway {
     }
 }
 
-fn codes(v: &Value) -> Vec<String> {
-    v["errors"]
-        .as_array()
-        .map(|es| {
-            es.iter()
-                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::support::codes;
 
 fn bots_query() -> Value {
     json!({ "query": "{ bots { id } }" })

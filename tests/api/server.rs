@@ -138,15 +138,12 @@ async fn bots_and_bot_lookup() {
 
 #[tokio::test]
 async fn auth_refuses_strangers_and_scopes_bots() {
-    use botscope::app::{Application, Settings};
-    use botscope::server::auth::{Authenticator, mint_hs256};
+    use botscope::server::auth::mint_hs256;
     let secret = b"0123456789abcdef0123456789abcdef";
-    let mut settings = Settings::local("127.0.0.1:0".parse().unwrap(), b"cursor-secret-0123456789");
-    settings.auth = Some(Authenticator::hs256(secret, None, None));
-    let addr = Application::build(demo_sources(20), settings)
-        .await
-        .unwrap()
-        .spawn();
+    let config = crate::support::config(
+        "[auth]\nmode = \"jwt\"\nhs256_secret = \"0123456789abcdef0123456789abcdef\"",
+    );
+    let addr = crate::support::spawn_app(&config, demo_sources(20)).await;
     let url = format!("http://{addr}/graphql");
     let c = reqwest::Client::new();
     let body = json!({ "query": "{ bots { id } }" });

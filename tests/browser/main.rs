@@ -15,6 +15,9 @@
 //! `target/browser-screenshots/`. `BOTSCOPE_README_SCREENSHOT=1` also writes
 //! README's `docs/dashboard.png`.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod cdp;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,10 +26,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use botscope::app::{Application, Settings};
-use botscope::demo::{DemoOptions, demo_dataset, demo_sources_with_faults};
-use botscope::server::auth::{Authenticator, mint_hs256};
-use botscope::simulators::SimFaults;
+use botscope::demo::{DemoOptions, demo_dataset, serve_dataset};
+use botscope::domain::Vendor;
+use botscope::server::auth::mint_hs256;
 
 use cdp::{Browser, Page};
 
@@ -58,7 +60,8 @@ impl Demo {
 
 /// `botscope demo`'s wiring on port 0: the demo bots through the real
 /// adapters to both simulators in-process.
-async fn spawn_demo(opts: DemoOptions, auth: Option<Authenticator>) -> Demo {
+/// `auth`: the HS256 secret tokens must be signed with, or none.
+async fn spawn_demo(opts: DemoOptions, auth: Option<&[u8]>) -> Demo {
     let (infos, mut dataset) = demo_dataset(&opts);
     // The demo's data is live: conversations still open close while the test
     // runs, so the page and the API, asked a moment apart, could count one
@@ -67,26 +70,21 @@ async fn spawn_demo(opts: DemoOptions, auth: Option<Authenticator>) -> Demo {
     for (_, data) in &mut dataset.bots {
         data.sessions.retain(|s| s.end_time <= now);
     }
-    let (sources, simulators) = demo_sources_with_faults(
-        infos,
-        dataset,
-        SimFaults::default(),
-        chrono::Duration::zero(),
-    )
-    .await
-    .unwrap();
-    let lex_sim = simulators
-        .iter()
-        .find_map(|l| l.strip_prefix("Lex V2 simulator:"))
+    let toml = match auth {
+        Some(secret) => format!(
+            "[auth]\nmode = \"jwt\"\nhs256_secret = \"{}\"",
+            std::str::from_utf8(secret).unwrap()
+        ),
+        None => String::new(),
+    };
+    let demo = serve_dataset(infos, dataset, &opts, support::config(&toml))
+        .await
+        .unwrap();
+    let lex_sim = demo
+        .simulator(Vendor::LexV2)
         .expect("the demo names the Lex simulator")
-        .trim()
         .to_owned();
-    let mut settings = Settings::local(
-        "127.0.0.1:0".parse().unwrap(),
-        b"browser-cursor-secret-0123456789",
-    );
-    settings.auth = auth;
-    let addr = Application::build(sources, settings).await.unwrap().spawn();
+    let addr = support::spawn_config(&demo.config).await;
     Demo {
         base: format!("http://{addr}"),
         lex_sim,
@@ -867,7 +865,7 @@ async fn a_failing_vendor_shows_its_code_on_its_own_bots_while_the_others_render
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_auth_a_bad_token_is_refused_and_a_scoped_token_sees_only_its_bots() {
     let _serial = SERIAL.lock().await;
-    let demo = spawn_demo(small(), Some(Authenticator::hs256(SECRET, None, None))).await;
+    let demo = spawn_demo(small(), Some(SECRET)).await;
     let browser = Browser::launch().await;
     let page = browser.new_page().await;
     page.goto(&format!("{}/", demo.base)).await;

@@ -3,6 +3,9 @@
 //! secret the vendor refuses leave no trace of the token, the HS256 secret or
 //! the Kore client secret — while the log does show the requests happened.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 #[path = "../vendors/kore.rs"]
 mod kore;
 #[path = "../vendors/lex_common.rs"]
@@ -16,8 +19,7 @@ use chrono::Duration as Days;
 use secrecy::SecretString;
 use serde_json::json;
 
-use botscope::app::{Application, Settings};
-use botscope::server::auth::{Authenticator, mint_hs256};
+use botscope::server::auth::mint_hs256;
 use botscope::sources::AnalyticsSource;
 use botscope::sources::kore::KoreConfig;
 
@@ -60,15 +62,10 @@ async fn secrets_and_tokens_never_reach_the_logs() {
     let lex = lex_common::fixture(20).await;
     let lex_source: Arc<dyn AnalyticsSource> = Arc::new(lex.lex);
 
-    let mut settings = Settings::local(
-        "127.0.0.1:0".parse().unwrap(),
-        b"logs-cursor-secret-0123456",
-    );
-    settings.auth = Some(Authenticator::hs256(HS_SECRET.as_bytes(), None, None));
-    let addr = Application::build(vec![source, lex_source], settings)
-        .await
-        .unwrap()
-        .spawn();
+    let config = support::config(&format!(
+        "[auth]\nmode = \"jwt\"\nhs256_secret = \"{HS_SECRET}\""
+    ));
+    let addr = support::spawn_app(&config, vec![source, lex_source]).await;
     let url = format!("http://{addr}/graphql");
     let client = reqwest::Client::new();
 

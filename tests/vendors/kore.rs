@@ -9,12 +9,13 @@ use chrono::{DateTime, TimeZone, Utc};
 use secrecy::SecretString;
 use serde_json::Value;
 
+use botscope::domain::BotData;
 use botscope::domain::Vendor;
 use botscope::simulators::dataset::{Dataset, DatasetBot};
 use botscope::simulators::kore::{KoreSimBot, KoreSimConfig, KoreSimCounters, spawn};
 use botscope::sources::BotInfo;
 use botscope::sources::kore::{KoreConfig, KoreSource};
-use botscope::sources::memory::{BotData, MemorySource};
+use botscope::sources::memory::MemorySource;
 
 pub const KORE_BOT: &str = "st-0c6b7d1e-5f3a-4c2b-9d8e-1a2b3c4d5e6f";
 pub const CLIENT_ID: &str = "cs-test-client";

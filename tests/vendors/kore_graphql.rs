@@ -9,7 +9,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
-use botscope::app::{Application, Settings};
 use botscope::sources::AnalyticsSource;
 
 async fn gql(client: &reqwest::Client, url: &str, query: &str, variables: Value) -> Value {
@@ -41,16 +40,8 @@ async fn session_metrics_equal_the_aggregation_of_the_sessions_returned() {
     let data = kore::data(120, t0 - Duration::days(1), t0 + Duration::days(3));
     let sim = kore::Sim::start(kore::sim_config(), data).await;
     let source: Arc<dyn AnalyticsSource> = Arc::new(sim.source(sim.adapter_config()));
-    let app = Application::build(
-        vec![source],
-        Settings::local(
-            "127.0.0.1:0".parse().unwrap(),
-            b"kore-graphql-test-cursor-secret",
-        ),
-    )
-    .await
-    .unwrap();
-    let url = format!("http://{}/graphql", app.spawn());
+    let addr = crate::support::spawn_app(&crate::support::config(""), vec![source]).await;
+    let url = format!("http://{addr}/graphql");
     let client = reqwest::Client::new();
     let vars = json!({
         "range": {
@@ -140,19 +131,11 @@ async fn session_metrics_equal_the_aggregation_of_the_sessions_returned() {
 
 /// The gateway over one Kore bot served by `data`, with the strict simulator
 /// (replay checks on, as the docs state them) and the real adapter.
-async fn gateway(data: Arc<botscope::sources::memory::BotData>) -> (kore::Sim, String) {
+async fn gateway(data: Arc<botscope::domain::BotData>) -> (kore::Sim, String) {
     let sim = kore::Sim::start(kore::sim_config(), data).await;
     let source: Arc<dyn AnalyticsSource> = Arc::new(sim.source(sim.adapter_config()));
-    let app = Application::build(
-        vec![source],
-        Settings::local(
-            "127.0.0.1:0".parse().unwrap(),
-            b"kore-graphql-test-cursor-secret",
-        ),
-    )
-    .await
-    .unwrap();
-    let url = format!("http://{}/graphql", app.spawn());
+    let addr = crate::support::spawn_app(&crate::support::config(""), vec![source]).await;
+    let url = format!("http://{addr}/graphql");
     (sim, url)
 }
 
@@ -241,10 +224,7 @@ async fn the_last_24_hours_up_to_now_hold_exactly_the_closed_sessions() {
     let generated = live.bots.into_iter().next().unwrap().1;
     let mut sessions = generated.sessions;
     sessions.extend((0..4).map(|i| open_session(now, i)));
-    let data = Arc::new(botscope::sources::memory::BotData::new(
-        sessions,
-        generated.stages,
-    ));
+    let data = Arc::new(botscope::domain::BotData::new(sessions, generated.stages));
     let (range_start, range_end) = (now - Duration::hours(24), now);
     let open = data
         .sessions

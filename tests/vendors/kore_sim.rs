@@ -10,6 +10,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::Duration;
 use serde_json::{Value, json};
 
+use botscope::domain::BotData;
 use botscope::domain::{
     IntentStageFilter, IntentStageGroupField, IntentStageMetricName, IntentStageMetricSpec,
     IntentStageMetricsQuery, PageSize, Session, SessionFilter, SessionOrder, SessionQuery,
@@ -19,7 +20,6 @@ use botscope::error::ErrorKind;
 use botscope::sources::AnalyticsSource;
 use botscope::sources::MetricsOf;
 use botscope::sources::kore::KoreWindowPlan;
-use botscope::sources::memory::BotData;
 
 /// Every session of `range`, first 1000, in the default order.
 fn query(range: TimeRange) -> SessionQuery {

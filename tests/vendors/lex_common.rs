@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
+use botscope::domain::BotData;
 use botscope::domain::{TimeRange, Vendor};
 use botscope::simulators::dataset::{Dataset, DatasetBot};
 use botscope::simulators::lex::{LexSimConfig, LexSimulator};
 use botscope::sources::BotInfo;
-use botscope::sources::lex::{LexSource, LexSourceConfig};
-use botscope::sources::memory::{BotData, MemorySource};
+use botscope::sources::lex::{LexConfig, LexSource};
+use botscope::sources::memory::MemorySource;
 
 pub const LEX_BOT_ID: &str = "ABCDEFGHIJ";
 
@@ -54,7 +55,7 @@ pub struct LexFixture {
 }
 
 pub async fn source_for(sim: &LexSimulator, max_attempts: u32) -> LexSource {
-    let mut config = LexSourceConfig::for_endpoint(LEX_BOT_ID, sim.url());
+    let mut config = LexConfig::for_endpoint(LEX_BOT_ID, sim.url());
     config.max_attempts = max_attempts;
     config.initial_backoff = Duration::from_millis(5);
     LexSource::new(info(), &config).await

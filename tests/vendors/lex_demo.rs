@@ -5,9 +5,11 @@
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-use botscope::app::{Application, Settings};
-use botscope::demo::{demo_bots, demo_sources};
+use botscope::demo::{DemoOptions, demo_specs, serve_dataset};
+use botscope::domain::Vendor;
 use botscope::simulators::dataset::Dataset;
+
+use crate::support;
 
 async fn lex_calls(sim_url: &str) -> u64 {
     let stats: Value = reqwest::get(format!("{sim_url}/_sim/stats"))
@@ -28,24 +30,17 @@ async fn lex_calls(sim_url: &str) -> u64 {
 async fn graphql_over_a_lex_demo_bot_reaches_the_simulator() {
     // Inside Lex's 365 days whatever the date.
     let t0 = botscope::simulators::dataset::fixture_epoch(Utc::now());
-    let bots = demo_bots(40);
-    let infos = bots.iter().map(|(i, _)| i.clone()).collect();
-    let specs: Vec<_> = bots.into_iter().map(|(_, d)| d).collect();
+    let (infos, specs) = demo_specs(40);
     let dataset = Dataset::generate(7, &specs, t0, t0 + Duration::days(2));
-    let (sources, simulators) = demo_sources(infos, dataset).await.unwrap();
-    let sim_url = simulators
-        .iter()
-        .find_map(|l| l.strip_prefix("Lex V2 simulator: "))
+    let demo = serve_dataset(infos, dataset, &DemoOptions::default(), support::config(""))
+        .await
+        .unwrap();
+    let sim_url = demo
+        .simulator(Vendor::LexV2)
         .expect("the demo names the Lex simulator's URL")
         .to_owned();
     assert_eq!(lex_calls(&sim_url).await, 0);
-
-    let settings = Settings::local(
-        "127.0.0.1:0".parse().unwrap(),
-        b"test-cursor-secret-0123456789",
-    );
-    let app = Application::build(sources, settings).await.unwrap();
-    let addr = app.spawn();
+    let addr = support::spawn_config(&demo.config).await;
     let query = r#"query($r: TimeRange!) {
         sessions(botIds: ["support-lex"], range: $r, first: 5) { nodes { sessionId bot { id } } }
         sessionMetrics(botIds: ["billing-lex"], range: $r, metrics: [{name: COUNT, statistic: SUM}]) { values { value } }
@@ -83,22 +78,14 @@ async fn graphql_over_a_lex_demo_bot_reaches_the_simulator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_400_days_back_is_the_lex_bots_clear_error_and_kore_still_answers() {
     let now = Utc::now();
-    let bots = demo_bots(10);
-    let infos = bots.iter().map(|(i, _)| i.clone()).collect();
-    let specs: Vec<_> = bots.into_iter().map(|(_, d)| d).collect();
+    let (infos, specs) = demo_specs(10);
     let start = now - Duration::days(400);
     let dataset = Dataset::generate(7, &specs, start, start + Duration::days(2));
-    let (sources, simulators) = demo_sources(infos, dataset).await.unwrap();
-    let sim_url = simulators
-        .iter()
-        .find_map(|l| l.strip_prefix("Lex V2 simulator: "))
-        .unwrap()
-        .to_owned();
-    let settings = Settings::local(
-        "127.0.0.1:0".parse().unwrap(),
-        b"test-cursor-secret-0123456789",
-    );
-    let addr = Application::build(sources, settings).await.unwrap().spawn();
+    let demo = serve_dataset(infos, dataset, &DemoOptions::default(), support::config(""))
+        .await
+        .unwrap();
+    let sim_url = demo.simulator(Vendor::LexV2).unwrap().to_owned();
+    let addr = support::spawn_config(&demo.config).await;
     let body: Value = reqwest::Client::new()
         .post(format!("http://{addr}/graphql"))
         .json(&json!({

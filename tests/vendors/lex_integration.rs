@@ -19,7 +19,7 @@ use botscope::error::ErrorKind;
 use botscope::simulators::lex::LexSimConfig;
 use botscope::sources::AnalyticsSource;
 use botscope::sources::MetricsOf;
-use botscope::sources::lex::{LexSource, LexSourceConfig};
+use botscope::sources::lex::{LexConfig, LexSource};
 use lex_common::{LEX_BOT_ID, fixture, fixture_with, info, range, source_for};
 
 fn sdk_client(url: &str) -> aws_sdk_lexmodelsv2::Client {
@@ -504,11 +504,7 @@ async fn the_service_message_reaches_the_client_as_bad_user_input() {
     // provoke, since it never sends an invalid request of its own.
     let mut bad = info();
     bad.vendor_bot_id = "not-a-bot".into();
-    let lex = LexSource::new(
-        bad,
-        &LexSourceConfig::for_endpoint("not-a-bot", f.sim.url()),
-    )
-    .await;
+    let lex = LexSource::new(bad, &LexConfig::for_endpoint("not-a-bot", f.sim.url())).await;
     let q = SessionQuery {
         range: range(),
         filter: SessionFilter::default(),
@@ -522,11 +518,7 @@ async fn the_service_message_reaches_the_client_as_bad_user_input() {
     assert!(!err.retryable);
 
     // A well-formed id the service does not know: 412 → NOT_FOUND.
-    let lex = LexSource::new(
-        info(),
-        &LexSourceConfig::for_endpoint("ZZZZZZZZZZ", f.sim.url()),
-    )
-    .await;
+    let lex = LexSource::new(info(), &LexConfig::for_endpoint("ZZZZZZZZZZ", f.sim.url())).await;
     let err = lex.sessions(&q).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound, "{err:?}");
 }
@@ -601,7 +593,7 @@ async fn an_unreachable_endpoint_is_upstream_unavailable() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let mut config = LexSourceConfig::for_endpoint(LEX_BOT_ID, url);
+    let mut config = LexConfig::for_endpoint(LEX_BOT_ID, url);
     config.max_attempts = 1;
     let lex = LexSource::new(info(), &config).await;
     let err = lex.sessions(&one_page()).await.unwrap_err();
@@ -618,7 +610,7 @@ async fn an_undecodable_answer_is_upstream_bad_response() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let lex = LexSource::new(info(), &LexSourceConfig::for_endpoint(LEX_BOT_ID, url)).await;
+    let lex = LexSource::new(info(), &LexConfig::for_endpoint(LEX_BOT_ID, url)).await;
     let err = lex.sessions(&one_page()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::UpstreamBadResponse, "{err:?}");
 }
@@ -775,7 +767,7 @@ async fn quota_and_unmodelled_errors_get_clear_codes_and_are_not_retried() {
         (403, "AccessDeniedException", ErrorKind::UpstreamUnavailable),
     ] {
         let url = canned_error(status, code).await;
-        let lex = LexSource::new(info(), &LexSourceConfig::for_endpoint(LEX_BOT_ID, url)).await;
+        let lex = LexSource::new(info(), &LexConfig::for_endpoint(LEX_BOT_ID, url)).await;
         let err = lex.sessions(&one_page()).await.unwrap_err();
         assert_eq!(err.kind, kind, "{code}: {err:?}");
         assert!(!err.retryable, "{code} must not be retryable");
@@ -815,7 +807,7 @@ async fn a_5xx_without_error_type_is_upstream_unavailable_and_opens_the_breaker(
         (503, ""),
     ] {
         let (url, calls) = headerless_fault(status, body).await;
-        let mut config = LexSourceConfig::for_endpoint(LEX_BOT_ID, url);
+        let mut config = LexConfig::for_endpoint(LEX_BOT_ID, url);
         config.max_attempts = 2;
         config.initial_backoff = std::time::Duration::from_millis(1);
         let lex = LexSource::new(info(), &config).await;
@@ -851,7 +843,7 @@ async fn a_5xx_without_error_type_is_upstream_unavailable_and_opens_the_breaker(
 #[tokio::test]
 async fn an_unmodelled_5xx_code_is_retryable_upstream_unavailable() {
     let url = canned_error(503, "ServiceUnavailableException").await;
-    let mut config = LexSourceConfig::for_endpoint(LEX_BOT_ID, url);
+    let mut config = LexConfig::for_endpoint(LEX_BOT_ID, url);
     config.max_attempts = 1;
     let lex = LexSource::new(info(), &config).await;
     let err = lex.sessions(&one_page()).await.unwrap_err();
@@ -867,7 +859,7 @@ struct Recent {
     sim: botscope::simulators::lex::LexSimulator,
     lex: LexSource,
     memory: botscope::sources::memory::MemorySource,
-    data: std::sync::Arc<botscope::sources::memory::BotData>,
+    data: std::sync::Arc<botscope::domain::BotData>,
     start: chrono::DateTime<chrono::Utc>,
     end: chrono::DateTime<chrono::Utc>,
 }
@@ -894,10 +886,7 @@ async fn recent(per_day: u32) -> Recent {
             sessions.push(s);
         }
     }
-    let data = std::sync::Arc::new(botscope::sources::memory::BotData::new(
-        sessions,
-        generated.stages,
-    ));
+    let data = std::sync::Arc::new(botscope::domain::BotData::new(sessions, generated.stages));
     let sim = botscope::simulators::lex::LexSimulator::spawn(
         "127.0.0.1:0".parse().unwrap(),
         LexSimConfig::default(),

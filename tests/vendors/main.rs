@@ -2,6 +2,9 @@
 //! through the real `aws-sdk-lexmodelsv2`, Kore over HTTP, the conformance
 //! suite, and replicas sharing a real redis-server.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod conformance;
 mod conformance_kore;
 mod conformance_lex;

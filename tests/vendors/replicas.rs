@@ -15,14 +15,14 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use botscope::app::{Application, Settings};
+use botscope::domain::BotData;
 use botscope::fleet::{Fleet, FleetSettings};
 use botscope::simulators::kore::KoreSimConfig;
 use botscope::simulators::lex::{LexSimConfig, LexSimulator};
 use botscope::sources::AnalyticsSource;
 use botscope::sources::kore::{KoreConfig, KoreWindowPlan};
-use botscope::sources::lex::{LexSource, LexSourceConfig};
-use botscope::sources::memory::{BotData, MemorySource};
+use botscope::sources::lex::{LexConfig, LexSource};
+use botscope::sources::memory::MemorySource;
 
 /// A `redis-server` of our own on a free loopback port, no persistence,
 /// killed when dropped.
@@ -206,22 +206,19 @@ fn kore_config(sims: &Sims, t: &Tuning) -> KoreConfig {
     c
 }
 
-fn lex_config(sims: &Sims, t: &Tuning) -> LexSourceConfig {
-    let mut c = LexSourceConfig::for_endpoint(lex_common::LEX_BOT_ID, sims.lex.url());
+fn lex_config(sims: &Sims, t: &Tuning) -> LexConfig {
+    let mut c = LexConfig::for_endpoint(lex_common::LEX_BOT_ID, sims.lex.url());
     c.requests_per_second = t.lex_rps;
     c.max_attempts = 1;
     c
 }
 
 async fn spawn(sources: Vec<Arc<dyn AnalyticsSource>>, fleet: Option<Fleet>) -> Replica {
-    let mut settings = Settings::local(
-        "127.0.0.1:0".parse().unwrap(),
-        b"replicas-test-cursor-secret-0123",
-    );
+    let mut settings = crate::support::settings(&crate::support::config("")).await;
     settings.fleet = fleet;
-    let app = Application::build(sources, settings).await.unwrap();
+    let addr = crate::support::spawn_with_settings(settings, sources).await;
     Replica {
-        base: format!("http://{}", app.spawn()),
+        base: format!("http://{addr}"),
         http: reqwest::Client::new(),
     }
 }

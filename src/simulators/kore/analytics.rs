@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use super::sessions::parse_date;
 use super::{Sim, parse_body};
+use crate::domain::BotData;
 use crate::domain::{IntentEndState, UtteranceRecord, UtteranceState};
-use crate::sources::memory::BotData;
 
 const OP: &str = "getAnalytics";
 

@@ -46,6 +46,7 @@
 //!   documented (§2.2).
 
 mod analytics;
+pub mod demo;
 pub use analytics::ACCEPTED_CHANNELS as ANALYTICS_CHANNELS;
 mod budget;
 mod sessions;
@@ -69,7 +70,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::sources::memory::BotData;
+use crate::domain::BotData;
 
 pub use analytics::KoreSimTask;
 use budget::SlidingBudget;

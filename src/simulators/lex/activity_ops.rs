@@ -37,10 +37,10 @@ use super::ops::{
 use super::wire::{
     self, Filter, LexError, MetricsRequest, SORT_ORDERS, SortBy, Violations, epoch_number, instant,
 };
+use crate::domain::BotData;
 use crate::domain::{
     IntentEndState, IntentRecord, Session, TimeRange, UtteranceRecord, UtteranceState, bin_start,
 };
-use crate::sources::memory::BotData;
 
 pub const INTENT_METRICS: &[&str] = &["Count", "Success", "Failure", "Switched", "Dropped"];
 pub const INTENT_FIELDS: &[&str] = &["IntentName", "IntentEndState", "IntentLevel"];

@@ -40,6 +40,7 @@
 //! `PUT /_sim/faults` (`{"throttleRate":…,"errorRate":…}`, changes the fault rates).
 
 mod activity_ops;
+pub mod demo;
 mod ops;
 mod wire;
 
@@ -60,7 +61,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::sources::memory::BotData;
+use crate::domain::BotData;
 
 pub use wire::LexError;
 

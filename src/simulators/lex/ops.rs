@@ -14,13 +14,13 @@ use super::wire::{
     self, BIN_BY_NAMES, END_STATES, Filter, INTERVALS, LexError, MetricsRequest, SORT_ORDERS,
     STATISTICS, SessionsRequest, Violations, epoch_number, instant,
 };
+use crate::domain::BotData;
 use crate::domain::{
     BinInterval, ConversationEndState, IntentStageGroupField, IntentStageMetricName,
     IntentStageMetricSpec, IntentStageMetrics, IntentStageRecord, MetricsQuery, Modality, NO_VALUE,
     Session, SessionAggregator, SessionGroupField, SessionMetricName, SessionMetricSpec, Statistic,
     Tally, TimeRange,
 };
-use crate::sources::memory::BotData;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Operation {

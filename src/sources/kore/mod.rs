@@ -641,27 +641,6 @@ impl KoreSource {
     }
 }
 
-/// The source for one `[[bots]]` entry with `vendor = "kore"`.
-pub fn build_from_config(
-    index: usize,
-    bot: &crate::config::KoreBotConfig,
-    fleet: Option<&crate::fleet::Fleet>,
-) -> std::result::Result<std::sync::Arc<dyn AnalyticsSource>, crate::config::ConfigError> {
-    let mut config = KoreConfig::from_bot_config(index, bot)?;
-    config.fleet = fleet.cloned();
-    let info = BotInfo {
-        id: bot.id.clone(),
-        name: bot.name.clone(),
-        vendor: Vendor::Kore,
-        vendor_bot_id: bot.bot_id.clone(),
-    };
-    let source = KoreSource::new(info, config).map_err(|e| crate::config::ConfigError {
-        key: format!("bots[{index}]"),
-        message: e.message,
-    })?;
-    Ok(std::sync::Arc::new(source))
-}
-
 impl KoreSource {
     /// Computed by the aggregation engine. Without CONCURRENCY, sessions are
     /// pushed window by window as they arrive; CONCURRENCY needs them in start

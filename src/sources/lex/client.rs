@@ -21,7 +21,7 @@ use aws_sdk_lexmodelsv2::types::{
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
-use super::config::{LexCredentials, LexSourceConfig};
+use super::config::{LexConfig, LexCredentials};
 use super::error::classify;
 use crate::domain::TimeRange;
 use crate::error::Result;
@@ -58,7 +58,7 @@ impl LexClient {
     /// endpoint URL when configured. Note (lex.md §0.11): the SDK's HTTP client
     /// honours `HTTP(S)_PROXY` even for loopback; set `NO_PROXY=127.0.0.1,localhost`
     /// when a proxy variable is present.
-    pub async fn build(gateway_bot: &str, config: &LexSourceConfig) -> LexClient {
+    pub async fn build(gateway_bot: &str, config: &LexConfig) -> LexClient {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(config.region.clone()))
             .retry_config(
@@ -69,15 +69,15 @@ impl LexClient {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(config.connect_timeout)
-                    .read_timeout(config.read_timeout)
+                    .read_timeout(config.read_timeout())
                     .operation_attempt_timeout(config.attempt_timeout)
-                    .operation_timeout(config.operation_timeout)
+                    .operation_timeout(config.timeout)
                     .build(),
             );
         if let LexCredentials::Static {
             access_key_id,
             secret_access_key,
-        } = &config.credentials
+        } = config.effective_credentials()
         {
             loader = loader.credentials_provider(Credentials::new(
                 access_key_id,

@@ -42,7 +42,7 @@ use aws_sdk_lexmodelsv2::types::SessionDataSortBy;
 use chrono::{DateTime, Utc};
 
 pub use client::LexClient;
-pub use config::{LexCredentials, LexSourceConfig};
+pub use config::{LexConfig, LexCredentials};
 pub use range::{LexPiece, LexRangePlan};
 pub use replay::{REPLAY_BOT, map_session_answer, map_session_page_json};
 
@@ -66,7 +66,7 @@ pub struct LexSource {
 }
 
 impl LexSource {
-    pub async fn new(bot: BotInfo, config: &LexSourceConfig) -> LexSource {
+    pub async fn new(bot: BotInfo, config: &LexConfig) -> LexSource {
         use IntentStageMetricName as I;
         use SessionMetricName as S;
         let client = LexClient::build(&bot.id, config).await;

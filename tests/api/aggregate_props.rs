@@ -1,6 +1,6 @@
 //! The streaming aggregation engine against a naive one, on random data.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 
 use botscope::domain::{
@@ -8,9 +8,7 @@ use botscope::domain::{
     SessionMetricName, SessionMetricSpec, Statistic, TimeRange, Vendor, bin_start,
 };
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap()
-}
+use crate::support::t0;
 
 fn session(
     i: usize,

@@ -264,4 +264,27 @@ async fn layer_order_is_metrics_then_cache_then_vendor() {
         seen, 3.0,
         "metrics sits outside the cache and counts hits too:\n{text}"
     );
+
+    // The vendor goes down: five failing questions (not cached) open the breaker.
+    inner.fail.store(true, Ordering::SeqCst);
+    for days in 2..=6 {
+        let e = stacked.sessions(&query(days)).await.unwrap_err();
+        assert_eq!(e.kind, botscope::error::ErrorKind::UpstreamUnavailable);
+    }
+    let calls = inner.calls();
+    assert_eq!(calls, 6, "each failing question reached the vendor once");
+    // Open: a new question fails fast, without a call (breaker outside the vendor)…
+    let e = stacked.sessions(&query(7)).await.unwrap_err();
+    assert_eq!(e.kind, botscope::error::ErrorKind::UpstreamUnavailable);
+    assert!(
+        e.message.contains("breaker") || e.message.contains("circuit"),
+        "{e:?}"
+    );
+    assert_eq!(inner.calls(), calls, "an open breaker makes no call");
+    // …while what the cache holds still answers (cache outside the breaker).
+    stacked
+        .sessions(&query(1))
+        .await
+        .expect("a cached answer survives an open breaker");
+    assert_eq!(inner.calls(), calls);
 }

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use botscope::demo::demo_specs;
@@ -21,10 +20,7 @@ use botscope::sources::AnalyticsSource;
 use botscope::sources::kore::{KoreConfig, KoreSource};
 use botscope::sources::lex::{LexConfig, LexSource};
 
-/// A Monday in the recent past: inside Lex's 365 days whatever the date.
-fn t0() -> DateTime<Utc> {
-    botscope::simulators::dataset::fixture_epoch(Utc::now())
-}
+use crate::support::recent_t0 as t0;
 
 fn range() -> Value {
     json!({ "start": t0().to_rfc3339(), "end": (t0() + chrono::Duration::days(3)).to_rfc3339() })
@@ -77,10 +73,14 @@ async fn rig(faults: SimFaults, attempts: u32, breaker: Option<BreakerPolicy>) -
         seed: 5,
         ..KoreSimConfig::new("cs-faults", "faults-secret")
     };
-    let (kore_addr, _) = botscope::simulators::kore::spawn(kore_config, kore)
-        .await
-        .unwrap();
-    let kore_url = format!("http://{kore_addr}");
+    let kore_url = botscope::simulators::kore::KoreSimulator::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        kore_config,
+        kore,
+    )
+    .await
+    .unwrap()
+    .url();
     let mut sources: Vec<Arc<dyn AnalyticsSource>> = Vec::new();
     for info in infos {
         if info.vendor == botscope::domain::Vendor::LexV2 {

@@ -19,6 +19,12 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap()
 }
 
+/// A Monday in the recent past, for data a vendor only serves when recent
+/// (Lex keeps 365 days): inside its window whatever today is.
+pub fn recent_t0() -> DateTime<Utc> {
+    botscope::simulators::dataset::fixture_epoch(Utc::now())
+}
+
 /// The `extensions.code` of each error of a GraphQL answer (`(none)` when absent).
 pub fn codes(resp: &Value) -> Vec<String> {
     resp["errors"]

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde_json::Value;
 
 use botscope::domain::BotData;
 use botscope::domain::Vendor;
 use botscope::simulators::dataset::{Dataset, DatasetBot};
-use botscope::simulators::kore::{KoreSimBot, KoreSimConfig, KoreSimCounters, spawn};
+use botscope::simulators::kore::{KoreSimBot, KoreSimConfig, KoreSimCounters, KoreSimulator};
 use botscope::sources::BotInfo;
 use botscope::sources::kore::{KoreConfig, KoreSource};
 use botscope::sources::memory::MemorySource;
@@ -21,10 +21,7 @@ pub const KORE_BOT: &str = "st-0c6b7d1e-5f3a-4c2b-9d8e-1a2b3c4d5e6f";
 pub const CLIENT_ID: &str = "cs-test-client";
 pub const SECRET: &str = "kore-test-client-secret";
 
-/// A Monday, and a 6-day window boundary (days since the epoch divisible by 6).
-pub fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap()
-}
+pub use crate::support::t0;
 
 pub fn info() -> BotInfo {
     BotInfo {
@@ -58,10 +55,10 @@ impl Sim {
             bot_id: KORE_BOT.into(),
             data,
         }];
-        let (addr, _handle) = spawn(config, bots).await.expect("spawn the Kore simulator");
-        Sim {
-            url: format!("http://{addr}"),
-        }
+        let sim = KoreSimulator::spawn("127.0.0.1:0".parse().unwrap(), config, bots)
+            .await
+            .expect("spawn the Kore simulator");
+        Sim { url: sim.url() }
     }
 
     /// The simulator's totals over every operation and bot.

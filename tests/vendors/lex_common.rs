@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use chrono::Duration as ChronoDuration;
 
 use botscope::domain::BotData;
 use botscope::domain::{TimeRange, Vendor};
@@ -18,10 +18,7 @@ use botscope::sources::memory::MemorySource;
 
 pub const LEX_BOT_ID: &str = "ABCDEFGHIJ";
 
-/// A Monday in the recent past: inside Lex's 365 days whatever the date.
-pub fn t0() -> DateTime<Utc> {
-    botscope::simulators::dataset::fixture_epoch(Utc::now())
-}
+pub use crate::support::recent_t0 as t0;
 
 pub fn info() -> BotInfo {
     BotInfo {

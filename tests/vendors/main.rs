@@ -7,6 +7,7 @@ mod support;
 
 mod conformance;
 mod conformance_kore;
+mod conformance_layers;
 mod conformance_lex;
 mod kore;
 mod kore_graphql;

@@ -48,9 +48,10 @@ pub async fn serve_demo(
         .into_iter()
         .map(|(bot_id, data)| KoreSimBot { bot_id, data })
         .collect();
-    let (addr, _task) = super::spawn(config, bots).await?;
+    let sim =
+        super::KoreSimulator::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config, bots).await?;
     Ok(SimEndpoint {
-        url: format!("http://{addr}"),
+        url: sim.url(),
         client_id: Some(client_id.into()),
         client_secret: Some(secret),
     })
@@ -122,16 +123,19 @@ pub async fn simulate(
     config.error_rate = args.error_rate;
     config.max_page_size = args.max_page_size;
     config.seed = args.seed;
-    println!(
-        "Kore simulator on http://{} (client id {})",
-        args.listen, args.client_id
-    );
-    for b in &bots {
-        println!("  bot {}: {} sessions", b.bot_id, b.data.sessions.len());
-    }
-    println!("  POST /api/public/bot/{{botId}}/getSessions?containmentType=…, POST …/getAnalytics");
-    println!("  GET /_sim/stats, GET /_sim/bots");
-    super::run(args.listen, config, bots)
-        .await
-        .map_err(|e| format!("cannot serve on {}: {e}", args.listen))
+    let lines: Vec<String> = bots
+        .iter()
+        .map(|b| format!("  bot {}: {} sessions", b.bot_id, b.data.sessions.len()))
+        .collect();
+    let client_id = args.client_id.clone();
+    super::KoreSimulator::run(args.listen, config, bots, |sim| {
+        println!("Kore simulator on {} (client id {client_id})", sim.url());
+        println!("{}", lines.join("\n"));
+        println!(
+            "  POST /api/public/bot/{{botId}}/getSessions?containmentType=…, POST …/getAnalytics"
+        );
+        println!("  GET /_sim/stats, GET /_sim/bots");
+    })
+    .await
+    .map_err(|e| format!("cannot serve on {}: {e}", args.listen))
 }

@@ -68,7 +68,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 use crate::domain::BotData;
 
@@ -453,31 +452,55 @@ pub fn router(config: KoreSimConfig, bots: Vec<KoreSimBot>) -> Router {
         .with_state(sim)
 }
 
-/// Serves the simulator on a free loopback port in a background task (tests,
-/// the demo); returns its address and the task.
-pub async fn spawn(
-    config: KoreSimConfig,
-    bots: Vec<KoreSimBot>,
-) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let addr = listener.local_addr()?;
-    let app = router(config, bots);
-    let handle = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok((addr, handle))
+/// A running simulator, the same shape as `lex::LexSimulator`. The server
+/// task lives as long as the Tokio runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct KoreSimulator {
+    addr: SocketAddr,
 }
 
-/// Serves the simulator in the foreground until Ctrl-C (`botscope simulate kore`).
-pub async fn run(
-    listen: SocketAddr,
-    config: KoreSimConfig,
-    bots: Vec<KoreSimBot>,
-) -> std::io::Result<()> {
-    let listener = TcpListener::bind(listen).await?;
-    axum::serve(listener, router(config, bots))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+impl KoreSimulator {
+    /// Binds `listen` (port 0 for any) and serves `bots` in the background.
+    pub async fn spawn(
+        listen: SocketAddr,
+        config: KoreSimConfig,
+        bots: Vec<KoreSimBot>,
+    ) -> std::io::Result<KoreSimulator> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let app = router(config, bots);
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "Kore simulator stopped");
+            }
+        });
+        Ok(KoreSimulator { addr })
+    }
+
+    /// Serves until Ctrl-C (`botscope simulate kore`); `on_ready` runs once bound.
+    pub async fn run(
+        listen: SocketAddr,
+        config: KoreSimConfig,
+        bots: Vec<KoreSimBot>,
+        on_ready: impl FnOnce(&KoreSimulator),
+    ) -> std::io::Result<()> {
+        let listener = TcpListener::bind(listen).await?;
+        on_ready(&KoreSimulator {
+            addr: listener.local_addr()?,
+        });
+        axum::serve(listener, router(config, bots))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, what a `[[bots]]` entry takes as `host`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
 }

@@ -36,29 +36,10 @@ pub struct KoreClient {
     bot: String,
 }
 
-/// The wait before retry `attempt` (0-based): `Retry-After` when Kore sent
-/// one, else "full jitter" exponential backoff — uniform in
-/// `[base·2^attempt / 2, base·2^attempt]` — both capped at `max`.
-pub fn retry_wait(
-    attempt: u32,
-    base: Duration,
-    max: Duration,
+/// A failed attempt: the error, and how long Kore asked us to wait.
+struct Failed {
+    error: Error,
     retry_after: Option<Duration>,
-) -> Duration {
-    if let Some(ra) = retry_after {
-        return ra.min(max);
-    }
-    let ceiling = base
-        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-        .min(max);
-    let half = ceiling / 2;
-    let spread = (ceiling - half).as_micros() as u64;
-    let jitter = if spread == 0 {
-        0
-    } else {
-        rand::Rng::gen_range(&mut rand::thread_rng(), 0..=spread)
-    };
-    half + Duration::from_micros(jitter)
 }
 
 /// Pages of one window fetched at once after the first (the budget paces them).
@@ -123,80 +104,95 @@ impl KoreClient {
         }
     }
 
-    /// Budget, token, POST, classification; retried with jittered
-    /// exponential backoff on retryable failures (429, 5xx, transport errors
-    /// and timeouts), honouring `Retry-After` when Kore sends one (it is NOT
-    /// DOCUMENTED, kore.md §5.2).
+    /// Budget, token, POST, classification, retried by `backon` on retryable
+    /// failures (429, 5xx, transport errors and timeouts) with jittered
+    /// exponential backoff from `retry_base_delay` up to `retry_max_delay`;
+    /// a `Retry-After` from Kore (NOT DOCUMENTED, kore.md §5.2) replaces the
+    /// computed wait. Every attempt waits for the budget and signs a new
+    /// one-use token.
     async fn attempts<B: Serialize, R: DeserializeOwned>(
         &self,
         operation: &str,
         query: &[(&str, &str)],
         body: &B,
     ) -> Result<R> {
+        use backon::Retryable;
         let url = format!("{}/{operation}", self.base);
-        let mut attempt = 0;
-        loop {
-            self.budget.acquire(self.max_budget_wait).await?;
-            let token = self.auth.token()?;
-            let span = tracing::info_span!(
-                "upstream",
-                vendor = crate::domain::Vendor::Kore.as_str(),
-                operation,
-                bot = %self.bot,
-                attempt
-            );
-            let sent = self
-                .http
-                .post(&url)
-                .query(query)
-                .header("auth", token)
-                .json(body)
-                .send()
-                .instrument(span.clone())
-                .await;
-            let (err, retry_after) = match sent {
-                Err(e) => (transport(operation, e), None),
-                Ok(resp) => {
-                    let status = resp.status();
-                    let retry_after = resp
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let bytes = resp
-                        .bytes()
-                        .instrument(span.clone())
-                        .await
-                        .map_err(|e| transport(operation, e));
-                    match bytes {
-                        Err(e) => (e, None),
-                        Ok(bytes) if status == StatusCode::OK => {
-                            return serde_json::from_slice(&bytes)
-                                .map_err(|e| bad_body(operation, e));
-                        }
-                        Ok(bytes) => (
-                            classify_status(status, &String::from_utf8_lossy(&bytes), operation),
-                            retry_after,
-                        ),
-                    }
-                }
-            };
-            let retry = err.retryable && attempt < self.max_retries;
-            span.in_scope(|| tracing::debug!(error = %err, retry, "Kore call failed"));
-            if !retry {
-                return Err(err);
-            }
-            let wait = retry_wait(
-                attempt,
-                self.retry_base_delay,
-                self.retry_max_delay,
-                retry_after,
-            );
-            span.in_scope(|| tracing::debug!(?wait, "retrying Kore call"));
-            tokio::time::sleep(wait).await;
-            attempt += 1;
+        let attempt = std::sync::atomic::AtomicU32::new(0);
+        let backoff = backon::ExponentialBuilder::default()
+            .with_min_delay(self.retry_base_delay)
+            .with_max_delay(self.retry_max_delay)
+            .with_max_times(self.max_retries as usize)
+            .with_jitter();
+        let max = self.retry_max_delay;
+        let once = || async {
+            let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.attempt(operation, &url, query, body, n).await
+        };
+        once.retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|f: &Failed| f.error.retryable)
+            .adjust(move |f: &Failed, wait| f.retry_after.map(|ra| ra.min(max)).or(wait))
+            .notify(|f: &Failed, wait| {
+                tracing::debug!(error = %f.error, ?wait, operation, bot = %self.bot, "retrying Kore call");
+            })
+            .await
+            .map_err(|f| f.error)
+    }
+
+    /// One attempt: the answer, or the error with Kore's `Retry-After`.
+    async fn attempt<B: Serialize, R: DeserializeOwned>(
+        &self,
+        operation: &str,
+        url: &str,
+        query: &[(&str, &str)],
+        body: &B,
+        attempt: u32,
+    ) -> std::result::Result<R, Failed> {
+        let failed = |error| Failed {
+            error,
+            retry_after: None,
+        };
+        self.budget
+            .acquire(self.max_budget_wait)
+            .await
+            .map_err(failed)?;
+        let token = self.auth.token().map_err(failed)?;
+        let span = tracing::info_span!(
+            "upstream",
+            vendor = crate::domain::Vendor::Kore.as_str(),
+            operation,
+            bot = %self.bot,
+            attempt
+        );
+        let resp = self
+            .http
+            .post(url)
+            .query(query)
+            .header("auth", token)
+            .json(body)
+            .send()
+            .instrument(span.clone())
+            .await
+            .map_err(|e| failed(transport(operation, e)))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = resp
+            .bytes()
+            .instrument(span.clone())
+            .await
+            .map_err(|e| failed(transport(operation, e)))?;
+        if status == StatusCode::OK {
+            return serde_json::from_slice(&bytes).map_err(|e| failed(bad_body(operation, e)));
         }
+        let error = classify_status(status, &String::from_utf8_lossy(&bytes), operation);
+        span.in_scope(|| tracing::debug!(error = %error, "Kore call failed"));
+        Err(Failed { error, retry_after })
     }
 
     /// Every session of one getSessions query: pages with `skip += sessions

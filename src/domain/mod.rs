@@ -24,6 +24,7 @@ pub use filter::{
     DurationFilter, IntentFilter, IntentPathFilter, IntentStageFilter, SessionFilter,
     UtteranceFilter,
 };
+pub(crate) use filter::{filter_field_type, shared_field};
 pub use paths::{intent_path_nodes, merge_nodes, sort_nodes};
 pub use query::{
     IntentMetricSpec, IntentMetricsQuery, IntentPath, IntentPathQuery, IntentStageMetricSpec,

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ConversationEndState, IntentEndState, IntentRecord, IntentStageRecord, Session,
+    ConversationEndState, IntentEndState, IntentRecord, IntentStageRecord, Modality, Session,
     UtteranceRecord, UtteranceState, text_key,
 };
 
@@ -96,6 +96,40 @@ macro_rules! shared_field {
     (read $r:ident bot_versions) => { $r.bot_version.as_deref() };
 }
 
+/// The [`shared_field!`]s of one filter, for code that treats them alike
+/// whatever the filter (an adapter pushing them to its vendor); a field the
+/// filter does not have is no condition.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedFields<'a> {
+    pub locales: &'a Option<Vec<String>>,
+    pub channels: &'a Option<Vec<String>>,
+    pub modalities: &'a Option<Vec<Modality>>,
+    pub session_ids: &'a Option<Vec<String>>,
+    pub bot_alias_ids: &'a Option<Vec<String>>,
+    pub bot_versions: &'a Option<Vec<String>>,
+}
+
+impl Default for SharedFields<'_> {
+    fn default() -> Self {
+        SharedFields {
+            locales: &None,
+            channels: &None,
+            modalities: &None,
+            session_ids: &None,
+            bot_alias_ids: &None,
+            bot_versions: &None,
+        }
+    }
+}
+
+/// Notes a shared field of `$filter` in `$shared`; one of its own is not shared.
+macro_rules! note_shared {
+    ($shared:ident, $filter:ident, $field:ident: $ty:ty = $value:expr) => {};
+    ($shared:ident, $filter:ident, $field:ident) => {
+        $shared.$field = &$filter.$field;
+    };
+}
+
 /// A field's type: the one given, or the [`shared_field!`]'s.
 macro_rules! filter_field_type {
     ($field:ident: $ty:ty) => { $ty };
@@ -140,6 +174,13 @@ macro_rules! record_filter {
                 $($prepare(&mut self);)?
                 $(Canonical::canonicalize(&mut self.$field);)*
                 self
+            }
+
+            /// The [`shared_field!`]s this filter has.
+            pub fn shared(&self) -> SharedFields<'_> {
+                let mut shared = SharedFields::default();
+                $(note_shared!(shared, self, $field $(: $ty = $value)?);)*
+                shared
             }
 
             pub fn matches(&self, $r: &$record) -> bool {

@@ -21,7 +21,7 @@ pub use family::{
     SessionMetrics, UtteranceMetrics, text_key,
 };
 pub use filter::{
-    DurationFilter, IntentFilter, IntentPathFilter, IntentStageFilter, SessionFilter,
+    DurationFilter, IntentFilter, IntentPathFilter, IntentStageFilter, SessionFilter, SharedFields,
     UtteranceFilter,
 };
 pub(crate) use filter::{filter_field_type, shared_field};

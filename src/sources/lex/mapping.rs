@@ -638,7 +638,7 @@ pub fn utterance_group_value(field: UtteranceGroupField, value: Option<&str>) ->
     match (field, value) {
         (_, None) => NO_VALUE.to_owned(),
         (UtteranceGroupField::UtteranceState, Some(v)) => {
-            [UtteranceState::Detected, UtteranceState::Missed]
+            <UtteranceState as strum::VariantArray>::VARIANTS
                 .iter()
                 .find(|s| utterance_state_word(**s).eq_ignore_ascii_case(v))
                 .map_or_else(|| v.to_owned(), |s| s.as_str().to_owned())

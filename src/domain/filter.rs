@@ -1,6 +1,15 @@
+//! Which records a query keeps: one filter per record kind, all built by
+//! [`record_filter!`] so that every field of every filter follows the same
+//! rules (a list keeps a record whose value is in it; a record without the
+//! value is left out, like SQL `NULL`; developer traffic is left out unless
+//! asked for).
+
 use serde::{Deserialize, Serialize};
 
-use super::{ConversationEndState, IntentStageRecord, Modality, Session};
+use super::{
+    ConversationEndState, IntentEndState, IntentRecord, IntentStageRecord, Modality, Session,
+    UtteranceRecord, UtteranceState, text_key,
+};
 
 /// Duration bounds in whole seconds; bounds AND together.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,263 +27,231 @@ impl DurationFilter {
     }
 }
 
-/// Which sessions to keep. Fields AND together; values in one list OR.
-///
-/// A filter on a field the vendor does not have matches none of that vendor's
-/// sessions, like SQL `NULL` (filtering Lex sessions by `userIds` returns none).
-/// Lists are kept sorted and deduplicated (see [`SessionFilter::canonical`]) so
-/// that equal filters compare and hash equal, for cursors and caches.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SessionFilter {
-    pub end_states: Option<Vec<ConversationEndState>>,
-    pub locales: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub session_ids: Option<Vec<String>>,
-    pub duration_seconds: Option<DurationFilter>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
-    pub user_ids: Option<Vec<String>>,
-    /// Developer (test) sessions are left out unless this is set (DESIGN §3.1).
-    pub include_developer_sessions: bool,
+/// One field of a filter, asked about one value of a record; an absent
+/// condition (`None`) keeps every record.
+trait Condition<V> {
+    fn keeps(&self, value: V) -> bool;
 }
 
-fn one_of<T: PartialEq>(allowed: &Option<Vec<T>>, value: Option<&T>) -> bool {
-    match allowed {
-        None => true,
-        Some(list) => value.is_some_and(|v| list.contains(v)),
-    }
-}
-
-fn one_of_str(allowed: &Option<Vec<String>>, value: Option<&str>) -> bool {
-    match allowed {
-        None => true,
-        Some(list) => value.is_some_and(|v| list.iter().any(|a| a == v)),
-    }
-}
-
-fn canonical_list<T: Ord>(list: &mut Option<Vec<T>>) {
-    if let Some(l) = list {
-        l.sort();
-        l.dedup();
-    }
-}
-
-impl SessionFilter {
-    pub fn is_empty(&self) -> bool {
-        *self == SessionFilter::default()
-    }
-
-    /// Sorts and deduplicates every list, so equal filters are equal values.
-    pub fn canonical(mut self) -> Self {
-        canonical_list(&mut self.end_states);
-        canonical_list(&mut self.locales);
-        canonical_list(&mut self.channels);
-        if let Some(m) = &mut self.modalities {
-            m.sort_by_key(|m| *m as u8);
-            m.dedup();
+/// A list keeps a record whose value is in it; one without the value is left out.
+impl<T: PartialEq<V>, V: ?Sized> Condition<Option<&V>> for Option<Vec<T>> {
+    fn keeps(&self, value: Option<&V>) -> bool {
+        match self {
+            None => true,
+            Some(list) => value.is_some_and(|v| list.iter().any(|a| a == v)),
         }
-        canonical_list(&mut self.session_ids);
-        canonical_list(&mut self.bot_alias_ids);
-        canonical_list(&mut self.bot_versions);
-        canonical_list(&mut self.user_ids);
-        self
-    }
-
-    pub fn matches(&self, s: &Session) -> bool {
-        one_of(&self.end_states, s.end_state.as_ref())
-            && one_of_str(&self.locales, s.locale.as_deref())
-            && one_of_str(&self.channels, s.channel.as_deref())
-            && one_of(&self.modalities, s.modality.as_ref())
-            && one_of_str(&self.session_ids, Some(&s.session_id))
-            && self
-                .duration_seconds
-                .as_ref()
-                .is_none_or(|d| d.matches(s.duration_seconds))
-            && one_of_str(&self.bot_alias_ids, s.bot_alias_id.as_deref())
-            && one_of_str(&self.bot_versions, s.bot_version.as_deref())
-            && one_of_str(&self.user_ids, s.user_id.as_deref())
-            && (self.include_developer_sessions || s.is_developer != Some(true))
     }
 }
 
-/// Which conversations an intent-path tree counts; the fields Lex's
-/// ListIntentPaths can filter on (lex.md §11).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct IntentPathFilter {
-    pub locales: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
-    /// Developer (test) traffic is left out unless this is set.
-    pub include_developer_sessions: bool,
+impl Condition<i64> for Option<DurationFilter> {
+    fn keeps(&self, seconds: i64) -> bool {
+        self.as_ref().is_none_or(|d| d.matches(seconds))
+    }
 }
 
-impl IntentPathFilter {
-    pub fn canonical(mut self) -> Self {
-        canonical_list(&mut self.locales);
-        canonical_list(&mut self.channels);
-        if let Some(m) = &mut self.modalities {
-            m.sort_by_key(|m| *m as u8);
-            m.dedup();
+/// A text to look for: kept when its [`text_key`] contains any of the
+/// (already keyed) texts of the list.
+struct Containing<'a>(&'a str);
+
+impl Condition<Containing<'_>> for Option<Vec<String>> {
+    fn keeps(&self, text: Containing<'_>) -> bool {
+        self.as_ref().is_none_or(|needles| {
+            let key = text_key(text.0);
+            needles.iter().any(|n| key.contains(n.as_str()))
+        })
+    }
+}
+
+/// Puts a field in the one form equal fields share: lists sorted and
+/// deduplicated, so that equal filters compare and hash equal (cursors and
+/// caches key on them).
+trait Canonical {
+    fn canonicalize(&mut self);
+}
+
+impl<T: Ord> Canonical for Option<Vec<T>> {
+    fn canonicalize(&mut self) {
+        if let Some(l) = self {
+            l.sort();
+            l.dedup();
         }
-        canonical_list(&mut self.bot_alias_ids);
-        canonical_list(&mut self.bot_versions);
-        self
-    }
-
-    pub fn matches(&self, r: &super::IntentRecord) -> bool {
-        one_of_str(&self.locales, r.locale.as_deref())
-            && one_of_str(&self.channels, r.channel.as_deref())
-            && one_of(&self.modalities, r.modality.as_ref())
-            && one_of_str(&self.bot_alias_ids, r.bot_alias_id.as_deref())
-            && one_of_str(&self.bot_versions, r.bot_version.as_deref())
-            && (self.include_developer_sessions || r.is_developer != Some(true))
     }
 }
 
-/// Which intent-stage records to keep; same rules as [`SessionFilter`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct IntentStageFilter {
-    pub intent_names: Option<Vec<String>>,
-    pub intent_stage_names: Option<Vec<String>>,
-    pub locales: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub session_ids: Option<Vec<String>>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
-    /// Developer (test) traffic is left out unless this is set; only Kore
-    /// marks it (getAnalytics' `filters.isDeveloper`).
-    pub include_developer_sessions: bool,
+impl Canonical for Option<DurationFilter> {
+    fn canonicalize(&mut self) {}
 }
 
-impl IntentStageFilter {
-    pub fn is_empty(&self) -> bool {
-        *self == IntentStageFilter::default()
-    }
+/// The fields most filters share, with one meaning everywhere: their type and
+/// the record field they read (every record kind has these fields). The
+/// GraphQL filter inputs take the same types (`graphql::inputs`).
+macro_rules! shared_field {
+    (type modalities) => { Option<Vec<$crate::domain::Modality>> };
+    (type $field:ident) => { Option<Vec<String>> };
+    (read $r:ident locales) => { $r.locale.as_deref() };
+    (read $r:ident channels) => { $r.channel.as_deref() };
+    (read $r:ident modalities) => { $r.modality.as_ref() };
+    (read $r:ident session_ids) => { Some($r.session_id.as_str()) };
+    (read $r:ident bot_alias_ids) => { $r.bot_alias_id.as_deref() };
+    (read $r:ident bot_versions) => { $r.bot_version.as_deref() };
+}
 
-    pub fn canonical(mut self) -> Self {
-        canonical_list(&mut self.intent_names);
-        canonical_list(&mut self.intent_stage_names);
-        canonical_list(&mut self.locales);
-        canonical_list(&mut self.channels);
-        if let Some(m) = &mut self.modalities {
-            m.sort_by_key(|m| *m as u8);
-            m.dedup();
+/// The [`shared_field!`]s of one filter, for code that treats them alike
+/// whatever the filter (an adapter pushing them to its vendor); a field the
+/// filter does not have is no condition.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedFields<'a> {
+    pub locales: &'a Option<Vec<String>>,
+    pub channels: &'a Option<Vec<String>>,
+    pub modalities: &'a Option<Vec<Modality>>,
+    pub session_ids: &'a Option<Vec<String>>,
+    pub bot_alias_ids: &'a Option<Vec<String>>,
+    pub bot_versions: &'a Option<Vec<String>>,
+}
+
+impl Default for SharedFields<'_> {
+    fn default() -> Self {
+        SharedFields {
+            locales: &None,
+            channels: &None,
+            modalities: &None,
+            session_ids: &None,
+            bot_alias_ids: &None,
+            bot_versions: &None,
         }
-        canonical_list(&mut self.session_ids);
-        canonical_list(&mut self.bot_alias_ids);
-        canonical_list(&mut self.bot_versions);
-        self
-    }
-
-    pub fn matches(&self, r: &IntentStageRecord) -> bool {
-        one_of_str(&self.intent_names, Some(&r.intent_name))
-            && one_of_str(&self.intent_stage_names, Some(&r.stage_name))
-            && one_of_str(&self.locales, r.locale.as_deref())
-            && one_of_str(&self.channels, r.channel.as_deref())
-            && one_of(&self.modalities, r.modality.as_ref())
-            && one_of_str(&self.session_ids, Some(&r.session_id))
-            && one_of_str(&self.bot_alias_ids, r.bot_alias_id.as_deref())
-            && one_of_str(&self.bot_versions, r.bot_version.as_deref())
-            && (self.include_developer_sessions || r.is_developer != Some(true))
     }
 }
 
-/// Which intent records intent metrics count; same rules as [`SessionFilter`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct IntentFilter {
-    pub intent_names: Option<Vec<String>>,
-    pub intent_end_states: Option<Vec<super::IntentEndState>>,
-    pub locales: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub session_ids: Option<Vec<String>>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
-    /// Developer (test) traffic is left out unless this is set.
-    pub include_developer_sessions: bool,
+/// Notes a shared field of `$filter` in `$shared`; one of its own is not shared.
+macro_rules! note_shared {
+    ($shared:ident, $filter:ident, $field:ident: $ty:ty = $value:expr) => {};
+    ($shared:ident, $filter:ident, $field:ident) => {
+        $shared.$field = &$filter.$field;
+    };
 }
 
-impl IntentFilter {
-    pub fn canonical(mut self) -> Self {
-        canonical_list(&mut self.intent_names);
-        canonical_list(&mut self.intent_end_states);
-        canonical_list(&mut self.locales);
-        canonical_list(&mut self.channels);
-        canonical_list(&mut self.modalities);
-        canonical_list(&mut self.session_ids);
-        canonical_list(&mut self.bot_alias_ids);
-        canonical_list(&mut self.bot_versions);
-        self
-    }
-
-    pub fn matches(&self, r: &super::IntentRecord) -> bool {
-        one_of_str(&self.intent_names, Some(&r.intent_name))
-            && one_of(&self.intent_end_states, Some(&r.end_state))
-            && one_of_str(&self.locales, r.locale.as_deref())
-            && one_of_str(&self.channels, r.channel.as_deref())
-            && one_of(&self.modalities, r.modality.as_ref())
-            && one_of_str(&self.session_ids, Some(&r.session_id))
-            && one_of_str(&self.bot_alias_ids, r.bot_alias_id.as_deref())
-            && one_of_str(&self.bot_versions, r.bot_version.as_deref())
-            && (self.include_developer_sessions || r.is_developer != Some(true))
-    }
+/// A field's type: the one given, or the [`shared_field!`]'s.
+macro_rules! filter_field_type {
+    ($field:ident: $ty:ty) => { $ty };
+    ($field:ident) => { $crate::domain::shared_field!(type $field) };
 }
 
-/// Which utterances to keep; same rules as [`SessionFilter`]. `text_contains`
-/// keeps an utterance whose text contains any of the given texts, compared
-/// case- and whitespace-insensitively.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct UtteranceFilter {
-    pub states: Option<Vec<super::UtteranceState>>,
-    pub text_contains: Option<Vec<String>>,
-    pub intent_names: Option<Vec<String>>,
-    pub session_ids: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub locales: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
-    /// Developer (test) traffic is left out unless this is set.
-    pub include_developer_sessions: bool,
+pub(crate) use {filter_field_type, shared_field};
+
+macro_rules! field_value {
+    ($r:ident, $field:ident = $value:expr) => { $value };
+    ($r:ident, $field:ident) => { shared_field!(read $r $field) };
 }
 
-impl UtteranceFilter {
-    pub fn canonical(mut self) -> Self {
-        canonical_list(&mut self.states);
-        if let Some(texts) = &mut self.text_contains {
-            for t in texts.iter_mut() {
-                *t = super::text_key(t);
+/// Declares a filter over one record kind `$record` (read as `$r`): its
+/// fields in order, then `include_developer_sessions`, with `is_empty`,
+/// `canonical` and `matches`. A field is either a [`shared_field!`] by name,
+/// or `name: Type = value of $r` for the ones only this filter has. `first`
+/// names a step `canonical` runs before sorting.
+macro_rules! record_filter {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident for $r:ident: $record:ty $(, first $prepare:path)? {
+            $($field:ident $(: $ty:ty = $value:expr)?),* $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub struct $name {
+            $(pub $field: filter_field_type!($field $(: $ty)?),)*
+            /// Developer (test) traffic is left out unless this is set
+            /// (DESIGN §3.1); only Kore marks it (`isDeveloper`).
+            pub include_developer_sessions: bool,
+        }
+
+        impl $name {
+            pub fn is_empty(&self) -> bool {
+                *self == Self::default()
+            }
+
+            /// Sorts and deduplicates every list, so equal filters are equal values.
+            pub fn canonical(mut self) -> Self {
+                $($prepare(&mut self);)?
+                $(Canonical::canonicalize(&mut self.$field);)*
+                self
+            }
+
+            /// The [`shared_field!`]s this filter has.
+            pub fn shared(&self) -> SharedFields<'_> {
+                let mut shared = SharedFields::default();
+                $(note_shared!(shared, self, $field $(: $ty = $value)?);)*
+                shared
+            }
+
+            pub fn matches(&self, $r: &$record) -> bool {
+                $(Condition::keeps(&self.$field, field_value!($r, $field $(= $value)?)) &&)*
+                    (self.include_developer_sessions || $r.is_developer != Some(true))
             }
         }
-        canonical_list(&mut self.text_contains);
-        canonical_list(&mut self.intent_names);
-        canonical_list(&mut self.session_ids);
-        canonical_list(&mut self.channels);
-        canonical_list(&mut self.locales);
-        canonical_list(&mut self.modalities);
-        canonical_list(&mut self.bot_alias_ids);
-        canonical_list(&mut self.bot_versions);
-        self
-    }
+    };
+}
 
-    /// Expects the canonical form (`text_contains` already keyed).
-    pub fn matches(&self, u: &super::UtteranceRecord) -> bool {
-        one_of(&self.states, Some(&u.state))
-            && self.text_contains.as_ref().is_none_or(|needles| {
-                let key = super::text_key(&u.text);
-                needles.iter().any(|n| key.contains(n.as_str()))
-            })
-            && one_of_str(&self.intent_names, u.intent_name.as_deref())
-            && one_of_str(&self.session_ids, Some(&u.session_id))
-            && one_of_str(&self.channels, u.channel.as_deref())
-            && one_of_str(&self.locales, u.locale.as_deref())
-            && one_of(&self.modalities, u.modality.as_ref())
-            && one_of_str(&self.bot_alias_ids, u.bot_alias_id.as_deref())
-            && one_of_str(&self.bot_versions, u.bot_version.as_deref())
-            && (self.include_developer_sessions || u.is_developer != Some(true))
+record_filter! {
+    /// Which sessions to keep. Fields AND together; values in one list OR.
+    ///
+    /// A filter on a field the vendor does not have matches none of that
+    /// vendor's sessions, like SQL `NULL` (filtering Lex sessions by `userIds`
+    /// returns none). Lists are kept sorted and deduplicated (see
+    /// [`SessionFilter::canonical`]) so that equal filters compare and hash
+    /// equal, for cursors and caches.
+    pub struct SessionFilter for s: Session {
+        end_states: Option<Vec<ConversationEndState>> = s.end_state.as_ref(),
+        locales, channels, modalities, session_ids,
+        duration_seconds: Option<DurationFilter> = s.duration_seconds,
+        bot_alias_ids, bot_versions,
+        user_ids: Option<Vec<String>> = s.user_id.as_deref(),
+    }
+}
+
+record_filter! {
+    /// Which conversations an intent-path tree counts; the fields Lex's
+    /// ListIntentPaths can filter on (lex.md §11).
+    pub struct IntentPathFilter for r: IntentRecord {
+        locales, channels, modalities, bot_alias_ids, bot_versions,
+    }
+}
+
+record_filter! {
+    /// Which intent-stage records to keep; same rules as [`SessionFilter`].
+    pub struct IntentStageFilter for r: IntentStageRecord {
+        intent_names: Option<Vec<String>> = Some(r.intent_name.as_str()),
+        intent_stage_names: Option<Vec<String>> = Some(r.stage_name.as_str()),
+        locales, channels, modalities, session_ids, bot_alias_ids, bot_versions,
+    }
+}
+
+record_filter! {
+    /// Which intent records intent metrics count; same rules as [`SessionFilter`].
+    pub struct IntentFilter for r: IntentRecord {
+        intent_names: Option<Vec<String>> = Some(r.intent_name.as_str()),
+        intent_end_states: Option<Vec<IntentEndState>> = Some(&r.end_state),
+        locales, channels, modalities, session_ids, bot_alias_ids, bot_versions,
+    }
+}
+
+record_filter! {
+    /// Which utterances to keep; same rules as [`SessionFilter`]. `text_contains`
+    /// keeps an utterance whose text contains any of the given texts, compared
+    /// case- and whitespace-insensitively; `matches` expects the canonical
+    /// form (texts already keyed).
+    pub struct UtteranceFilter for u: UtteranceRecord, first key_texts {
+        states: Option<Vec<UtteranceState>> = Some(&u.state),
+        text_contains: Option<Vec<String>> = Containing(&u.text),
+        intent_names: Option<Vec<String>> = u.intent_name.as_deref(),
+        session_ids, channels, locales, modalities, bot_alias_ids, bot_versions,
+    }
+}
+
+/// Compares `text_contains` by [`text_key`]: keyed before it is sorted.
+fn key_texts(f: &mut UtteranceFilter) {
+    if let Some(texts) = &mut f.text_contains {
+        for t in texts.iter_mut() {
+            *t = text_key(t);
+        }
     }
 }

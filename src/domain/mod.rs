@@ -21,9 +21,10 @@ pub use family::{
     SessionMetrics, UtteranceMetrics, text_key,
 };
 pub use filter::{
-    DurationFilter, IntentFilter, IntentPathFilter, IntentStageFilter, SessionFilter,
+    DurationFilter, IntentFilter, IntentPathFilter, IntentStageFilter, SessionFilter, SharedFields,
     UtteranceFilter,
 };
+pub(crate) use filter::{filter_field_type, shared_field};
 pub use paths::{intent_path_nodes, merge_nodes, sort_nodes};
 pub use query::{
     IntentMetricSpec, IntentMetricsQuery, IntentPath, IntentPathQuery, IntentStageMetricSpec,
@@ -36,10 +37,34 @@ pub use rollup::{RollupMetric, rollup};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use strum::{EnumCount, IntoStaticStr, VariantArray};
+
+/// Every value of an enum, in declaration order, as an array: `ALL` of the
+/// enums below, from strum's `VARIANTS` (so a new variant cannot be missed).
+const fn every<E: Copy, const N: usize>(variants: &[E]) -> [E; N] {
+    match variants.first_chunk::<N>() {
+        Some(all) => *all,
+        None => panic!("fewer variants than the enum's count"),
+    }
+}
 
 /// A bot platform botscope speaks to.
-#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    async_graphql::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    IntoStaticStr,
+    VariantArray,
+    EnumCount,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Vendor {
     #[serde(rename = "lex_v2")]
     LexV2,
@@ -47,13 +72,11 @@ pub enum Vendor {
 }
 
 impl Vendor {
-    pub const ALL: [Vendor; 2] = [Vendor::LexV2, Vendor::Kore];
+    pub const ALL: [Vendor; Self::COUNT] = every(Self::VARIANTS);
 
+    /// The GraphQL name (`LEX_V2`, `KORE`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Vendor::LexV2 => "LEX_V2",
-            Vendor::Kore => "KORE",
-        }
+        self.into()
     }
 }
 
@@ -70,7 +93,11 @@ impl Vendor {
     Ord,
     Serialize,
     Deserialize,
+    IntoStaticStr,
+    VariantArray,
+    EnumCount,
 )]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConversationEndState {
     Success,
     Failure,
@@ -78,14 +105,11 @@ pub enum ConversationEndState {
 }
 
 impl ConversationEndState {
-    pub const ALL: [ConversationEndState; 3] = [Self::Success, Self::Failure, Self::Dropped];
+    pub const ALL: [ConversationEndState; Self::COUNT] = every(Self::VARIANTS);
 
+    /// The GraphQL name (`SUCCESS`…).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "SUCCESS",
-            Self::Failure => "FAILURE",
-            Self::Dropped => "DROPPED",
-        }
+        self.into()
     }
 }
 
@@ -247,6 +271,8 @@ pub enum IntentStageGroupField {
     Ord,
     Serialize,
     Deserialize,
+    VariantArray,
+    EnumCount,
 )]
 pub enum IntentMetricName {
     Count,
@@ -257,13 +283,7 @@ pub enum IntentMetricName {
 }
 
 impl IntentMetricName {
-    pub const ALL: [IntentMetricName; 5] = [
-        Self::Count,
-        Self::Success,
-        Self::Failure,
-        Self::Switched,
-        Self::Dropped,
-    ];
+    pub const ALL: [IntentMetricName; <Self as EnumCount>::COUNT] = every(Self::VARIANTS);
 }
 
 #[derive(
@@ -299,6 +319,8 @@ pub enum IntentGroupField {
     Ord,
     Serialize,
     Deserialize,
+    VariantArray,
+    EnumCount,
 )]
 pub enum UtteranceMetricName {
     Count,
@@ -307,7 +329,7 @@ pub enum UtteranceMetricName {
 }
 
 impl UtteranceMetricName {
-    pub const ALL: [UtteranceMetricName; 3] = [Self::Count, Self::Detected, Self::Missed];
+    pub const ALL: [UtteranceMetricName; <Self as EnumCount>::COUNT] = every(Self::VARIANTS);
 }
 
 #[derive(
@@ -425,7 +447,11 @@ pub struct IntentStageRecord {
     Ord,
     Serialize,
     Deserialize,
+    IntoStaticStr,
+    VariantArray,
+    EnumCount,
 )]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum IntentEndState {
     Success,
     Failure,
@@ -435,16 +461,11 @@ pub enum IntentEndState {
 }
 
 impl IntentEndState {
-    pub const ALL: [IntentEndState; 4] =
-        [Self::Success, Self::Failure, Self::Switched, Self::Dropped];
+    pub const ALL: [IntentEndState; Self::COUNT] = every(Self::VARIANTS);
 
+    /// The GraphQL name (`SUCCESS`…).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "SUCCESS",
-            Self::Failure => "FAILURE",
-            Self::Switched => "SWITCHED",
-            Self::Dropped => "DROPPED",
-        }
+        self.into()
     }
 }
 
@@ -483,18 +504,19 @@ pub struct IntentRecord {
     Ord,
     Serialize,
     Deserialize,
+    IntoStaticStr,
+    VariantArray,
 )]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum UtteranceState {
     Detected,
     Missed,
 }
 
 impl UtteranceState {
+    /// The GraphQL name (`DETECTED`, `MISSED`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Detected => "DETECTED",
-            Self::Missed => "MISSED",
-        }
+        self.into()
     }
 }
 
@@ -608,5 +630,33 @@ impl<F: Copy + PartialEq, M: Copy + PartialEq> Bin<F, M> {
             .iter()
             .find(|g| g.field == field)
             .map(|g| g.value.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `as_str` is the GraphQL name of the value (what async-graphql shows).
+    #[test]
+    fn names_are_the_graphql_names() {
+        use async_graphql::resolver_utils::enum_value;
+        fn check<E: async_graphql::resolver_utils::EnumType + Copy>(
+            all: &[E],
+            name: fn(E) -> &'static str,
+        ) {
+            for &e in all {
+                assert_eq!(
+                    enum_value(e),
+                    async_graphql::Value::Enum(async_graphql::Name::new(name(e)))
+                );
+            }
+        }
+        check(&Vendor::ALL, Vendor::as_str);
+        check(&ConversationEndState::ALL, ConversationEndState::as_str);
+        check(&IntentEndState::ALL, IntentEndState::as_str);
+        check(UtteranceState::VARIANTS, UtteranceState::as_str);
+        assert_eq!(Vendor::ALL, [Vendor::LexV2, Vendor::Kore]);
+        assert_eq!(IntentMetricName::ALL.len(), 5);
     }
 }

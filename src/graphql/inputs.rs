@@ -4,8 +4,8 @@ use async_graphql::InputObject;
 
 use super::scalars::DateTimeScalar;
 use crate::domain::{
-    self, ConversationEndState, IntentStageMetricName, Modality, SessionMetricName,
-    SessionOrderField, SortOrder, Statistic,
+    self, ConversationEndState, IntentStageMetricName, SessionMetricName, SessionOrderField,
+    SortOrder, Statistic,
 };
 use crate::error::{Error, Result};
 
@@ -36,125 +36,133 @@ pub struct DurationFilterInput {
     pub lt: Option<i64>,
 }
 
-/// Which sessions to keep. Fields AND together; values in one list OR.
-/// A filter on a field a vendor does not have (e.g. `userIds` for Lex,
-/// `botAliasIds` for Kore) matches none of that vendor's sessions.
-#[derive(InputObject, Debug, Clone, Default)]
-#[graphql(name = "SessionFilter")]
-pub struct SessionFilterInput {
-    pub end_states: Option<Vec<ConversationEndState>>,
-    pub locales: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub session_ids: Option<Vec<String>>,
-    pub duration_seconds: Option<DurationFilterInput>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
-    pub user_ids: Option<Vec<String>>,
-    /// Developer (test) sessions — Kore's `isDeveloper` — are left out of
-    /// every answer unless this is `true`.
-    #[graphql(default)]
-    pub include_developer_sessions: bool,
+/// How a field of a filter input becomes the domain filter's field; `field`
+/// names it in errors.
+trait FilterField {
+    type Domain;
+    fn parse(self, field: &str) -> Result<Self::Domain>;
 }
 
-fn list<T>(name: &str, v: Option<Vec<T>>) -> Result<Option<Vec<T>>> {
+impl<T> FilterField for Option<Vec<T>> {
+    type Domain = Self;
+    fn parse(self, field: &str) -> Result<Self> {
+        check_list(field, &self)?;
+        Ok(self)
+    }
+}
+
+impl FilterField for Option<DurationFilterInput> {
+    type Domain = Option<domain::DurationFilter>;
+    fn parse(self, _: &str) -> Result<Self::Domain> {
+        Ok(self.map(|d| domain::DurationFilter {
+            eq: d.eq,
+            gt: d.gt,
+            lt: d.lt,
+        }))
+    }
+}
+
+/// A list of a filter: absent, or 1 to [`MAX_FILTER_VALUES`] values.
+fn check_list<T>(field: &str, v: &Option<Vec<T>>) -> Result<()> {
     match v {
         Some(l) if l.is_empty() => Err(Error::bad_input(
-            format!("filter.{name}"),
+            filter_key(field),
             "an empty list matches nothing; omit the field instead",
         )),
         Some(l) if l.len() > MAX_FILTER_VALUES => Err(Error::bad_input(
-            format!("filter.{name}"),
+            filter_key(field),
             format!("at most {MAX_FILTER_VALUES} values, got {}", l.len()),
         )),
-        other => Ok(other),
+        _ => Ok(()),
     }
 }
 
-impl SessionFilterInput {
-    pub fn parse(self) -> Result<domain::SessionFilter> {
-        Ok(domain::SessionFilter {
-            end_states: list("endStates", self.end_states)?,
-            locales: list("locales", self.locales)?,
-            channels: list("channels", self.channels)?,
-            modalities: list("modalities", self.modalities)?,
-            session_ids: list("sessionIds", self.session_ids)?,
-            duration_seconds: self.duration_seconds.map(|d| domain::DurationFilter {
-                eq: d.eq,
-                gt: d.gt,
-                lt: d.lt,
-            }),
-            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
-            bot_versions: list("botVersions", self.bot_versions)?,
-            user_ids: list("userIds", self.user_ids)?,
-            include_developer_sessions: self.include_developer_sessions,
+/// `filter.<field in GraphQL's camelCase>`, for errors.
+fn filter_key(field: &str) -> String {
+    let mut key = String::from("filter.");
+    let mut words = field.split('_');
+    key.extend(words.next());
+    for w in words {
+        let mut chars = w.chars();
+        key.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+        key.push_str(chars.as_str());
+    }
+    key
+}
+
+/// Declares the GraphQL input `$gql` of the domain filter `$domain`: the same
+/// fields in the same order (a [`domain::shared_field!`] by name, others with
+/// their input type), then `include_developer_sessions` with its description;
+/// and `parse`, which runs `first` (if any), checks every field in order and
+/// returns the canonical domain filter.
+macro_rules! filter_input {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident as $gql:literal => $domain:ident $(, first $check:path)? {
+            $($field:ident $(: $ty:ty)?),* $(,)?
         }
-        .canonical())
-    }
+        $(#[$developer:meta])*
+        include_developer_sessions
+    ) => {
+        $(#[$attr])*
+        #[derive(InputObject, Debug, Clone, Default)]
+        #[graphql(name = $gql)]
+        pub struct $name {
+            $(pub $field: domain::filter_field_type!($field $(: $ty)?),)*
+            $(#[$developer])*
+            #[graphql(default)]
+            pub include_developer_sessions: bool,
+        }
+
+        impl $name {
+            pub fn parse(self) -> Result<domain::$domain> {
+                $($check(&self)?;)?
+                Ok(domain::$domain {
+                    $($field: FilterField::parse(self.$field, stringify!($field))?,)*
+                    include_developer_sessions: self.include_developer_sessions,
+                }
+                .canonical())
+            }
+        }
+    };
 }
 
-/// Which intent-stage records to keep; same rules as `SessionFilter`.
-#[derive(InputObject, Debug, Clone, Default)]
-#[graphql(name = "IntentStageFilter")]
-pub struct IntentStageFilterInput {
-    pub intent_names: Option<Vec<String>>,
-    pub intent_stage_names: Option<Vec<String>>,
-    pub locales: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub session_ids: Option<Vec<String>>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
+filter_input! {
+    /// Which sessions to keep. Fields AND together; values in one list OR.
+    /// A filter on a field a vendor does not have (e.g. `userIds` for Lex,
+    /// `botAliasIds` for Kore) matches none of that vendor's sessions.
+    pub struct SessionFilterInput as "SessionFilter" => SessionFilter {
+        end_states: Option<Vec<ConversationEndState>>,
+        locales, channels, modalities, session_ids,
+        duration_seconds: Option<DurationFilterInput>,
+        bot_alias_ids, bot_versions,
+        user_ids: Option<Vec<String>>,
+    }
+    /// Developer (test) sessions — Kore's `isDeveloper` — are left out of
+    /// every answer unless this is `true`.
+    include_developer_sessions
+}
+
+filter_input! {
+    /// Which intent-stage records to keep; same rules as `SessionFilter`.
+    pub struct IntentStageFilterInput as "IntentStageFilter" => IntentStageFilter {
+        intent_names: Option<Vec<String>>,
+        intent_stage_names: Option<Vec<String>>,
+        locales, channels, modalities, session_ids, bot_alias_ids, bot_versions,
+    }
     /// Developer (test) traffic — Kore's `isDeveloper` — is left out unless
     /// this is `true`.
-    #[graphql(default)]
-    pub include_developer_sessions: bool,
+    include_developer_sessions
 }
 
-impl IntentStageFilterInput {
-    pub fn parse(self) -> Result<domain::IntentStageFilter> {
-        Ok(domain::IntentStageFilter {
-            intent_names: list("intentNames", self.intent_names)?,
-            intent_stage_names: list("intentStageNames", self.intent_stage_names)?,
-            locales: list("locales", self.locales)?,
-            channels: list("channels", self.channels)?,
-            modalities: list("modalities", self.modalities)?,
-            session_ids: list("sessionIds", self.session_ids)?,
-            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
-            bot_versions: list("botVersions", self.bot_versions)?,
-            include_developer_sessions: self.include_developer_sessions,
-        }
-        .canonical())
+filter_input! {
+    /// Which conversations an intent-path tree counts: the fields Lex's
+    /// ListIntentPaths can filter on.
+    pub struct IntentPathFilterInput as "IntentPathFilter" => IntentPathFilter {
+        locales, channels, modalities, bot_alias_ids, bot_versions,
     }
-}
-
-/// Which conversations an intent-path tree counts: the fields Lex's
-/// ListIntentPaths can filter on.
-#[derive(InputObject, Debug, Clone, Default)]
-#[graphql(name = "IntentPathFilter")]
-pub struct IntentPathFilterInput {
-    pub locales: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
     /// Developer (test) traffic is left out unless this is `true`.
-    #[graphql(default)]
-    pub include_developer_sessions: bool,
-}
-
-impl IntentPathFilterInput {
-    pub fn parse(self) -> Result<domain::IntentPathFilter> {
-        Ok(domain::IntentPathFilter {
-            locales: list("locales", self.locales)?,
-            channels: list("channels", self.channels)?,
-            modalities: list("modalities", self.modalities)?,
-            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
-            bot_versions: list("botVersions", self.bot_versions)?,
-            include_developer_sessions: self.include_developer_sessions,
-        }
-        .canonical())
-    }
+    include_developer_sessions
 }
 
 /// Session order: a field and a direction (default `START_TIME DESC`); ties by id.
@@ -195,98 +203,58 @@ pub struct UtteranceMetricInput {
     pub statistic: Statistic,
 }
 
-/// Which intent records intent metrics count; same rules as `SessionFilter`.
-#[derive(InputObject, Debug, Clone, Default)]
-#[graphql(name = "IntentFilter")]
-pub struct IntentFilterInput {
-    pub intent_names: Option<Vec<String>>,
-    pub intent_end_states: Option<Vec<domain::IntentEndState>>,
-    pub locales: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub session_ids: Option<Vec<String>>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
-    /// Developer (test) traffic — Kore's `isDeveloper` — is left out unless
-    /// this is `true`.
-    #[graphql(default)]
-    pub include_developer_sessions: bool,
-}
-
-impl IntentFilterInput {
-    pub fn parse(self) -> Result<domain::IntentFilter> {
-        Ok(domain::IntentFilter {
-            intent_names: list("intentNames", self.intent_names)?,
-            intent_end_states: list("intentEndStates", self.intent_end_states)?,
-            locales: list("locales", self.locales)?,
-            channels: list("channels", self.channels)?,
-            modalities: list("modalities", self.modalities)?,
-            session_ids: list("sessionIds", self.session_ids)?,
-            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
-            bot_versions: list("botVersions", self.bot_versions)?,
-            include_developer_sessions: self.include_developer_sessions,
-        }
-        .canonical())
+filter_input! {
+    /// Which intent records intent metrics count; same rules as `SessionFilter`.
+    pub struct IntentFilterInput as "IntentFilter" => IntentFilter {
+        intent_names: Option<Vec<String>>,
+        intent_end_states: Option<Vec<domain::IntentEndState>>,
+        locales, channels, modalities, session_ids, bot_alias_ids, bot_versions,
     }
-}
-
-/// Which utterances to keep; same rules as `SessionFilter`. `textContains`
-/// keeps an utterance whose text contains any of the given texts, ignoring
-/// case and runs of whitespace.
-#[derive(InputObject, Debug, Clone, Default)]
-#[graphql(name = "UtteranceFilter")]
-pub struct UtteranceFilterInput {
-    pub states: Option<Vec<domain::UtteranceState>>,
-    pub text_contains: Option<Vec<String>>,
-    pub intent_names: Option<Vec<String>>,
-    pub session_ids: Option<Vec<String>>,
-    pub channels: Option<Vec<String>>,
-    pub locales: Option<Vec<String>>,
-    pub modalities: Option<Vec<Modality>>,
-    pub bot_alias_ids: Option<Vec<String>>,
-    pub bot_versions: Option<Vec<String>>,
     /// Developer (test) traffic — Kore's `isDeveloper` — is left out unless
     /// this is `true`.
-    #[graphql(default)]
-    pub include_developer_sessions: bool,
+    include_developer_sessions
+}
+
+filter_input! {
+    /// Which utterances to keep; same rules as `SessionFilter`. `textContains`
+    /// keeps an utterance whose text contains any of the given texts, ignoring
+    /// case and runs of whitespace.
+    pub struct UtteranceFilterInput as "UtteranceFilter" => UtteranceFilter, first check_texts {
+        states: Option<Vec<domain::UtteranceState>>,
+        text_contains: Option<Vec<String>>,
+        intent_names: Option<Vec<String>>,
+        session_ids, channels, locales, modalities, bot_alias_ids, bot_versions,
+    }
+    /// Developer (test) traffic — Kore's `isDeveloper` — is left out unless
+    /// this is `true`.
+    include_developer_sessions
 }
 
 /// The longest text `textContains` takes (Lex's utterance texts are at most
 /// 1024 characters too).
 const MAX_TEXT_LEN: usize = 1024;
 
-impl UtteranceFilterInput {
-    pub fn parse(self) -> Result<domain::UtteranceFilter> {
-        let text_contains = list("textContains", self.text_contains)?;
-        if let Some(texts) = &text_contains {
-            if texts.iter().any(|t| t.trim().is_empty()) {
-                return Err(Error::bad_input(
-                    "filter.textContains",
-                    "a blank text matches everything; omit it instead",
-                ));
-            }
-            if let Some(t) = texts.iter().find(|t| t.chars().count() > MAX_TEXT_LEN) {
-                return Err(Error::bad_input(
-                    "filter.textContains",
-                    format!(
-                        "texts are at most {MAX_TEXT_LEN} characters, got {}",
-                        t.chars().count()
-                    ),
-                ));
-            }
-        }
-        Ok(domain::UtteranceFilter {
-            states: list("states", self.states)?,
-            text_contains,
-            intent_names: list("intentNames", self.intent_names)?,
-            session_ids: list("sessionIds", self.session_ids)?,
-            channels: list("channels", self.channels)?,
-            locales: list("locales", self.locales)?,
-            modalities: list("modalities", self.modalities)?,
-            bot_alias_ids: list("botAliasIds", self.bot_alias_ids)?,
-            bot_versions: list("botVersions", self.bot_versions)?,
-            include_developer_sessions: self.include_developer_sessions,
-        }
-        .canonical())
+/// `textContains` is checked before the other fields: a list, of texts that
+/// are neither blank nor longer than [`MAX_TEXT_LEN`].
+fn check_texts(f: &UtteranceFilterInput) -> Result<()> {
+    check_list("text_contains", &f.text_contains)?;
+    let Some(texts) = &f.text_contains else {
+        return Ok(());
+    };
+    if texts.iter().any(|t| t.trim().is_empty()) {
+        return Err(Error::bad_input(
+            "filter.textContains",
+            "a blank text matches everything; omit it instead",
+        ));
     }
+    if let Some(t) = texts.iter().find(|t| t.chars().count() > MAX_TEXT_LEN) {
+        return Err(Error::bad_input(
+            "filter.textContains",
+            format!(
+                "texts are at most {MAX_TEXT_LEN} characters, got {}",
+                t.chars().count()
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use crate::domain::{
     ConversationEndState, IntentEndState, IntentFilter, IntentGroupField, IntentMetricName,
     IntentStageFilter, IntentStageGroupField, IntentStageMetricName, Modality, NO_VALUE, Session,
-    SessionFilter, SessionGroupField, SessionMetricName, SessionOrderField, SortOrder, Statistic,
-    UtteranceFilter, UtteranceGroupField, UtteranceMetricName, UtteranceRecord, UtteranceState,
-    Vendor,
+    SessionFilter, SessionGroupField, SessionMetricName, SessionOrderField, SharedFields,
+    SortOrder, Statistic, UtteranceFilter, UtteranceGroupField, UtteranceMetricName,
+    UtteranceRecord, UtteranceState, Vendor,
 };
 use crate::error::{Error, Result};
 
@@ -58,47 +58,62 @@ impl<F> Pushdown<F> {
         }
         Ok(())
     }
+
+    /// Pushes the conditions every kind of Lex filter takes under the same
+    /// names (`LocaleId`, `Channel`, …), in that order; `eq` builds the
+    /// filter of one name.
+    fn shared<N, M>(&mut self, f: SharedFields<'_>, eq: impl Fn(N) -> M) -> Result<()>
+    where
+        N: for<'a> From<&'a str>,
+        M: FnOnce(Vec<String>) -> Result<F>,
+    {
+        let name = |n: &str| eq(N::from(n));
+        self.list(f.locales, String::clone, name("LocaleId"))?;
+        self.list(f.channels, String::clone, name("Channel"))?;
+        let modality = |m: &Modality| modality_word(*m).as_str().to_owned();
+        self.list(f.modalities, modality, name("Modality"))?;
+        self.list(f.session_ids, String::clone, name("SessionId"))?;
+        self.list(f.bot_alias_ids, String::clone, name("BotAliasId"))?;
+        self.list(f.bot_versions, String::clone, name("BotVersion"))
+    }
 }
 
 fn build_err(e: impl std::fmt::Display) -> Error {
     Error::internal(format!("cannot build a Lex filter: {e}"))
 }
 
-fn session_filter(
-    name: AnalyticsSessionFilterName,
-    op: AnalyticsFilterOperator,
-    values: Vec<String>,
-) -> Result<AnalyticsSessionFilter> {
-    AnalyticsSessionFilter::builder()
-        .name(name)
-        .operator(op)
-        .set_values(Some(values))
-        .build()
-        .map_err(build_err)
+/// A Lex filter of type `$filter` (the SDK's filter types share no trait):
+/// `$name` `$op` any of `$values`.
+macro_rules! lex_filter {
+    ($filter:ty, $name:expr, $op:expr, $values:expr) => {
+        <$filter>::builder()
+            .name($name)
+            .operator($op)
+            .set_values(Some($values))
+            .build()
+            .map_err(build_err)
+    };
+}
+
+/// The builder of `$filter`s that take a name and values equal to it.
+macro_rules! lex_eq_filter {
+    ($filter:ty) => {
+        |name| move |v: Vec<String>| lex_filter!($filter, name, AnalyticsFilterOperator::Equals, v)
+    };
 }
 
 /// The Lex filters for a session filter. `userIds` has no Lex counterpart:
 /// Lex sessions carry no user id, so such a filter matches none (DESIGN §3).
 pub fn session_pushdown(f: &SessionFilter) -> Result<Pushdown<AnalyticsSessionFilter>> {
-    use AnalyticsFilterOperator as Op;
     use AnalyticsSessionFilterName as N;
     let mut p = Pushdown::new();
-    let eq = |name: N| move |v: Vec<String>| session_filter(name, Op::Equals, v);
+    let eq = lex_eq_filter!(AnalyticsSessionFilter);
     p.list(
         &f.end_states,
         |e| end_state_word(*e).to_owned(),
         eq(N::ConversationEndState),
     )?;
-    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
-    p.list(&f.channels, String::clone, eq(N::Channel))?;
-    p.list(
-        &f.modalities,
-        |m| modality_word(*m).as_str().to_owned(),
-        eq(N::Modality),
-    )?;
-    p.list(&f.session_ids, String::clone, eq(N::SessionId))?;
-    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
-    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    p.shared(f.shared(), eq)?;
     if let Some(d) = &f.duration_seconds {
         match duration_pushdown(d) {
             DurationPush::None => {}
@@ -106,8 +121,12 @@ pub fn session_pushdown(f: &SessionFilter) -> Result<Pushdown<AnalyticsSessionFi
             DurationPush::One { op, seconds, left } => {
                 // A Duration value is whole seconds (the user guide's "30 sec"
                 // format is UNCERTAIN, lex.md §3).
-                p.filters
-                    .push(session_filter(N::Duration, op, vec![seconds.to_string()])?);
+                p.filters.push(lex_filter!(
+                    AnalyticsSessionFilter,
+                    N::Duration,
+                    op,
+                    vec![seconds.to_string()]
+                )?);
                 if let Some(left) = left {
                     p.complete = false;
                     p.left_over = Some(left);
@@ -200,34 +219,13 @@ pub fn duration_pushdown(d: &crate::domain::DurationFilter) -> DurationPush {
     }
 }
 
-fn stage_filter(
-    name: AnalyticsIntentStageFilterName,
-    values: Vec<String>,
-) -> Result<AnalyticsIntentStageFilter> {
-    AnalyticsIntentStageFilter::builder()
-        .name(name)
-        .operator(AnalyticsFilterOperator::Equals)
-        .set_values(Some(values))
-        .build()
-        .map_err(build_err)
-}
-
 pub fn stage_pushdown(f: &IntentStageFilter) -> Result<Pushdown<AnalyticsIntentStageFilter>> {
     use AnalyticsIntentStageFilterName as N;
     let mut p = Pushdown::new();
-    let eq = |name: N| move |v: Vec<String>| stage_filter(name, v);
+    let eq = lex_eq_filter!(AnalyticsIntentStageFilter);
     p.list(&f.intent_names, String::clone, eq(N::IntentName))?;
     p.list(&f.intent_stage_names, String::clone, eq(N::IntentStageName))?;
-    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
-    p.list(&f.channels, String::clone, eq(N::Channel))?;
-    p.list(
-        &f.modalities,
-        |m| modality_word(*m).as_str().to_owned(),
-        eq(N::Modality),
-    )?;
-    p.list(&f.session_ids, String::clone, eq(N::SessionId))?;
-    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
-    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    p.shared(f.shared(), eq)?;
     Ok(p)
 }
 
@@ -236,27 +234,9 @@ pub fn stage_pushdown(f: &IntentStageFilter) -> Result<Pushdown<AnalyticsIntentS
 pub fn path_pushdown(
     f: &crate::domain::IntentPathFilter,
 ) -> Result<Pushdown<lex::AnalyticsPathFilter>> {
-    use lex::AnalyticsCommonFilterName as N;
     let mut p = Pushdown::new();
-    let eq = |name: N| {
-        move |v: Vec<String>| {
-            lex::AnalyticsPathFilter::builder()
-                .name(name)
-                .operator(AnalyticsFilterOperator::Equals)
-                .set_values(Some(v))
-                .build()
-                .map_err(build_err)
-        }
-    };
-    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
-    p.list(&f.channels, String::clone, eq(N::Channel))?;
-    p.list(
-        &f.modalities,
-        |m| modality_word(*m).as_str().to_owned(),
-        eq(N::Modality),
-    )?;
-    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
-    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    let eq = lex_eq_filter!(lex::AnalyticsPathFilter);
+    p.shared(f.shared(), eq)?;
     Ok(p)
 }
 
@@ -542,41 +522,18 @@ pub fn session(s: &lex::SessionSpecification, bot_id: &str) -> Result<Session> {
     })
 }
 
-fn eq_filter<F>(
-    build: impl Fn(Vec<String>) -> std::result::Result<F, aws_sdk_lexmodelsv2::error::BuildError>,
-) -> impl Fn(Vec<String>) -> Result<F> {
-    move |v| build(v).map_err(build_err)
-}
-
 /// The Lex filters of an intent filter; ListIntentMetrics takes every field.
 pub fn intent_pushdown(f: &IntentFilter) -> Result<Pushdown<lex::AnalyticsIntentFilter>> {
     use lex::AnalyticsIntentFilterName as N;
     let mut p = Pushdown::new();
-    let eq = |name: N| {
-        eq_filter(move |v| {
-            lex::AnalyticsIntentFilter::builder()
-                .name(name.clone())
-                .operator(AnalyticsFilterOperator::Equals)
-                .set_values(Some(v))
-                .build()
-        })
-    };
+    let eq = lex_eq_filter!(lex::AnalyticsIntentFilter);
     p.list(&f.intent_names, String::clone, eq(N::IntentName))?;
     p.list(
         &f.intent_end_states,
         |e| intent_end_state_word(*e).to_owned(),
         eq(N::IntentEndState),
     )?;
-    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
-    p.list(&f.channels, String::clone, eq(N::Channel))?;
-    p.list(
-        &f.modalities,
-        |m| modality_word(*m).as_str().to_owned(),
-        eq(N::Modality),
-    )?;
-    p.list(&f.session_ids, String::clone, eq(N::SessionId))?;
-    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
-    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    p.shared(f.shared(), eq)?;
     Ok(p)
 }
 
@@ -587,30 +544,13 @@ pub fn intent_pushdown(f: &IntentFilter) -> Result<Pushdown<lex::AnalyticsIntent
 pub fn utterance_pushdown(f: &UtteranceFilter) -> Result<Pushdown<lex::AnalyticsUtteranceFilter>> {
     use lex::AnalyticsUtteranceFilterName as N;
     let mut p = Pushdown::new();
-    let eq = |name: N| {
-        eq_filter(move |v| {
-            lex::AnalyticsUtteranceFilter::builder()
-                .name(name.clone())
-                .operator(AnalyticsFilterOperator::Equals)
-                .set_values(Some(v))
-                .build()
-        })
-    };
+    let eq = lex_eq_filter!(lex::AnalyticsUtteranceFilter);
     p.list(
         &f.states,
         |s| utterance_state_word(*s).to_owned(),
         eq(N::UtteranceState),
     )?;
-    p.list(&f.locales, String::clone, eq(N::LocaleId))?;
-    p.list(&f.channels, String::clone, eq(N::Channel))?;
-    p.list(
-        &f.modalities,
-        |m| modality_word(*m).as_str().to_owned(),
-        eq(N::Modality),
-    )?;
-    p.list(&f.session_ids, String::clone, eq(N::SessionId))?;
-    p.list(&f.bot_alias_ids, String::clone, eq(N::BotAliasId))?;
-    p.list(&f.bot_versions, String::clone, eq(N::BotVersion))?;
+    p.shared(f.shared(), eq)?;
     for (asked, name) in [
         (f.text_contains.is_some(), "textContains"),
         (f.intent_names.is_some(), "intentNames"),
@@ -698,7 +638,7 @@ pub fn utterance_group_value(field: UtteranceGroupField, value: Option<&str>) ->
     match (field, value) {
         (_, None) => NO_VALUE.to_owned(),
         (UtteranceGroupField::UtteranceState, Some(v)) => {
-            [UtteranceState::Detected, UtteranceState::Missed]
+            <UtteranceState as strum::VariantArray>::VARIANTS
                 .iter()
                 .find(|s| utterance_state_word(**s).eq_ignore_ascii_case(v))
                 .map_or_else(|| v.to_owned(), |s| s.as_str().to_owned())

@@ -172,33 +172,40 @@ fn request_span(req: &Request) -> tracing::Span {
     )
 }
 
-/// The status label, without formatting the common ones.
-fn status_label(status: StatusCode) -> metrics::SharedString {
-    let known = match status.as_u16() {
-        200 => "200",
-        304 => "304",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        413 => "413",
-        429 => "429",
-        500 => "500",
-        503 => "503",
-        n => return n.to_string().into(),
-    };
-    known.into()
-}
+/// The routes `route_label` names, in a fixed order (index = slot below).
+const ROUTES: [&str; 7] = [
+    "/", "/graphql", "/healthz", "/readyz", "/metrics", "/assets", "other",
+];
+
+/// Statuses whose counters are kept at hand; others are looked up each time.
+const STATUSES: [u16; 11] = [200, 304, 400, 401, 403, 404, 405, 413, 429, 500, 503];
+
+type Slots<T, const N: usize> = [std::sync::OnceLock<T>; N];
+
+/// The HTTP metrics' handles, registered on first use: the hot path neither
+/// formats a label nor looks a key up in the registry.
+static REQUESTS: [Slots<metrics::Counter, { STATUSES.len() }>; ROUTES.len()] =
+    [const { [const { std::sync::OnceLock::new() }; STATUSES.len()] }; ROUTES.len()];
+static SECONDS: Slots<metrics::Histogram, { ROUTES.len() }> =
+    [const { std::sync::OnceLock::new() }; ROUTES.len()];
 
 /// HTTP metrics: requests by route and status, time to answer by route.
 async fn http_metrics(req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let route = route_label(req.uri().path());
+    let r = ROUTES
+        .iter()
+        .position(|x| *x == route)
+        .unwrap_or(ROUTES.len() - 1);
     let resp = next.run(req).await;
-    metrics::counter!("botscope_http_requests_total", "route" => route, "status" => status_label(resp.status()))
-        .increment(1);
-    metrics::histogram!("botscope_http_request_seconds", "route" => route)
+    let status = resp.status().as_u16();
+    let counter = |s: u16| metrics::counter!("botscope_http_requests_total", "route" => route, "status" => s.to_string());
+    match STATUSES.iter().position(|s| *s == status) {
+        Some(k) => REQUESTS[r][k].get_or_init(|| counter(status)).increment(1),
+        None => counter(status).increment(1),
+    }
+    SECONDS[r]
+        .get_or_init(|| metrics::histogram!("botscope_http_request_seconds", "route" => route))
         .record(started.elapsed().as_secs_f64());
     resp
 }

@@ -14,7 +14,7 @@ use crate::graphql::{SchemaLimits, build_schema};
 use crate::layers::{BreakerPolicy, CachePolicy, SourceCache};
 use crate::server::auth::Authenticator;
 use crate::server::response_cache::ResponseCache;
-use crate::server::{AppState, HttpSettings, router, serve};
+use crate::server::{AppState, HttpSettings, Readiness, router, serve};
 use crate::sources::AnalyticsSource;
 
 /// The two caches' sizes and the lifetimes of what they hold.
@@ -178,7 +178,9 @@ impl Application {
             limits,
             CursorKey::new(&settings.cursor_secret),
         ));
-        let schema = build_schema(engine.clone(), &settings.schema_limits, policy.clone());
+        let readiness = Readiness::default();
+        readiness.mark_sources_built();
+        let schema = build_schema(engine.clone(), &settings.schema_limits, policy);
         let state = AppState {
             schema,
             auth: settings.auth.clone(),
@@ -189,7 +191,7 @@ impl Application {
                 .and_then(|c| c.response_max_bytes)
                 .map(|bytes| ResponseCache::new(bytes).with_l2(settings.fleet.clone())),
             fleet: settings.fleet.clone(),
-            cache_policy: policy,
+            readiness: readiness.clone(),
             rate_limiter: crate::server::rate_limit::ClientRateLimiter::per_minute(
                 settings.http.requests_per_minute_per_client,
             ),

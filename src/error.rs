@@ -25,6 +25,9 @@ pub enum ErrorKind {
     UpstreamUnavailable,
     UpstreamBadResponse,
     QueryTooComplex,
+    /// The caller spent its own request budget
+    /// (`limits.requests_per_minute_per_client`); HTTP 429 with `Retry-After`.
+    RateLimited,
     Internal,
 }
 
@@ -41,6 +44,7 @@ impl ErrorKind {
             ErrorKind::UpstreamUnavailable => "UPSTREAM_UNAVAILABLE",
             ErrorKind::UpstreamBadResponse => "UPSTREAM_BAD_RESPONSE",
             ErrorKind::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorKind::RateLimited => "RATE_LIMITED",
             ErrorKind::Internal => "INTERNAL",
         }
     }
@@ -67,7 +71,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let retryable = matches!(
             kind,
-            ErrorKind::UpstreamThrottled | ErrorKind::UpstreamUnavailable
+            ErrorKind::UpstreamThrottled | ErrorKind::UpstreamUnavailable | ErrorKind::RateLimited
         );
         Error {
             kind,

@@ -26,6 +26,8 @@
 //!
 //! `operation` is the request's `operationName` (letters, digits, `_`, at most
 //! 64), `(anonymous)` without one, `(cached)` for response-cache hits, and
+//! `(timed out)` for requests cut by `limits.request_timeout` (their name is
+//! not known where the deadline answers), and
 //! `(other)` once [`MAX_OPERATION_LABELS`] distinct names were seen or for a
 //! name that is not a plain identifier — clients cannot blow up cardinality.
 

@@ -10,6 +10,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, ServerError};
 
+use crate::error::ErrorKind;
+
 /// Refuses an operation with more than `max` root fields (`QUERY_TOO_COMPLEX`).
 pub fn check_root_fields(doc: &ExecutableDocument, max: usize) -> Result<(), ServerError> {
     for (_, op) in doc.operations.iter() {
@@ -27,7 +29,7 @@ pub fn check_root_fields(doc: &ExecutableDocument, max: usize) -> Result<(), Ser
             );
             e.extensions
                 .get_or_insert_with(Default::default)
-                .set("code", "QUERY_TOO_COMPLEX");
+                .set("code", ErrorKind::QueryTooComplex.code());
             return Err(e);
         }
     }

@@ -14,6 +14,7 @@ mod scalars;
 mod types;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Request, Response, Schema};
 
@@ -22,6 +23,7 @@ pub use errors::{GqlResult, to_graphql};
 pub use query::Query;
 
 use crate::engine::Engine;
+use crate::layers::{CacheLifetime, CachePolicy};
 
 /// The executable schema plus the checks async-graphql has no hook for
 /// outside its extension API.
@@ -36,32 +38,57 @@ use crate::engine::Engine;
 pub struct BotscopeSchema {
     inner: Schema<Query, EmptyMutation, EmptySubscription>,
     max_root_fields: usize,
+    /// Lifetimes of cached data; `None` when caching is off.
+    cache_policy: Option<CachePolicy>,
+}
+
+/// One executed request: the response, how to serialize it, and how long the
+/// answer may be served again.
+pub struct Executed {
+    pub response: Response,
+    /// Serialize `response` with these ([`Splices::to_json`]).
+    pub splices: Arc<Splices>,
+    /// The shortest lifetime of the data the answer read
+    /// ([`CacheLifetime`]); `None` when caching is off.
+    pub lifetime: Option<Duration>,
 }
 
 impl BotscopeSchema {
     /// Executes one request: root-field limit, then async-graphql's parse
-    /// (reused), validation (depth, complexity) and resolution.
+    /// (reused), validation (depth, complexity) and resolution. Every error
+    /// of the response carries an `extensions.code` ([`errors::label`]).
     pub async fn execute(&self, request: impl Into<Request>) -> Response {
         let mut request = request.into();
         // A document that does not parse is left to `execute`, which reports
         // the syntax error the usual way.
-        if let Ok(doc) = request.parsed_query()
-            && let Err(e) = limits::check_root_fields(doc, self.max_root_fields)
-        {
-            return Response::from_errors(vec![e]);
+        let mut response = match request.parsed_query() {
+            Ok(doc) => match limits::check_root_fields(doc, self.max_root_fields) {
+                Ok(()) => self.inner.execute(request).await,
+                Err(e) => Response::from_errors(vec![e]),
+            },
+            Err(_) => self.inner.execute(request).await,
+        };
+        for e in &mut response.errors {
+            errors::label(e);
         }
-        self.inner.execute(request).await
+        response
     }
 
-    /// Executes one request whose large answers may be written ahead as JSON;
-    /// serialize the response with the returned [`Splices`].
-    pub async fn execute_with_splices(
-        &self,
-        request: impl Into<Request>,
-    ) -> (Response, Arc<Splices>) {
+    /// Executes one request whose large answers may be written ahead as JSON,
+    /// noting the lifetime of the data it reads.
+    pub async fn execute_with_splices(&self, request: impl Into<Request>) -> Executed {
         let splices = Arc::new(Splices::default());
-        let request = request.into().data(splices.clone());
-        (self.execute(request).await, splices)
+        let mut request = request.into().data(splices.clone());
+        let lifetime = self.cache_policy.clone().map(CacheLifetime::new);
+        if let Some(l) = &lifetime {
+            request = request.data(l.clone());
+        }
+        let response = self.execute(request).await;
+        Executed {
+            response,
+            splices,
+            lifetime: lifetime.map(|l| l.get()),
+        }
     }
 }
 
@@ -91,12 +118,9 @@ impl Default for SchemaLimits {
 pub fn build_schema(
     engine: Arc<Engine>,
     limits: &SchemaLimits,
-    cache_policy: Option<crate::layers::CachePolicy>,
+    cache_policy: Option<CachePolicy>,
 ) -> BotscopeSchema {
     let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription).data(engine);
-    if let Some(p) = cache_policy {
-        builder = builder.data(p);
-    }
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -106,6 +130,7 @@ pub fn build_schema(
             .limit_complexity(limits.max_complexity)
             .finish(),
         max_root_fields: limits.max_root_fields,
+        cache_policy,
     }
 }
 

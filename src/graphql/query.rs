@@ -21,6 +21,7 @@ use crate::engine::{
     BotScope, Engine, IntentPathsRequest, IntentStageMetricsRequest, MetricsRequest, Partial,
     SessionsRequest, UtterancesRequest,
 };
+use crate::layers::CacheLifetime;
 
 pub struct Query;
 
@@ -38,10 +39,13 @@ fn ids(bot_ids: Option<Vec<ID>>) -> Option<Vec<String>> {
     bot_ids.map(|v| v.into_iter().map(|id| id.0).collect())
 }
 
-/// Validates the range and notes it for the response cache's lifetime.
+/// Validates the range and notes it in the answer's [`CacheLifetime`] (absent
+/// when caching is off).
 fn parsed_range(ctx: &Context<'_>, range: &TimeRangeInput) -> async_graphql::Result<TimeRange> {
     let range = range.parse(engine(ctx).limits().max_range_days).gql()?;
-    crate::server::response_cache::observe_range(ctx, &range);
+    if let Some(lifetime) = ctx.data_opt::<CacheLifetime>() {
+        lifetime.observe(&range);
+    }
     Ok(range)
 }
 

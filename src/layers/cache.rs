@@ -51,6 +51,46 @@ impl CachePolicy {
     }
 }
 
+/// How long one answer may be served again: the shortest lifetime
+/// ([`CachePolicy::ttl_for`]) of the ranges it read, `settled_ttl` when it read
+/// none (e.g. `bots`).
+///
+/// The schema gives each request a fresh one; resolvers note every range they
+/// read ([`CacheLifetime::observe`]); the schema hands the result back with the
+/// response, and the HTTP server's response cache keeps the answer that long.
+/// So the lifetime travels up with the result and nothing below the server
+/// needs to know a response cache exists.
+#[derive(Clone)]
+pub struct CacheLifetime(Arc<LifetimeInner>);
+
+struct LifetimeInner {
+    policy: CachePolicy,
+    min_ms: std::sync::atomic::AtomicU64,
+}
+
+impl CacheLifetime {
+    pub fn new(policy: CachePolicy) -> Self {
+        let initial = policy.settled_ttl.as_millis() as u64;
+        CacheLifetime(Arc::new(LifetimeInner {
+            policy,
+            min_ms: std::sync::atomic::AtomicU64::new(initial),
+        }))
+    }
+
+    /// Notes that the answer read data about `range`.
+    pub fn observe(&self, range: &TimeRange) {
+        let ttl = self.0.policy.ttl_for(range, Utc::now());
+        self.0
+            .min_ms
+            .fetch_min(ttl.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The lifetime so far.
+    pub fn get(&self) -> Duration {
+        Duration::from_millis(self.0.min_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct CacheKey {
     bot: Arc<str>,

@@ -32,7 +32,7 @@ pub mod metrics;
 use std::sync::Arc;
 
 pub use breaker::{BreakerLayer, BreakerPolicy, BreakerState};
-pub use cache::{CacheLayer, CachePolicy, SourceCache};
+pub use cache::{CacheLayer, CacheLifetime, CachePolicy, SourceCache};
 pub use metrics::MetricsLayer;
 
 use crate::sources::AnalyticsSource;

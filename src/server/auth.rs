@@ -10,8 +10,9 @@
 //! never accepted). `exp` is required; `nbf` and `iat` are honoured with a
 //! small leeway; `iss`/`aud` are checked when configured.
 //!
-//! A JWKS URL is fetched at startup (failure is a startup error), refreshed in
-//! the background every `refresh` interval, and once more — at most every
+//! A JWKS URL is fetched at startup (failure is a startup error) — or, with
+//! [`Authenticator::jwks_url_in_background`], retried until it loads while
+//! `/readyz` answers 503 — refreshed in the background every `refresh` interval, and once more — at most every
 //! [`MIN_UNKNOWN_KID_REFRESH`] — when a token names a `kid` it does not know
 //! (the provider rotated its keys). Error messages say what was wrong without
 //! echoing the token.
@@ -131,6 +132,10 @@ impl KeySet {
     fn knows(&self, kid: &str) -> bool {
         self.by_kid.contains_key(kid)
     }
+
+    fn is_empty(&self) -> bool {
+        self.by_kid.is_empty() && self.without_kid.is_empty()
+    }
 }
 
 /// The asymmetric signing key of a JWK and the algorithms it may verify; `None`
@@ -200,6 +205,20 @@ struct RemoteJwks {
 }
 
 impl RemoteJwks {
+    fn new(url: &str) -> Result<Arc<Self>, String> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        Ok(Arc::new(RemoteJwks {
+            url: url.to_owned(),
+            client,
+            keys: RwLock::new(Arc::new(KeySet::default())),
+            last_unknown_kid_refresh: Mutex::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+        }))
+    }
+
     async fn fetch(&self) -> Result<KeySet, String> {
         let resp = self
             .client
@@ -254,6 +273,35 @@ impl RemoteJwks {
     }
 }
 
+/// Refreshes `remote` every `refresh` (at least a second) while it lives;
+/// until its first successful fetch (`loaded` false), every second.
+fn spawn_refresher(remote: &Arc<RemoteJwks>, refresh: Duration, mut loaded: bool) {
+    let weak: Weak<RemoteJwks> = Arc::downgrade(remote);
+    let period = refresh.max(Duration::from_secs(1));
+    tokio::spawn(async move {
+        while !loaded {
+            let Some(remote) = weak.upgrade() else { return };
+            match remote.refresh().await {
+                Ok(()) => loaded = true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "JWKS not loaded yet; retrying in 1 s");
+                    drop(remote);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await; // the first tick is immediate; we just fetched
+        loop {
+            tick.tick().await;
+            let Some(remote) = weak.upgrade() else { break };
+            if let Err(e) = remote.refresh().await {
+                tracing::warn!(error = %e, "periodic JWKS refresh failed; keeping the previous keys");
+            }
+        }
+    });
+}
+
 #[derive(Clone)]
 enum Keys {
     Hs256(DecodingKey),
@@ -296,36 +344,42 @@ impl Authenticator {
         issuer: Option<&str>,
         audience: Option<&str>,
     ) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-        let remote = Arc::new(RemoteJwks {
-            url: url.to_owned(),
-            client,
-            keys: RwLock::new(Arc::new(KeySet::default())),
-            last_unknown_kid_refresh: Mutex::new(None),
-            refreshing: tokio::sync::Mutex::new(()),
-        });
+        let remote = RemoteJwks::new(url)?;
         remote.refresh().await?;
-        let weak: Weak<RemoteJwks> = Arc::downgrade(&remote);
-        let period = refresh.max(Duration::from_secs(1));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            tick.tick().await; // the first tick is immediate; we just fetched
-            loop {
-                tick.tick().await;
-                let Some(remote) = weak.upgrade() else { break };
-                if let Err(e) = remote.refresh().await {
-                    tracing::warn!(error = %e, "periodic JWKS refresh failed; keeping the previous keys");
-                }
-            }
-        });
-        Ok(Authenticator {
+        spawn_refresher(&remote, refresh, true);
+        Ok(Authenticator::remote(remote, issuer, audience))
+    }
+
+    /// Public keys from a JWKS URL fetched in the background: until the first
+    /// fetch succeeds (retried every second) every token is refused and
+    /// [`keys_loaded`](Self::keys_loaded) is false, so `/readyz` answers 503;
+    /// then refreshed every `refresh` like [`jwks_url`](Self::jwks_url).
+    pub fn jwks_url_in_background(
+        url: &str,
+        refresh: Duration,
+        issuer: Option<&str>,
+        audience: Option<&str>,
+    ) -> Result<Self, String> {
+        let remote = RemoteJwks::new(url)?;
+        spawn_refresher(&remote, refresh, false);
+        Ok(Authenticator::remote(remote, issuer, audience))
+    }
+
+    fn remote(remote: Arc<RemoteJwks>, issuer: Option<&str>, audience: Option<&str>) -> Self {
+        Authenticator {
             keys: Keys::Remote(remote),
             issuer: issuer.map(str::to_owned),
             audience: audience.map(str::to_owned),
-        })
+        }
+    }
+
+    /// Whether tokens can be verified: false only for a JWKS URL whose keys
+    /// have not been fetched yet.
+    pub fn keys_loaded(&self) -> bool {
+        match &self.keys {
+            Keys::Hs256(_) | Keys::Static(_) => true,
+            Keys::Remote(remote) => !remote.current().is_empty(),
+        }
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {

@@ -1,39 +1,49 @@
 //! The HTTP server: axum routes for GraphQL, GraphiQL, the dashboard and its
-//! assets, health and readiness, with a body limit, optional CORS, bearer auth, a per-client rate limit, a
-//! per-request deadline, request ids, HTTP metrics and graceful shutdown.
+//! assets, health and readiness, with a body limit, optional CORS, request
+//! ids, tracing, HTTP metrics and graceful shutdown; `/graphql` runs the
+//! pipeline of [`pipeline::stack`] (auth → rate limit → response cache →
+//! deadline → GraphQL).
 //!
-//! Every request goes through [`observe`]: it takes the caller's `x-request-id`
-//! (or makes a UUID), opens a tracing span carrying it, counts the request by
-//! route and status, and echoes the id in the response.
+//! Around every route, outermost first ([`router`]): a caller's `x-request-id`
+//! is dropped unless short and plain, tower-http's `SetRequestIdLayer` makes
+//! one when there is none ([`RequestIds`]) and `PropagateRequestIdLayer`
+//! echoes it; `TraceLayer` opens the `request` span (request id, method,
+//! route) every log line of the request carries; HTTP metrics count the
+//! request by route and status; a 413 gets a GraphQL-shaped body.
 
 pub mod assets;
 pub mod auth;
+mod pipeline;
 pub mod rate_limit;
 pub mod response_cache;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Extension, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use bytes::Bytes;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
-use tracing::Instrument;
+use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
-use crate::engine::BotScope;
+use crate::error::ErrorKind;
 use crate::graphql::BotscopeSchema;
-use crate::layers::CachePolicy;
 use auth::Authenticator;
 use rate_limit::ClientRateLimiter;
-use response_cache::{ResponseCache, TtlHint};
+use response_cache::ResponseCache;
+
+pub use pipeline::stack;
 
 /// What the routes share.
 #[derive(Clone)]
@@ -42,14 +52,33 @@ pub struct AppState {
     pub auth: Option<Authenticator>,
     pub graphiql: bool,
     pub response_cache: Option<ResponseCache>,
-    /// Lifetimes of cached data; `None` when caching is off.
-    pub cache_policy: Option<CachePolicy>,
     /// Per-client request budget; `None` when off.
     pub rate_limiter: Option<ClientRateLimiter>,
     /// Deadline of one GraphQL request.
     pub request_timeout: Duration,
     /// `[redis]`: its state shows in `/readyz`'s body.
     pub fleet: Option<crate::fleet::Fleet>,
+    /// What `/readyz` checks besides the authenticator's keys.
+    pub readiness: Readiness,
+}
+
+/// Readiness the application reports as it starts: whether the sources are
+/// built. (The authenticator's keys are asked of the authenticator itself.)
+#[derive(Clone, Default)]
+pub struct Readiness {
+    sources_built: Arc<AtomicBool>,
+}
+
+impl Readiness {
+    /// The sources (vendor clients and their layers) exist and the engine
+    /// holds them.
+    pub fn mark_sources_built(&self) {
+        self.sources_built.store(true, Ordering::Release);
+    }
+
+    pub fn sources_built(&self) -> bool {
+        self.sources_built.load(Ordering::Acquire)
+    }
 }
 
 /// HTTP settings.
@@ -76,13 +105,6 @@ impl Default for HttpSettings {
     }
 }
 
-/// What [`observe`] learns about a request, for the handlers.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub request_id: String,
-    pub client_ip: Option<IpAddr>,
-}
-
 /// The route label of a path: the known routes, else `other` (bounded cardinality).
 fn route_label(path: &str) -> &'static str {
     match path {
@@ -96,69 +118,116 @@ fn route_label(path: &str) -> &'static str {
     }
 }
 
-/// A caller's request id is kept when it is short and plain; otherwise (or when
-/// absent) a new UUID is made, so ids cannot inject into logs.
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 128
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A caller's request id is kept when it is short and plain, so ids cannot
+/// inject into logs.
+fn plain_request_id(v: &HeaderValue) -> bool {
+    let v = v.as_bytes();
+    !v.is_empty()
+        && v.len() <= 128
+        && v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
 }
 
-/// Request id, span, HTTP metrics; and a GraphQL-shaped body for a 413.
-async fn observe(mut req: Request, next: Next) -> Response {
-    let started = std::time::Instant::now();
-    let route = route_label(req.uri().path());
-    let id = request_id(req.headers());
-    let client_ip = req
+/// Drops a caller's `x-request-id` that is not plain, so that
+/// `SetRequestIdLayer` (which keeps any id it finds) makes a new one.
+fn drop_unplain_request_id<B>(mut req: Request<B>) -> Request<B> {
+    if req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .is_some_and(|v| !plain_request_id(v))
+    {
+        req.headers_mut().remove(&X_REQUEST_ID);
+    }
+    req
+}
+
+/// Makes the id of a request that brought none: a UUID v4 from the thread's
+/// random generator (tower-http's `MakeRequestUuid` asks the OS for every id).
+#[derive(Clone, Copy, Default)]
+pub struct RequestIds;
+
+impl tower_http::request_id::MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        let text = id.hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
+}
+
+/// The `request` span: request id, method and route.
+fn request_span(req: &Request) -> tracing::Span {
+    let id = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    req.extensions_mut().insert(RequestContext {
-        request_id: id.clone(),
-        client_ip,
-    });
-    let span = tracing::info_span!(
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
         "request",
         request_id = %id,
         method = %req.method(),
-        route,
-    );
-    let mut resp = next.run(req).instrument(span.clone()).await;
-    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        resp = graphql_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is larger than server.max_body_bytes",
-            "BAD_USER_INPUT",
-        );
-    }
+        route = route_label(req.uri().path()),
+    )
+}
+
+/// The routes `route_label` names, in a fixed order (index = slot below).
+const ROUTES: [&str; 7] = [
+    "/", "/graphql", "/healthz", "/readyz", "/metrics", "/assets", "other",
+];
+
+/// Statuses whose counters are kept at hand; others are looked up each time.
+const STATUSES: [u16; 11] = [200, 304, 400, 401, 403, 404, 405, 413, 429, 500, 503];
+
+type Slots<T, const N: usize> = [std::sync::OnceLock<T>; N];
+
+/// The HTTP metrics' handles, registered on first use: the hot path neither
+/// formats a label nor looks a key up in the registry.
+static REQUESTS: [Slots<metrics::Counter, { STATUSES.len() }>; ROUTES.len()] =
+    [const { [const { std::sync::OnceLock::new() }; STATUSES.len()] }; ROUTES.len()];
+static SECONDS: Slots<metrics::Histogram, { ROUTES.len() }> =
+    [const { std::sync::OnceLock::new() }; ROUTES.len()];
+
+/// HTTP metrics: requests by route and status, time to answer by route.
+async fn http_metrics(req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = route_label(req.uri().path());
+    let r = ROUTES
+        .iter()
+        .position(|x| *x == route)
+        .unwrap_or(ROUTES.len() - 1);
+    let resp = next.run(req).await;
     let status = resp.status().as_u16();
-    let elapsed = started.elapsed();
-    span.in_scope(|| {
-        tracing::debug!(
-            status,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "request done"
-        );
-    });
-    metrics::counter!("botscope_http_requests_total", "route" => route, "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("botscope_http_request_seconds", "route" => route)
-        .record(elapsed.as_secs_f64());
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert("x-request-id", v);
+    let counter = |s: u16| metrics::counter!("botscope_http_requests_total", "route" => route, "status" => s.to_string());
+    match STATUSES.iter().position(|s| *s == status) {
+        Some(k) => REQUESTS[r][k].get_or_init(|| counter(status)).increment(1),
+        None => counter(status).increment(1),
     }
+    SECONDS[r]
+        .get_or_init(|| metrics::histogram!("botscope_http_request_seconds", "route" => route))
+        .record(started.elapsed().as_secs_f64());
     resp
 }
 
+/// A 413 (the body limit) with a GraphQL-shaped body.
+fn graphql_shaped_413<B>(resp: Response<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    if resp.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return resp.map(Body::new);
+    }
+    graphql_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the request body is larger than server.max_body_bytes",
+        ErrorKind::BadUserInput,
+    )
+}
+
 pub fn router(state: AppState, http: &HttpSettings) -> Router {
+    let state = Arc::new(state);
     // Pages and files are compressed (gzip or brotli, as the browser asks);
     // GraphQL answers are not, so API clients and load tests see them as before.
     let pages = Router::new()
@@ -167,13 +236,38 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
         .layer(CompressionLayer::new());
     let mut router = Router::new()
         .merge(pages)
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", stack(&state))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(|| async { crate::metrics::render() }))
-        .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
-        .layer(axum::middleware::from_fn(observe))
-        .with_state(Arc::new(state));
+        .with_state(state)
+        .layer(
+            // Outermost first; one `ServiceBuilder`, so one boxed service
+            // per request rather than one per layer.
+            ServiceBuilder::new()
+                .map_request(drop_unplain_request_id)
+                .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), RequestIds))
+                .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(|resp: &Response<_>, latency: Duration, _: &tracing::Span| {
+                            tracing::debug!(
+                                status = resp.status().as_u16(),
+                                elapsed_ms = latency.as_millis() as u64,
+                                "request done"
+                            );
+                        })
+                        // Failures are answers here (a 503 from /readyz, a
+                        // 500 already logged where it arose), not log lines.
+                        .on_failure(()),
+                )
+                .layer(axum::middleware::from_fn(http_metrics))
+                .map_response(graphql_shaped_413)
+                .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
+                .map_request(|req: Request<_>| req.map(Body::new)),
+        );
     if !http.cors_origins.is_empty() {
         let origins = if http.cors_origins.iter().any(|o| o == "*") {
             AllowOrigin::any()
@@ -194,22 +288,17 @@ pub fn router(state: AppState, http: &HttpSettings) -> Router {
     router
 }
 
-async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    // Sources are built before the router exists, so a serving router is ready.
-    // An unreachable Redis degrades a replica but never makes it unready: it
-    // still answers (local caches, its share of the budgets), so the load
-    // balancer keeps it; the body says so.
-    match &state.fleet {
-        Some(fleet) => (StatusCode::OK, fleet.readiness()),
-        None => (StatusCode::OK, "ready".to_owned()),
-    }
-}
-
-/// A response with a GraphQL-shaped body holding one error.
-fn graphql_error(status: StatusCode, message: &str, code: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
-    });
+/// `/readyz`: 200 when this replica can answer (sources built; the
+/// authenticator's keys loaded when a JWKS is configured), else 503, with a
+/// JSON body naming each check. An unreachable Redis degrades a replica but
+/// never makes it unready (DESIGN §11): it still answers (local caches, its
+/// share of the budgets), so the load balancer keeps it; the body says so.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let (status, body) = readiness_report(
+        state.readiness.sources_built(),
+        state.auth.as_ref().map(Authenticator::keys_loaded),
+        state.fleet.as_ref().map(crate::fleet::Fleet::readiness),
+    );
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
@@ -218,292 +307,57 @@ fn graphql_error(status: StatusCode, message: &str, code: &str) -> Response {
         .into_response()
 }
 
-fn unauthenticated(message: &str) -> Response {
-    let mut resp = graphql_error(StatusCode::UNAUTHORIZED, message, "UNAUTHENTICATED");
-    resp.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    resp
-}
-
-/// Who is calling: their scope and the key their rate limit is counted under.
-struct Caller {
-    scope: BotScope,
-    client: String,
-}
-
-/// The caller, or why the caller is refused.
-async fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    ctx: &RequestContext,
-) -> Result<Caller, String> {
-    let Some(auth) = &state.auth else {
-        let client = match ctx.client_ip {
-            Some(ip) => format!("ip:{ip}"),
-            None => "ip:unknown".into(),
-        };
-        return Ok(Caller {
-            scope: BotScope::All,
-            client,
-        });
-    };
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    match auth.authenticate(header).await {
-        Ok(claims) => Ok(Caller {
-            scope: claims.scope(),
-            client: format!("sub:{}", claims.sub),
-        }),
-        Err(why) => {
-            tracing::info!(reason = %why, "request refused: unauthenticated");
-            metrics::counter!("botscope_auth_failures_total").increment(1);
-            Err(why)
-        }
+/// The status and body of `/readyz` from its checks: `jwks` is `None` without
+/// auth (or with keys that need no loading: always `Some(true)`), `redis`
+/// `None` without `[redis]`.
+fn readiness_report(
+    sources_built: bool,
+    keys_loaded: Option<bool>,
+    redis: Option<String>,
+) -> (StatusCode, serde_json::Value) {
+    let mut not_ready = Vec::new();
+    if !sources_built {
+        not_ready.push("sources: not built yet");
     }
-}
-
-async fn graphql_get(
-    State(state): State<Arc<AppState>>,
-    Extension(ctx): Extension<RequestContext>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    let query = uri.query().unwrap_or("");
-    let has_query = query.split('&').any(|p| p.starts_with("query="));
-    if wants_html && !has_query {
-        if !state.graphiql {
-            return (StatusCode::NOT_FOUND, "GraphiQL is disabled").into_response();
-        }
-        return assets::graphiql();
+    if keys_loaded == Some(false) {
+        not_ready.push("auth: the JWKS is not loaded yet (auth.jwks_url)");
     }
-    if !has_query {
-        return (
-            StatusCode::BAD_REQUEST,
-            "GET /graphql needs ?query=… (or Accept: text/html for GraphiQL)",
-        )
-            .into_response();
+    let ready = not_ready.is_empty();
+    let mut body = serde_json::json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "sources": if sources_built { "built" } else { "not built" },
+        "auth": match keys_loaded {
+            None => "off",
+            Some(true) => "keys loaded",
+            Some(false) => "keys not loaded",
+        },
+    });
+    if !ready {
+        body["not_ready"] = serde_json::json!(not_ready);
     }
-    let raw = Bytes::copy_from_slice(query.as_bytes());
-    execute(&state, &ctx, &headers, "GET", raw, |raw| {
-        async_graphql::http::parse_query_string(std::str::from_utf8(raw).unwrap_or(""))
-            .map_err(|e| e.to_string())
-    })
-    .await
-}
-
-async fn graphql_post(
-    State(state): State<Arc<AppState>>,
-    Extension(ctx): Extension<RequestContext>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    execute(&state, &ctx, &headers, "POST", body, |raw| {
-        serde_json::from_slice::<async_graphql::Request>(raw)
-            .map_err(|e| format!("the body is not a GraphQL request in JSON: {e}"))
-    })
-    .await
-}
-
-fn bad_request(message: &str) -> Response {
-    graphql_error(StatusCode::BAD_REQUEST, message, "BAD_USER_INPUT")
-}
-
-fn rate_limited(retry_after: Duration) -> Response {
-    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-    let mut resp = graphql_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        &format!(
-            "too many requests from this client (limits.requests_per_minute_per_client); retry in {secs} s"
-        ),
-        "RATE_LIMITED",
-    );
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    resp
-}
-
-fn json_response(
-    headers: &HeaderMap,
-    body: Bytes,
-    cache_control: String,
-    age: Option<u64>,
-) -> Response {
-    let content_type = if headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/graphql-response+json"))
-    {
-        "application/graphql-response+json"
+    if let Some(redis) = redis {
+        body["redis"] = redis.into();
+    }
+    let status = if ready {
+        StatusCode::OK
     } else {
-        "application/json"
+        StatusCode::SERVICE_UNAVAILABLE
     };
-    let mut resp = (StatusCode::OK, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&cache_control) {
-        h.insert(header::CACHE_CONTROL, v);
-    }
-    if let Some(age) = age {
-        h.insert(header::AGE, HeaderValue::from(age));
-    }
-    // Answers depend on the caller's token: shared caches must key on it.
-    h.insert(header::VARY, HeaderValue::from_static("authorization"));
-    resp
+    (status, body)
 }
 
-async fn execute(
-    state: &AppState,
-    ctx: &RequestContext,
-    headers: &HeaderMap,
-    method: &str,
-    raw: Bytes,
-    parse: impl FnOnce(&[u8]) -> Result<async_graphql::Request, String>,
-) -> Response {
-    let started = std::time::Instant::now();
-    // Authentication, then the rate limit, then any cache: nothing is read
-    // before the caller's scope is known.
-    let Caller { scope, client } = match authorize(state, headers, ctx).await {
-        Ok(c) => c,
-        Err(why) => return unauthenticated(&why),
-    };
-    if let Some(limiter) = &state.rate_limiter
-        && let Err(wait) = limiter.check(&client)
-    {
-        tracing::info!("request refused: client over its rate limit");
-        metrics::counter!("botscope_rate_limited_total").increment(1);
-        return rate_limited(wait);
-    }
-    let key = state
-        .response_cache
-        .as_ref()
-        .map(|_| ResponseCache::key(&scope, method, &raw));
-    if let (Some(rc), Some(key)) = (&state.response_cache, &key)
-        && let Some(hit) = rc.get(key).await
-    {
-        let (age, remaining) = hit.age_and_remaining();
-        metrics::counter!("botscope_response_cache_requests_total", "outcome" => "hit")
-            .increment(1);
-        metrics::counter!("botscope_graphql_requests_total", "operation" => "(cached)", "outcome" => "cached")
-            .increment(1);
-        return json_response(
-            headers,
-            hit.body.clone(),
-            format!("private, max-age={remaining}"),
-            Some(age),
-        );
-    }
-    let request = match parse(&raw) {
-        Ok(r) => r,
-        Err(message) => return bad_request(&message),
-    };
-    let hint = state
-        .cache_policy
-        .as_ref()
-        .map(|p| TtlHint::new(p.settled_ttl));
-    let operation = crate::metrics::operation_label(request.operation_name.as_deref());
-    let mut request = request.data(scope);
-    if let Some(h) = &hint {
-        request = request.data(h.clone());
-    }
-    let (mut resp, splices) = match tokio::time::timeout(
-        state.request_timeout,
-        state.schema.execute_with_splices(request),
+/// A response with a GraphQL-shaped body holding one error, its code from
+/// `kind`.
+fn graphql_error(status: StatusCode, message: &str, kind: ErrorKind) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": kind.code() } }]
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
     )
-    .await
-    {
-        Ok(executed) => executed,
-        Err(_) => {
-            tracing::warn!(
-                timeout_ms = state.request_timeout.as_millis() as u64,
-                "request exceeded its deadline"
-            );
-            let mut e = async_graphql::ServerError::new(
-                format!(
-                    "the request did not finish within its deadline of {} (limits.request_timeout)",
-                    humantime::format_duration(state.request_timeout)
-                ),
-                None,
-            );
-            e.extensions
-                .get_or_insert_with(Default::default)
-                .set("code", "UPSTREAM_UNAVAILABLE");
-            (
-                async_graphql::Response::from_errors(vec![e]),
-                Default::default(),
-            )
-        }
-    };
-    for e in &mut resp.errors {
-        add_missing_code(e);
-    }
-    let ok = resp.errors.is_empty();
-    let outcome = match (ok, resp.data == async_graphql::Value::Null) {
-        (true, _) => "ok",
-        (false, false) => "partial",
-        (false, true) => "error",
-    };
-    metrics::counter!("botscope_graphql_requests_total", "operation" => operation.clone(), "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("botscope_graphql_request_seconds", "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
-    let body = match splices.to_json(&resp) {
-        Ok(b) => Bytes::from(b),
-        Err(_) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "cannot encode the response",
-            )
-                .into_response();
-        }
-    };
-    match (&state.response_cache, key, hint) {
-        (Some(rc), Some(key), Some(hint)) if ok => {
-            let ttl = hint.get();
-            rc.put(key, body.clone(), ttl).await;
-            metrics::counter!("botscope_response_cache_requests_total", "outcome" => "miss")
-                .increment(1);
-            json_response(
-                headers,
-                body,
-                format!("private, max-age={}", ttl.as_secs()),
-                Some(0),
-            )
-        }
-        (Some(_), _, _) => {
-            metrics::counter!("botscope_response_cache_requests_total", "outcome" => "bypass")
-                .increment(1);
-            json_response(headers, body, "no-store".into(), None)
-        }
-        _ => json_response(headers, body, "no-store".into(), None),
-    }
-}
-
-/// Errors raised by async-graphql itself (parse, validation, limits) carry no
-/// code; give them one so every error has a stable `extensions.code`.
-fn add_missing_code(e: &mut async_graphql::ServerError) {
-    let has_code = e
-        .extensions
-        .as_ref()
-        .is_some_and(|x| x.get("code").is_some());
-    if has_code {
-        return;
-    }
-    let code = if e.message.contains("too complex")
-        || e.message.contains("nested too deep")
-        || e.message.contains("limits.max_root_fields")
-    {
-        "QUERY_TOO_COMPLEX"
-    } else {
-        "BAD_USER_INPUT"
-    };
-    e.extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
+        .into_response()
 }
 
 /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
@@ -541,4 +395,43 @@ pub fn local_addr(listener: &TcpListener) -> SocketAddr {
     listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_is_503_until_sources_are_built_and_keys_loaded() {
+        let (status, body) = readiness_report(false, None, None);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["not_ready"][0], "sources: not built yet");
+        let (status, body) = readiness_report(true, Some(false), None);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(body["not_ready"][0].as_str().unwrap().contains("JWKS"));
+        let (status, body) = readiness_report(true, Some(true), None);
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("not_ready").is_none());
+        // A degraded Redis is said, not a reason to be unready (DESIGN §11).
+        let degraded = "ready (degraded: redis unreachable; …)".to_owned();
+        let (status, body) = readiness_report(true, None, Some(degraded));
+        assert_eq!(status, StatusCode::OK);
+        assert!(body["redis"].as_str().unwrap().contains("degraded"));
+    }
+
+    #[test]
+    fn only_plain_request_ids_are_kept() {
+        for ok in ["abc-123", "a.b:c_d", &"x".repeat(128)] {
+            assert!(
+                plain_request_id(&HeaderValue::from_str(ok).unwrap()),
+                "{ok}"
+            );
+        }
+        for bad in ["", "evil\"id", "with space", &"x".repeat(129)] {
+            assert!(
+                !plain_request_id(&HeaderValue::from_str(bad).unwrap()),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -195,6 +195,117 @@ async fn each_client_has_its_own_rate_limit() {
     assert_eq!(anon.status(), 401);
 }
 
+/// Pins the order of `server::stack`: auth → rate limit → response cache →
+/// GraphQL. Each step below fails if two neighbouring stages swap:
+/// - rate limit above auth: refused strangers would spend the IP's budget,
+///   and the valid caller behind them would get a 429;
+/// - response cache above auth: a stranger would get the stored answer;
+/// - response cache above the rate limit: a client past its budget would
+///   still be served from memory;
+/// - a cache keyed without the caller's scope: another scope would get this
+///   scope's stored answer (its `Age` header gives it away).
+#[tokio::test]
+async fn pipeline_order_is_auth_then_rate_limit_then_response_cache() {
+    let base = spawn(
+        |s| {
+            s.auth = Some(Authenticator::hs256(SECRET, None, None));
+            s.http.requests_per_minute_per_client = 3;
+            s.cache = Some(botscope::config::CacheSettings::defaults());
+        },
+        Duration::ZERO,
+    )
+    .await;
+    let c = reqwest::Client::new();
+    // An operation name of this test's own: `/metrics` counts its executions.
+    let body = json!({
+        "query": "query PipelineOrder { sessions(range: {start: \"2026-03-02T00:00:00Z\", end: \"2026-03-03T00:00:00Z\"}, first: 2) { nodes { bot { id } } } }",
+        "operationName": "PipelineOrder",
+    });
+    let executed = || async {
+        let text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|l| {
+                l.starts_with(
+                    "botscope_graphql_requests_total{operation=\"PipelineOrder\",outcome=\"ok\"}",
+                )
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let ask = |token: Option<String>| {
+        let mut req = c.post(format!("{base}/graphql")).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let lex = mint_hs256(
+        SECRET,
+        "lex-dash",
+        &["support-lex".into()],
+        Duration::from_secs(600),
+    );
+    let kore = mint_hs256(
+        SECRET,
+        "kore-dash",
+        &["sales-kore".into()],
+        Duration::from_secs(600),
+    );
+
+    // More strangers than the budget: each is refused as a stranger (401),
+    // none as over budget, and they spend nobody's budget.
+    for _ in 0..5 {
+        let r = ask(None).await.unwrap();
+        assert_eq!(r.status(), 401, "auth before the rate limit");
+    }
+    // The first answer is stored; the second is a hit.
+    assert_eq!(executed().await, 0.0);
+    let first = ask(Some(lex.clone())).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(executed().await, 1.0);
+    let hit = ask(Some(lex.clone())).await.unwrap();
+    assert_eq!(hit.status(), 200);
+    assert_eq!(hit.json::<Value>().await.unwrap(), first);
+    assert_eq!(executed().await, 1.0, "served from the response cache");
+    // A stranger asking the stored question gets no answer from the cache.
+    let stranger = ask(None).await.unwrap();
+    assert_eq!(stranger.status(), 401, "auth before the response cache");
+    assert!(!stranger.text().await.unwrap().contains("support-lex"));
+    // Another scope asking the same document: its own answer, executed.
+    let other = ask(Some(kore.clone())).await.unwrap();
+    assert_eq!(other.status(), 200);
+    let other: Value = other.json().await.unwrap();
+    assert_eq!(executed().await, 2.0, "executed for its own scope");
+    assert!(
+        other["data"]["sessions"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["bot"]["id"] == "sales-kore"),
+        "{other}"
+    );
+    // The third request spends lex-dash's budget (hits count too) ...
+    assert_eq!(ask(Some(lex.clone())).await.unwrap().status(), 200);
+    // ... so the fourth is refused though its answer sits in the cache.
+    let limited = ask(Some(lex)).await.unwrap();
+    assert_eq!(
+        limited.status(),
+        429,
+        "rate limit before the response cache"
+    );
+    assert!(!limited.headers().contains_key("age"));
+    assert_eq!(codes(&limited.json().await.unwrap()), ["RATE_LIMITED"]);
+    // The other scope's budget is its own.
+    assert_eq!(ask(Some(kore)).await.unwrap().status(), 200);
+    assert_eq!(executed().await, 2.0);
+}
+
 #[tokio::test]
 async fn rate_limit_by_ip_when_auth_is_off() {
     let base = spawn(

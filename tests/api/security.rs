@@ -391,6 +391,53 @@ async fn jwks_url_is_fetched_and_refreshed_for_a_rotated_kid_at_most_once() {
     assert!(err.contains("JWKS"), "{err}");
 }
 
+/// `/readyz` says 503 while the JWKS a gateway needs is not loaded (every
+/// token is refused meanwhile), and 200 once it is; the body names the check.
+#[tokio::test]
+async fn readyz_is_503_until_the_jwks_is_loaded() {
+    let (url, doc, hits) = jwks_server("the provider is not up yet".into()).await;
+    let auth =
+        Authenticator::jwks_url_in_background(&url, Duration::from_secs(3600), None, None).unwrap();
+    let gw = spawn(auth).await;
+    let readyz = gw.url.replace("/graphql", "/readyz");
+    let ready = || async {
+        let r = reqwest::get(&readyz).await.unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    let (status, body) = ready().await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "not ready", "{body}");
+    assert!(
+        body["not_ready"][0].as_str().unwrap().contains("JWKS"),
+        "{body}"
+    );
+    let token = sign(
+        Algorithm::RS256,
+        Some("rsa-1"),
+        &rsa_key(),
+        &claims("svc", &["*"]),
+    );
+    assert_unauthenticated("no keys yet", gw.post(Some(&token), &bots_query()).await);
+
+    *doc.lock().unwrap() = fixture("jwks.json");
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body) = ready().await;
+        if status == 200 {
+            assert_eq!(body["status"], "ready", "{body}");
+            assert_eq!(body["auth"], "keys loaded", "{body}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never ready: {body} after {} fetches",
+            hits.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(gw.post(Some(&token), &bots_query()).await.0, 200);
+}
+
 #[tokio::test]
 async fn a_token_for_bot_a_never_reaches_bot_b() {
     let gw = spawn(Authenticator::hs256(SECRET, None, None)).await;

@@ -33,13 +33,14 @@ async fn routes_health_graphiql_and_get_queries() {
             .status(),
         200
     );
+    // Ready: the sources are built and auth is off (`/readyz` answers 503
+    // otherwise: see `security::readyz_is_503_until_the_jwks_is_loaded`).
+    let ready = c.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(
-        c.get(format!("{base}/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
+        ready,
+        json!({ "status": "ready", "sources": "built", "auth": "off" })
     );
     let root = c.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(root.status(), 200, "GET / serves the dashboard");

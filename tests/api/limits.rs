@@ -206,15 +206,15 @@ async fn each_client_has_its_own_rate_limit() {
 ///   scope's stored answer (its `Age` header gives it away).
 #[tokio::test]
 async fn pipeline_order_is_auth_then_rate_limit_then_response_cache() {
-    let base = spawn(
-        |s| {
-            s.auth = Some(Authenticator::hs256(SECRET, None, None));
-            s.http.requests_per_minute_per_client = 3;
-            s.cache = Some(botscope::config::CacheSettings::defaults());
-        },
-        Duration::ZERO,
-    )
-    .await;
+    // With the caches of a default config (the other tests here turn them off).
+    let config = support::config(&format!(
+        "[auth]\nmode = \"jwt\"\nhs256_secret = \"{}\"\n[limits]\nrequests_per_minute_per_client = 3",
+        std::str::from_utf8(SECRET).unwrap()
+    ));
+    let base = format!(
+        "http://{}",
+        support::spawn_app(&config, sources(Duration::ZERO)).await
+    );
     let c = reqwest::Client::new();
     // An operation name of this test's own: `/metrics` counts its executions.
     let body = json!({

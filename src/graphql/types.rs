@@ -220,8 +220,8 @@ impl SessionConnection {
             })
             .collect()
     }
-    async fn nodes(&self) -> Vec<Session> {
-        self.0.sessions.iter().map(|s| Session(s.clone())).collect()
+    async fn nodes(&self) -> super::bins::SessionNodes {
+        super::bins::SessionNodes(self.0.sessions.clone())
     }
     async fn page_info(&self) -> PageInfo {
         PageInfo {

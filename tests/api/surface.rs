@@ -485,3 +485,44 @@ async fn metric_bins_answer_the_same_whichever_way_they_are_resolved() {
         assert_eq!(direct, general, "{root}");
     }
 }
+
+/// Session nodes are written in one pass too (`graphql/bins.rs`
+/// `SessionNodes`); an inline fragment sends the same selection the general
+/// way. Every field the pass covers, aliases and `__typename` included, must
+/// answer the same, for Lex- and Kore-like bots (whose nulls differ).
+#[tokio::test]
+async fn session_nodes_answer_the_same_whichever_way_they_are_resolved() {
+    let app = spawn_app().await;
+    let fields = "__typename id b: bot { __typename id name vendor vendorBotId } sessionId \
+                  originatingRequestId userId channel locale modality startTime endTime \
+                  durationSeconds endState vendorEndState turns intents botAliasId botVersion \
+                  interactive tasksExecuted isDeveloper tags { __typename scope n: name value }";
+    let range = r#"range: {start: "2026-03-02T00:00:00Z", end: "2026-03-04T00:00:00Z"}"#;
+    let direct = app
+        .query(
+            &format!("{{ sessions({range}, first: 200) {{ nodes {{ {fields} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let general = app
+        .query(
+            &format!(
+                "{{ sessions({range}, first: 200) {{ nodes {{ ... on Session {{ {fields} }} }} }} }}"
+            ),
+            json!({}),
+        )
+        .await;
+    assert!(direct["errors"].is_null(), "{direct}");
+    let nodes = direct["data"]["sessions"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 200);
+    let vendors: std::collections::BTreeSet<&str> = nodes
+        .iter()
+        .map(|n| n["b"]["vendor"].as_str().unwrap())
+        .collect();
+    assert_eq!(vendors.len(), 2, "both vendors' shapes: {vendors:?}");
+    assert!(
+        nodes.iter().any(|n| n["tags"].is_array()) && nodes.iter().any(|n| n["tags"].is_null()),
+        "tags present and absent"
+    );
+    assert_eq!(direct, general);
+}

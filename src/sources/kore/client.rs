@@ -42,9 +42,6 @@ struct Failed {
     retry_after: Option<Duration>,
 }
 
-/// Answers larger than this are parsed on the blocking pool.
-const PARSE_ELSEWHERE_BYTES: usize = 64 * 1024;
-
 /// Pages of one window fetched at once after the first (the budget paces them).
 const MAX_PARALLEL_PAGES: usize = 16;
 
@@ -88,7 +85,7 @@ impl KoreClient {
 
     /// One call, bounded by `call_timeout` overall (each attempt is bounded
     /// by the HTTP client's `request_timeout`).
-    async fn call<B: Serialize, R: DeserializeOwned + Send + 'static>(
+    async fn call<B: Serialize, R: DeserializeOwned>(
         &self,
         operation: &str,
         query: &[(&str, &str)],
@@ -113,7 +110,7 @@ impl KoreClient {
     /// a `Retry-After` from Kore (NOT DOCUMENTED, kore.md §5.2) replaces the
     /// computed wait. Every attempt waits for the budget and signs a new
     /// one-use token.
-    async fn attempts<B: Serialize, R: DeserializeOwned + Send + 'static>(
+    async fn attempts<B: Serialize, R: DeserializeOwned>(
         &self,
         operation: &str,
         query: &[(&str, &str)],
@@ -144,7 +141,7 @@ impl KoreClient {
     }
 
     /// One attempt: the answer, or the error with Kore's `Retry-After`.
-    async fn attempt<B: Serialize, R: DeserializeOwned + Send + 'static>(
+    async fn attempt<B: Serialize, R: DeserializeOwned>(
         &self,
         operation: &str,
         url: &str,
@@ -191,17 +188,7 @@ impl KoreClient {
             .await
             .map_err(|e| failed(transport(operation, e)))?;
         if status == StatusCode::OK {
-            // A page of sessions is up to ~1 MB of JSON. The pages of one
-            // query are awaited together in one task, so parsing them there
-            // would use one core; on the blocking pool they parse side by side.
-            let parsed = if bytes.len() > PARSE_ELSEWHERE_BYTES {
-                tokio::task::spawn_blocking(move || serde_json::from_slice::<R>(&bytes))
-                    .await
-                    .map_err(|e| failed(Error::internal(format!("parsing a Kore page: {e}"))))?
-            } else {
-                serde_json::from_slice(&bytes)
-            };
-            return parsed.map_err(|e| failed(bad_body(operation, e)));
+            return serde_json::from_slice(&bytes).map_err(|e| failed(bad_body(operation, e)));
         }
         let error = classify_status(status, &String::from_utf8_lossy(&bytes), operation);
         span.in_scope(|| tracing::debug!(error = %error, "Kore call failed"));

@@ -82,7 +82,7 @@ pub fn bin_start(t: DateTime<Utc>, interval: BinInterval) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or(t)
 }
 
-/// Interns the values of up to two group fields and maps (bin, group) cells to
+/// Interns the values of up to three group fields and maps (bin, group) cells to
 /// accumulators.
 ///
 /// This is the per-record hot path (DESIGN §9 asks for 10 M records/s/core),
@@ -93,17 +93,24 @@ pub fn bin_start(t: DateTime<Utc>, interval: BinInterval) -> DateTime<Utc> {
 ///   direct-mapped table of recent cells answers most lookups without hashing.
 struct Cells<A> {
     bin_secs: Option<i64>,
-    values: [Vec<Interned>; 2],
-    index: FxHashMap<(i64, u32, u32), u32>,
+    values: [Vec<Interned>; GROUP_SLOTS],
+    index: FxHashMap<CellKey, u32>,
     recent: [RecentCell; RECENT_CELLS],
-    cells: Vec<((i64, u32, u32), A)>,
+    cells: Vec<(CellKey, A)>,
 }
+
+/// Group fields one aggregation can take (ListIntentMetrics' limit; the
+/// other families take two, `Family::MAX_GROUP_BY`).
+const GROUP_SLOTS: usize = 3;
+
+/// A cell: its bin start and the interned value of each group slot.
+type CellKey = (i64, u32, u32, u32);
 
 const RECENT_CELLS: usize = 64;
 
 #[derive(Clone, Copy)]
 struct RecentCell {
-    key: (i64, u32, u32),
+    key: CellKey,
     index: u32,
 }
 
@@ -139,11 +146,11 @@ impl<A: Default> Cells<A> {
     fn new(bin_by: Option<BinInterval>) -> Self {
         Cells {
             bin_secs: bin_by.map(BinInterval::seconds),
-            values: [Vec::new(), Vec::new()],
+            values: [Vec::new(), Vec::new(), Vec::new()],
             index: FxHashMap::default(),
             // No real cell has bin i64::MIN, so every slot starts as a miss.
             recent: [RecentCell {
-                key: (i64::MIN, u32::MAX, u32::MAX),
+                key: (i64::MIN, u32::MAX, u32::MAX, u32::MAX),
                 index: 0,
             }; RECENT_CELLS],
             cells: Vec::new(),
@@ -176,8 +183,8 @@ impl<A: Default> Cells<A> {
     }
 
     #[inline]
-    fn cell_index(&mut self, key: (i64, u32, u32)) -> u32 {
-        let slot = (key.1 as usize * 8 + key.2 as usize) % RECENT_CELLS;
+    fn cell_index(&mut self, key: CellKey) -> u32 {
+        let slot = (key.1 as usize * 64 + key.2 as usize * 8 + key.3 as usize) % RECENT_CELLS;
         if self.recent[slot].key == key {
             return self.recent[slot].index;
         }
@@ -191,14 +198,17 @@ impl<A: Default> Cells<A> {
     }
 
     #[inline]
-    fn cell(&mut self, key: (i64, u32, u32)) -> &mut A {
+    fn cell(&mut self, key: CellKey) -> &mut A {
         let i = self.cell_index(key);
         &mut self.cells[i as usize].1
     }
 
     /// The cells sorted by bin start, then group values; with their bin start
     /// and group values resolved.
-    fn into_sorted(self, range: &TimeRange) -> Vec<(DateTime<Utc>, [Option<String>; 2], A)> {
+    fn into_sorted(
+        self,
+        range: &TimeRange,
+    ) -> Vec<(DateTime<Utc>, [Option<String>; GROUP_SLOTS], A)> {
         let Cells {
             bin_secs,
             values,
@@ -207,13 +217,13 @@ impl<A: Default> Cells<A> {
         } = self;
         let mut out: Vec<_> = cells
             .into_iter()
-            .map(|((bin, g0, g1), acc)| {
+            .map(|((bin, g0, g1, g2), acc)| {
                 let start = match bin_secs {
                     Some(_) => Utc.timestamp_opt(bin, 0).single().unwrap_or(range.start()),
                     None => range.start(),
                 };
                 let v = |slot: usize, i: u32| values[slot].get(i as usize).map(|v| v.value.clone());
-                (start, [v(0, g0), v(1, g1)], acc)
+                (start, [v(0, g0), v(1, g1), v(2, g2)], acc)
             })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
@@ -221,7 +231,7 @@ impl<A: Default> Cells<A> {
     }
 }
 
-fn group_keys<F: Copy>(fields: &[F], values: [Option<String>; 2]) -> Vec<GroupKey<F>> {
+fn group_keys<F: Copy>(fields: &[F], values: [Option<String>; GROUP_SLOTS]) -> Vec<GroupKey<F>> {
     fields
         .iter()
         .zip(values)
@@ -232,11 +242,11 @@ fn group_keys<F: Copy>(fields: &[F], values: [Option<String>; 2]) -> Vec<GroupKe
         .collect()
 }
 
-fn check_group_count(n: usize) -> Result<()> {
-    if n > 2 {
+fn check_group_count(n: usize, max: usize) -> Result<()> {
+    if n > max.min(GROUP_SLOTS) {
         return Err(Error::bad_input(
             "groupBy",
-            format!("at most 2 group-by fields are allowed, got {n}"),
+            format!("at most {max} group-by fields are allowed here, got {n}"),
         ));
     }
     Ok(())
@@ -285,7 +295,7 @@ struct Concurrency {
 
 impl Sweep {
     /// Credits the tied sessions with the number open at their start.
-    fn flush(&mut self, cells: &mut [((i64, u32, u32), SessionAcc)]) {
+    fn flush(&mut self, cells: &mut [(CellKey, SessionAcc)]) {
         let open = self.open.len() as u64;
         for &i in &self.ties {
             let acc = &mut cells[i as usize].1;
@@ -304,7 +314,10 @@ impl SessionAggregator {
         bin_by: Option<BinInterval>,
         group_by: &[SessionGroupField],
     ) -> Result<Self> {
-        check_group_count(group_by.len())?;
+        check_group_count(
+            group_by.len(),
+            <super::SessionMetrics as super::Family>::MAX_GROUP_BY,
+        )?;
         let concurrency = metrics
             .iter()
             .any(|m| m.name == SessionMetricName::Concurrency)
@@ -327,7 +340,7 @@ impl SessionAggregator {
     /// With `CONCURRENCY` requested, sessions must come in start order.
     #[inline]
     pub fn push(&mut self, s: &Session) -> Result<()> {
-        let mut g = [0u32; 2];
+        let mut g = [0u32; GROUP_SLOTS];
         for (slot, field) in self.group_by.iter().enumerate() {
             let value = match field {
                 SessionGroupField::EndState => s.end_state.map_or(NO_VALUE, |e| e.as_str()),
@@ -337,7 +350,7 @@ impl SessionAggregator {
             g[slot] = self.cells.intern(slot, value);
         }
         let bin = self.cells.bin_of(s.start_time);
-        let idx = self.cells.cell_index((bin, g[0], g[1]));
+        let idx = self.cells.cell_index((bin, g[0], g[1], g[2]));
         if let Some(c) = &mut self.concurrency {
             let start = s.start_time.timestamp_millis();
             if start < c.last_start {
@@ -515,7 +528,7 @@ pub struct Tally<F: Family> {
 
 impl<F: Family> Tally<F> {
     pub fn new(bot_id: Option<String>, q: &MetricsQuery<F>) -> Result<Self> {
-        check_group_count(q.group_by.len())?;
+        check_group_count(q.group_by.len(), F::MAX_GROUP_BY)?;
         let mut names: Vec<F::Metric> = Vec::new();
         for m in &q.metrics {
             if !names.contains(&m.name) {
@@ -543,13 +556,13 @@ impl<F: Family> Tally<F> {
     }
 
     pub fn push<R: Counted<F>>(&mut self, r: &R) {
-        let mut g = [0u32; 2];
+        let mut g = [0u32; GROUP_SLOTS];
         for (slot, field) in self.group_by.iter().enumerate() {
             g[slot] = self.cells.intern(slot, &r.group(*field));
         }
         let bin = self.cells.bin_of(r.at());
         let names = &self.names;
-        let acc = self.cells.cell((bin, g[0], g[1]));
+        let acc = self.cells.cell((bin, g[0], g[1], g[2]));
         acc.count += 1;
         for (i, m) in names.iter().enumerate() {
             if r.hits(*m) {

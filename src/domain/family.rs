@@ -73,6 +73,9 @@ pub trait Family:
     /// Group fields whose values are texts people typed: merged case- and
     /// whitespace-insensitively (see [`text_key`]).
     const TEXT_GROUPS: &'static [Self::Group] = &[];
+    /// Group fields a query may ask (`BOT` included): Lex's `groupBy` limit
+    /// for the family's operation, 2, and 3 for ListIntentMetrics.
+    const MAX_GROUP_BY: usize = 2;
 
     /// The filter in one canonical form (sorted, deduplicated lists), so
     /// equal questions have equal cache keys and cursors.
@@ -190,7 +193,7 @@ impl FamilyBins {
 
 macro_rules! family {
     ($ty:ident, $variant:ident, $name:literal, $metric:ty, $group:ty, $filter:ty, $bot:expr
-     $(, text = $text:expr)?) => {
+     $(, text = $text:expr)? $(, max_group_by = $max:expr)?) => {
         impl Family for $ty {
             type Metric = $metric;
             type Group = $group;
@@ -198,6 +201,7 @@ macro_rules! family {
             const NAME: &'static str = $name;
             const BOT: $group = $bot;
             $(const TEXT_GROUPS: &'static [$group] = $text;)?
+            $(const MAX_GROUP_BY: usize = $max;)?
 
             fn canonical(filter: $filter) -> $filter {
                 filter.canonical()
@@ -246,7 +250,8 @@ family!(
     IntentMetricName,
     IntentGroupField,
     IntentFilter,
-    IntentGroupField::Bot
+    IntentGroupField::Bot,
+    max_group_by = 3
 );
 
 family!(

@@ -439,7 +439,7 @@ impl Engine {
     ) -> Result<Partial<Vec<Bin<F::Group, F::Metric>>>> {
         check_range(&req.range, self.limits.max_range_days)?;
         let specs = check_metrics(req.metrics.iter().map(|m| (m.name, m.statistic)))?;
-        let group_by = check_group_by(&req.group_by, F::BOT, req.rollup)?;
+        let group_by = check_group_by(&req.group_by, F::BOT, F::MAX_GROUP_BY, req.rollup)?;
         F::check_group_by(&req.group_by)?;
         let first = req
             .first
@@ -659,18 +659,23 @@ fn needs_count<M>(specs: &[(M, Statistic)]) -> bool {
 fn check_group_by<F: Copy + PartialEq + std::fmt::Debug>(
     group_by: &[F],
     bot: F,
+    max: usize,
     rollup: bool,
 ) -> Result<Vec<F>> {
-    if group_by.len() > 2 {
+    if group_by.len() > max {
         return Err(Error::bad_input(
             "groupBy",
             format!(
-                "at most 2 group-by fields are allowed, got {}",
+                "at most {max} group-by fields are allowed here, got {}",
                 group_by.len()
             ),
         ));
     }
-    if group_by.len() == 2 && group_by[0] == group_by[1] {
+    if group_by
+        .iter()
+        .enumerate()
+        .any(|(i, f)| group_by[..i].contains(f))
+    {
         return Err(Error::bad_input("groupBy", "a field is listed twice"));
     }
     if rollup && group_by.contains(&bot) {

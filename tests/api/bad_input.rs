@@ -191,6 +191,21 @@ async fn more_than_two_group_by_fields() {
     expect_bad(&app, q, json!({ "r": range_json(1) }), "groupBy").await;
     let q = "query($r: TimeRange!) { intentStageMetrics(range: $r, metrics: [{name: COUNT, statistic: SUM}], groupBy: [INTENT_STAGE_NAME, SWITCHED_TO_INTENT, BOT]) { binStart } }";
     expect_bad(&app, q, json!({ "r": range_json(1) }), "groupBy").await;
+    // Intents take three (ListIntentMetrics' limit), not four, and no field twice.
+    let q = "query($r: TimeRange!) { intentMetrics(range: $r, metrics: [{name: COUNT, statistic: SUM}], groupBy: [INTENT_NAME, INTENT_END_STATE, INTENT_LEVEL]) { groups { field value } values { value } } }";
+    let three = app.query(q, json!({ "r": range_json(1) })).await;
+    assert!(three["errors"].is_null(), "{three}");
+    let bins = three["data"]["intentMetrics"].as_array().unwrap();
+    assert!(!bins.is_empty());
+    assert!(
+        bins.iter()
+            .all(|b| b["groups"].as_array().unwrap().len() == 3),
+        "{three}"
+    );
+    let q = "query($r: TimeRange!) { intentMetrics(range: $r, metrics: [{name: COUNT, statistic: SUM}], groupBy: [INTENT_NAME, INTENT_END_STATE, INTENT_LEVEL, BOT]) { binStart } }";
+    expect_bad(&app, q, json!({ "r": range_json(1) }), "groupBy").await;
+    let q = "query($r: TimeRange!) { intentMetrics(range: $r, metrics: [{name: COUNT, statistic: SUM}], groupBy: [INTENT_NAME, INTENT_LEVEL, INTENT_NAME]) { binStart } }";
+    expect_bad(&app, q, json!({ "r": range_json(1) }), "groupBy").await;
 }
 
 #[tokio::test]

@@ -356,7 +356,7 @@ async fn bad_arguments_of_the_new_families_are_named() {
     expect_bad(
         &app,
         INTENTS,
-        json!({ "range": r, "metrics": [metric("COUNT", "SUM")], "groupBy": ["INTENT_NAME", "INTENT_LEVEL", "INTENT_END_STATE"] }),
+        json!({ "range": r, "metrics": [metric("COUNT", "SUM")], "groupBy": ["INTENT_NAME", "INTENT_LEVEL", "INTENT_END_STATE", "BOT"] }),
         "groupBy",
     )
     .await;

@@ -1783,6 +1783,8 @@ async fn intent_and_utterance_families_through_the_sdk_match_the_reference() {
             vec![IG::IntentEndState],
             vec![IG::IntentLevel],
             vec![IG::IntentName, IG::IntentEndState],
+            // ListIntentMetrics takes three group fields.
+            vec![IG::IntentLevel, IG::IntentName, IG::IntentEndState],
         ] {
             let q = IntentMetricsQuery {
                 range: range(),

@@ -762,21 +762,15 @@ fn sort_bins<F: Ord, M>(bins: &mut Vec<Bin<F, M>>) {
     for (rank, r) in ranks.values_mut().enumerate() {
         *r = rank as u32;
     }
-    let mut hit: Option<(BinIdentity<F>, u32)> = None;
-    let mut keyed: Vec<(i64, u32, u32, u32)> = Vec::with_capacity(bins.len());
-    for (i, b) in bins.iter().enumerate() {
-        let key = (b.bot_id.as_deref(), b.groups.as_slice());
-        let rank = match hit {
-            Some((k, r)) if k == key => r,
-            _ => {
-                let r = ranks[&key];
-                hit = Some((key, r));
-                r
-            }
-        };
-        let t = b.bin_start;
-        keyed.push((t.timestamp(), t.timestamp_subsec_nanos(), rank, i as u32));
-    }
+    let mut keyed: Vec<(i64, u32, u32, u32)> = bins
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let t = b.bin_start;
+            let rank = ranks[&(b.bot_id.as_deref(), b.groups.as_slice())];
+            (t.timestamp(), t.timestamp_subsec_nanos(), rank, i as u32)
+        })
+        .collect();
     drop(ranks);
     keyed.sort_unstable();
     let mut slots: Vec<Option<Bin<F, M>>> = std::mem::take(bins).into_iter().map(Some).collect();

@@ -227,27 +227,12 @@ impl SessionPlan {
                 S::IsDeveloper => write_opt(out, s.is_developer),
                 S::Tags(fields) => match &s.tags {
                     None => out.extend_from_slice(b"null"),
-                    Some(tags) => {
-                        out.push(b'[');
-                        for (i, t) in tags.iter().enumerate() {
-                            if i > 0 {
-                                out.push(b',');
-                            }
-                            out.push(b'{');
-                            let mut first = true;
-                            for (k, f) in fields {
-                                write_key(out, &mut first, k);
-                                match f {
-                                    TagField::Typename => write_str(out, "Tag"),
-                                    TagField::Scope => write_str(out, &t.scope),
-                                    TagField::Name => write_str(out, &t.name),
-                                    TagField::Value => write_str(out, &t.value),
-                                }
-                            }
-                            out.push(b'}');
-                        }
-                        out.push(b']');
-                    }
+                    Some(tags) => write_objects(out, tags, fields, |out, t, f| match f {
+                        TagField::Typename => write_str(out, "Tag"),
+                        TagField::Scope => write_str(out, &t.scope),
+                        TagField::Name => write_str(out, &t.name),
+                        TagField::Value => write_str(out, &t.value),
+                    }),
                 },
             }
         }
@@ -384,19 +369,13 @@ fn write_bot(engine: &Engine, id: Option<&str>, fields: &[(Name, BotField)], out
         out.extend_from_slice(b"null");
         return;
     };
-    out.push(b'{');
-    let mut first = true;
-    for (k, f) in fields {
-        write_key(out, &mut first, k);
-        match f {
-            BotField::Typename => write_str(out, "Bot"),
-            BotField::Id => write_str(out, &bot.id),
-            BotField::Name => write_str(out, &bot.name),
-            BotField::Vendor => write_str(out, enum_name(bot.vendor)),
-            BotField::VendorBotId => write_str(out, &bot.vendor_bot_id),
-        }
-    }
-    out.push(b'}');
+    write_object(out, fields, |out, f| match f {
+        BotField::Typename => write_str(out, "Bot"),
+        BotField::Id => write_str(out, &bot.id),
+        BotField::Name => write_str(out, &bot.name),
+        BotField::Vendor => write_str(out, enum_name(bot.vendor)),
+        BotField::VendorBotId => write_str(out, &bot.vendor_bot_id),
+    });
 }
 
 /// A finite float as serde_json writes it. Counts and sums are whole
@@ -410,6 +389,38 @@ fn write_f64(out: &mut Vec<u8>, v: f64) {
         // Writing a number into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, &v);
     }
+}
+
+/// One object: each selected field under its key, written by `value`.
+fn write_object<K>(
+    out: &mut Vec<u8>,
+    fields: &[(Name, K)],
+    mut value: impl FnMut(&mut Vec<u8>, &K),
+) {
+    out.push(b'{');
+    let mut first = true;
+    for (key, field) in fields {
+        write_key(out, &mut first, key);
+        value(out, field);
+    }
+    out.push(b'}');
+}
+
+/// A list of objects, each written by [`write_object`].
+fn write_objects<T, K>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    fields: &[(Name, K)],
+    mut value: impl FnMut(&mut Vec<u8>, &T, &K),
+) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_object(out, fields, |out, f| value(out, item, f));
+    }
+    out.push(b']');
 }
 
 fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
@@ -520,48 +531,22 @@ impl Plan {
                 },
                 BinField::Bot(fields) => write_bot(engine, b.bot_id.as_deref(), fields, out),
                 BinField::Groups(fields) => {
-                    out.push(b'[');
-                    for (i, g) in b.groups.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        out.push(b'{');
-                        let mut first = true;
-                        for (k, f) in fields {
-                            write_key(out, &mut first, k);
-                            match f {
-                                GroupField::Typename => write_str(out, F::GROUP),
-                                GroupField::Field => write_str(out, enum_name(g.field)),
-                                GroupField::Value => write_str(out, &g.value),
-                            }
-                        }
-                        out.push(b'}');
-                    }
-                    out.push(b']');
+                    write_objects(out, &b.groups, fields, |out, g, f| match f {
+                        GroupField::Typename => write_str(out, F::GROUP),
+                        GroupField::Field => write_str(out, enum_name(g.field)),
+                        GroupField::Value => write_str(out, &g.value),
+                    })
                 }
                 BinField::Values(fields) => {
-                    out.push(b'[');
-                    for (i, m) in b.values.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        out.push(b'{');
-                        let mut first = true;
-                        for (k, f) in fields {
-                            write_key(out, &mut first, k);
-                            match f {
-                                ValueField::Typename => write_str(out, F::VALUE),
-                                ValueField::Metric => write_str(out, enum_name(m.metric)),
-                                ValueField::Statistic => write_str(out, enum_name(m.statistic)),
-                                ValueField::Value => match m.value.filter(|v| v.is_finite()) {
-                                    Some(v) => write_f64(out, v),
-                                    None => out.extend_from_slice(b"null"),
-                                },
-                            }
-                        }
-                        out.push(b'}');
-                    }
-                    out.push(b']');
+                    write_objects(out, &b.values, fields, |out, m, f| match f {
+                        ValueField::Typename => write_str(out, F::VALUE),
+                        ValueField::Metric => write_str(out, enum_name(m.metric)),
+                        ValueField::Statistic => write_str(out, enum_name(m.statistic)),
+                        ValueField::Value => match m.value.filter(|v| v.is_finite()) {
+                            Some(v) => write_f64(out, v),
+                            None => out.extend_from_slice(b"null"),
+                        },
+                    })
                 }
             }
         }

@@ -53,10 +53,10 @@ pub enum Command {
         #[arg(long)]
         auth_secret: Option<String>,
         /// Share of simulator calls (both vendors) answered with an injected 429.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
         fault_throttle_rate: f64,
         /// Share of simulator calls (both vendors) answered with an injected 5xx.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
         fault_error_rate: f64,
         /// Latency both simulators add to every answer, in milliseconds.
         #[arg(long, default_value_t = 0)]
@@ -230,9 +230,6 @@ struct DemoFlags {
 }
 
 async fn run_demo(opts: DemoOptions, flags: DemoFlags) -> Result<(), String> {
-    if !opts.faults.is_valid() {
-        return Err("--fault-throttle-rate and --fault-error-rate must be between 0 and 1".into());
-    }
     if flags.auth_secret.as_ref().is_some_and(|s| s.len() < 32) {
         return Err("--auth-secret must be at least 32 bytes".into());
     }

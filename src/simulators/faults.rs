@@ -15,6 +15,15 @@ pub struct SimFaults {
     pub error_rate: f64,
 }
 
+/// A fault rate on the command line (`--throttle-rate`, `--fault-error-rate`, …):
+/// a share between 0 and 1, refused by clap otherwise.
+pub fn rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{s:?} is not a share between 0 and 1")),
+    }
+}
+
 impl SimFaults {
     pub fn is_valid(&self) -> bool {
         (0.0..=1.0).contains(&self.throttle_rate) && (0.0..=1.0).contains(&self.error_rate)

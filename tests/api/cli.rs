@@ -156,3 +156,26 @@ fn demo_print_config_is_a_config_serve_accepts() {
     };
     assert_eq!(body(&checked), body(&printed));
 }
+
+/// A fault rate outside 0..1 is refused before anything starts, naming the flag.
+#[test]
+fn fault_rates_outside_zero_to_one_are_refused() {
+    for args in [
+        &["demo", "--print-config", "--fault-throttle-rate", "2"][..],
+        &["simulate", "lex", "--error-rate=-0.5"][..],
+        &[
+            "simulate",
+            "kore",
+            "--client-secret",
+            "s",
+            "--throttle-rate",
+            "x",
+        ][..],
+    ] {
+        let out = botscope(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("rate"), "{args:?}: {stderr}");
+        assert!(stderr.contains("between 0 and 1"), "{args:?}: {stderr}");
+    }
+}

@@ -80,10 +80,10 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
     /// Share of calls answered with an injected 429 (0..=1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
     pub throttle_rate: f64,
     /// Share of calls answered with an injected 500 (0..=1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
     pub error_rate: f64,
     /// The page-size cap applied silently to `limit`.
     #[arg(long, default_value_t = 500)]
@@ -96,13 +96,6 @@ pub async fn simulate(
     args: SimulateArgs,
     data: impl Fn(&[DemoBot]) -> Vec<BotData>,
 ) -> Result<(), String> {
-    let faults = SimFaults {
-        throttle_rate: args.throttle_rate,
-        error_rate: args.error_rate,
-    };
-    if !faults.is_valid() {
-        return Err("--throttle-rate and --error-rate must be between 0 and 1".into());
-    }
     if args.client_secret.is_empty() || args.max_page_size == 0 {
         return Err(
             "--client-secret must not be empty and --max-page-size must be at least 1".into(),

@@ -73,10 +73,10 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
     /// Share of calls answered with a 429 ThrottlingException (0..1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
     pub throttle_rate: f64,
     /// Share of calls answered with a 500 InternalServerException (0..1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
     pub error_rate: f64,
     /// Accept ranges the Lex guide rules out (a start more than 365 days
     /// back, more than one month long); enforced by default.
@@ -90,13 +90,6 @@ pub async fn simulate(
     args: SimulateArgs,
     data: impl Fn(&[DemoBot]) -> Vec<BotData>,
 ) -> Result<(), String> {
-    let faults = SimFaults {
-        throttle_rate: args.throttle_rate,
-        error_rate: args.error_rate,
-    };
-    if !faults.is_valid() {
-        return Err("--throttle-rate and --error-rate must be between 0 and 1".into());
-    }
     let bots = demo_bots(args.sessions_per_day);
     let served: Vec<(String, Arc<BotData>)> = bots
         .iter()

@@ -13,6 +13,7 @@
 
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -88,9 +89,12 @@ pub trait Family:
     }
 
     fn query(q: MetricsQuery<Self>) -> FamilyQuery;
-    fn bins(b: FamilyBins) -> Option<Vec<Bin<Self::Group, Self::Metric>>>;
+    fn bins(b: FamilyBins) -> Option<SharedBins<Self>>;
     fn wrap(b: Vec<Bin<Self::Group, Self::Metric>>) -> FamilyBins;
 }
+
+/// A family's bins as they cross the seam: shared, not copied.
+pub type SharedBins<F> = Arc<Vec<Bin<<F as Family>::Group, <F as Family>::Metric>>>;
 
 /// One bot's metrics of one family.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,13 +135,15 @@ pub enum FamilyQuery {
     Utterance(MetricsQuery<UtteranceMetrics>),
 }
 
-/// The bins of any family, as they come back across the seam.
+/// The bins of any family, as they come back across the seam. Shared, not
+/// copied: the source cache and every answer built from it hold the same
+/// bins (a 30-day hourly answer is thousands of them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FamilyBins {
-    Session(Vec<Bin<SessionGroupField, SessionMetricName>>),
-    IntentStage(Vec<Bin<IntentStageGroupField, IntentStageMetricName>>),
-    Intent(Vec<Bin<IntentGroupField, IntentMetricName>>),
-    Utterance(Vec<Bin<UtteranceGroupField, UtteranceMetricName>>),
+    Session(Arc<Vec<Bin<SessionGroupField, SessionMetricName>>>),
+    IntentStage(Arc<Vec<Bin<IntentStageGroupField, IntentStageMetricName>>>),
+    Intent(Arc<Vec<Bin<IntentGroupField, IntentMetricName>>>),
+    Utterance(Arc<Vec<Bin<UtteranceGroupField, UtteranceMetricName>>>),
 }
 
 impl FamilyQuery {
@@ -211,7 +217,7 @@ macro_rules! family {
                 FamilyQuery::$variant(q)
             }
 
-            fn bins(b: FamilyBins) -> Option<Vec<Bin<$group, $metric>>> {
+            fn bins(b: FamilyBins) -> Option<SharedBins<Self>> {
                 match b {
                     FamilyBins::$variant(b) => Some(b),
                     _ => None,
@@ -219,7 +225,13 @@ macro_rules! family {
             }
 
             fn wrap(b: Vec<Bin<$group, $metric>>) -> FamilyBins {
-                FamilyBins::$variant(b)
+                FamilyBins::$variant(Arc::new(b))
+            }
+        }
+
+        impl From<Vec<Bin<$group, $metric>>> for FamilyBins {
+            fn from(b: Vec<Bin<$group, $metric>>) -> FamilyBins {
+                <$ty as Family>::wrap(b)
             }
         }
     };

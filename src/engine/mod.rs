@@ -3,10 +3,12 @@
 //! cursors for sessions, rollups for metrics, and partial results when a bot
 //! fails (its error is reported; the other bots' data still comes back).
 
+mod binset;
 mod cursor;
 mod merge;
 
 pub use crate::domain::{RollupMetric, rollup};
+pub use binset::{BinSet, BinView};
 pub use cursor::{CursorKey, fingerprint};
 pub use merge::{merge_sorted, merge_sorted_by};
 
@@ -436,7 +438,7 @@ impl Engine {
         &self,
         scope: &BotScope,
         req: MetricsRequest<F>,
-    ) -> Result<Partial<Vec<Bin<F::Group, F::Metric>>>> {
+    ) -> Result<Partial<BinSet<F::Group, F::Metric>>> {
         check_range(&req.range, self.limits.max_range_days)?;
         let specs = check_metrics(req.metrics.iter().map(|m| (m.name, m.statistic)))?;
         let group_by = check_group_by(&req.group_by, F::BOT, F::MAX_GROUP_BY, req.rollup)?;
@@ -495,16 +497,24 @@ impl Engine {
             })
             .collect();
         let (answers, mut errors) = self.fan_out(calls).await;
-        let mut all: Vec<Bin<F::Group, F::Metric>> =
-            answers.into_iter().flat_map(|(_, bins)| bins).collect();
-        if merges_text {
-            all = merge_texts::<F>(all, &asked);
-        }
-        let mut bins = finish_bins(all, &req.group_by, F::BOT, &specs, req.rollup);
-        if let Some(first) = first {
-            rank(&mut bins, specs[0]);
-            bins.truncate(first.get());
-        }
+        let answers: Vec<_> = answers.into_iter().map(|(_, bins)| bins).collect();
+        let bins = if req.rollup || merges_text || first.is_some() {
+            // These re-make bins (sums across bots, merged texts, a cut):
+            // they work on copies.
+            let mut all: Vec<Bin<F::Group, F::Metric>> =
+                answers.into_iter().flat_map(Arc::unwrap_or_clone).collect();
+            if merges_text {
+                all = merge_texts::<F>(all, &asked);
+            }
+            let mut bins = finish_bins(all, &req.group_by, F::BOT, &specs, req.rollup);
+            if let Some(first) = first {
+                rank(&mut bins, specs[0]);
+                bins.truncate(first.get());
+            }
+            BinSet::finished(bins, &req.group_by, F::BOT, &specs)
+        } else {
+            BinSet::sorted(answers, &req.group_by, F::BOT, &specs)
+        };
         errors.sort_by(|a, b| a.bot.cmp(&b.bot));
         Ok(Partial { data: bins, errors })
     }

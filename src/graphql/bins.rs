@@ -23,11 +23,11 @@ use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerRes
 
 use super::scalars::DateTimeScalar;
 use super::types::{FamilyBin, GqlFamily, Session};
-use crate::domain::{self, Bin};
-use crate::engine::Engine;
+use crate::domain;
+use crate::engine::{BinSet, BinView, Engine};
 
 /// The bins of one metrics answer, as a GraphQL list of the family's bin type.
-pub struct Bins<F: GqlFamily>(pub Vec<Bin<F::Group, F::Metric>>);
+pub struct Bins<F: GqlFamily>(pub BinSet<F::Group, F::Metric>);
 
 impl<F: GqlFamily> OutputType for Bins<F> {
     fn type_name() -> Cow<'static, str> {
@@ -56,17 +56,18 @@ impl<F: GqlFamily> OutputType for Bins<F> {
                 let mut out = Vec::with_capacity(self.0.len() * 256 + 2);
                 out.push(b'[');
                 let mut times = TimeText::default();
+                let mut bots = BotText::default();
                 for (i, b) in self.0.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    plan.write_bin::<F>(engine, b, &mut times, &mut out);
+                    plan.write_bin::<F>(engine, b, &mut times, &mut bots, &mut out);
                 }
                 out.push(b']');
                 return Ok(Value::String(splices.add(out)));
             }
         }
-        let general: Vec<FamilyBin<F>> = self.0.iter().cloned().map(FamilyBin::from).collect();
+        let general: Vec<FamilyBin<F>> = self.0.iter().map(|b| b.to_bin().into()).collect();
         OutputType::resolve(&general, ctx, field).await
     }
 }
@@ -298,6 +299,35 @@ struct TimeText {
     text: String,
 }
 
+/// The `Bot` objects of an answer, each written once: bins of a few bots
+/// repeat them thousands of times.
+#[derive(Default)]
+struct BotText {
+    written: Vec<(BotSelection, Vec<u8>)>,
+}
+
+/// Which `bot` selection (by address: `a: bot { id } b: bot { name }`), of
+/// which bot.
+type BotSelection = (usize, Option<String>);
+
+impl BotText {
+    fn of(&mut self, engine: &Engine, id: Option<&str>, fields: &[(Name, BotField)]) -> &[u8] {
+        let selection = fields.as_ptr() as usize;
+        let seen = |(s, b): &BotSelection| *s == selection && b.as_deref() == id;
+        let at = match self.written.iter().position(|(key, _)| seen(key)) {
+            Some(at) => at,
+            None => {
+                let mut json = Vec::new();
+                write_bot(engine, id, fields, &mut json);
+                self.written
+                    .push(((selection, id.map(str::to_owned)), json));
+                self.written.len() - 1
+            }
+        };
+        &self.written[at].1
+    }
+}
+
 impl TimeText {
     fn of(&mut self, at: chrono::DateTime<chrono::Utc>) -> &str {
         if self.at != Some(at) {
@@ -409,16 +439,16 @@ fn write_object<K>(
 /// A list of objects, each written by [`write_object`].
 fn write_objects<T, K>(
     out: &mut Vec<u8>,
-    items: &[T],
+    items: impl IntoIterator<Item = T>,
     fields: &[(Name, K)],
     mut value: impl FnMut(&mut Vec<u8>, &T, &K),
 ) {
     out.push(b'[');
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_object(out, fields, |out, f| value(out, item, f));
+        write_object(out, fields, |out, f| value(out, &item, f));
     }
     out.push(b']');
 }
@@ -514,8 +544,9 @@ impl Plan {
     fn write_bin<F: GqlFamily>(
         &self,
         engine: &Engine,
-        b: &Bin<F::Group, F::Metric>,
+        b: BinView<'_, F::Group, F::Metric>,
         times: &mut TimeText,
+        bots: &mut BotText,
         out: &mut Vec<u8>,
     ) {
         out.push(b'{');
@@ -524,21 +555,23 @@ impl Plan {
             write_key(out, &mut first, key);
             match field {
                 BinField::Typename => write_str(out, F::BIN),
-                BinField::BinStart => write_str(out, times.of(b.bin_start)),
-                BinField::BinInterval => match b.bin_interval {
+                BinField::BinStart => write_str(out, times.of(b.bin_start())),
+                BinField::BinInterval => match b.bin_interval() {
                     Some(i) => write_str(out, enum_name(i)),
                     None => out.extend_from_slice(b"null"),
                 },
-                BinField::Bot(fields) => write_bot(engine, b.bot_id.as_deref(), fields, out),
+                BinField::Bot(fields) => {
+                    out.extend_from_slice(bots.of(engine, b.bot_id(), fields));
+                }
                 BinField::Groups(fields) => {
-                    write_objects(out, &b.groups, fields, |out, g, f| match f {
+                    write_objects(out, b.groups(), fields, |out, (field, value), f| match f {
                         GroupField::Typename => write_str(out, F::GROUP),
-                        GroupField::Field => write_str(out, enum_name(g.field)),
-                        GroupField::Value => write_str(out, &g.value),
+                        GroupField::Field => write_str(out, enum_name(*field)),
+                        GroupField::Value => write_str(out, value),
                     })
                 }
                 BinField::Values(fields) => {
-                    write_objects(out, &b.values, fields, |out, m, f| match f {
+                    write_objects(out, b.values(), fields, |out, m, f| match f {
                         ValueField::Typename => write_str(out, F::VALUE),
                         ValueField::Metric => write_str(out, enum_name(m.metric)),
                         ValueField::Statistic => write_str(out, enum_name(m.statistic)),

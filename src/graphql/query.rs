@@ -295,6 +295,7 @@ impl Query {
         };
         let partial = engine.metrics(scope(ctx), req).await.gql()?;
         Ok(report(ctx, partial)
+            .into_bins()
             .into_iter()
             .map(IntentStage::from)
             .collect())

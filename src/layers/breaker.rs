@@ -331,7 +331,7 @@ mod tests {
             if self.down.load(Ordering::SeqCst) {
                 Err(Error::new(self.kind, "down"))
             } else {
-                Ok(FamilyBins::Session(vec![]))
+                Ok(FamilyBins::from(Vec::<crate::domain::MetricBin>::new()))
             }
         }
         async fn utterances(&self, _: &UtteranceQuery) -> Result<UtterancePage> {

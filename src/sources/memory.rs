@@ -106,7 +106,7 @@ impl AnalyticsSource for MemorySource {
     async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
         let d = &self.data;
         Ok(match q {
-            FamilyQuery::Session(q) => FamilyBins::Session(self.session_metrics(q)?),
+            FamilyQuery::Session(q) => self.session_metrics(q)?.into(),
             FamilyQuery::IntentStage(q) => {
                 self.tally(q, d.stages_in(&q.range).filter(|r| q.filter.matches(r)))?
             }

@@ -441,8 +441,11 @@ async fn bad_arguments_of_the_new_families_are_named() {
 #[tokio::test]
 async fn metric_bins_answer_the_same_whichever_way_they_are_resolved() {
     let app = spawn_app().await;
+    // Two `bot` selections under aliases: each bot's object is written once
+    // per selection, and must not stand in for the other.
     let fields = "__typename b: bot { __typename id name vendor vendorBotId } binStart binInterval \
-                  groups { __typename field v: value } values { metric statistic value __typename }";
+                  c: bot { name } groups { __typename field v: value } \
+                  values { metric statistic value __typename }";
     for (root, args) in [
         (
             "sessionMetrics",

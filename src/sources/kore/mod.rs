@@ -775,13 +775,10 @@ impl AnalyticsSource for KoreSource {
             ))));
         }
         match q {
-            FamilyQuery::Session(q) => self.session_metrics(q).await.map(FamilyBins::Session),
-            FamilyQuery::IntentStage(q) => self
-                .intent_stage_metrics(q)
-                .await
-                .map(FamilyBins::IntentStage),
-            FamilyQuery::Intent(q) => self.intent_metrics(q).await.map(FamilyBins::Intent),
-            FamilyQuery::Utterance(q) => self.utterance_metrics(q).await.map(FamilyBins::Utterance),
+            FamilyQuery::Session(q) => self.session_metrics(q).await.map(FamilyBins::from),
+            FamilyQuery::IntentStage(q) => self.intent_stage_metrics(q).await.map(FamilyBins::from),
+            FamilyQuery::Intent(q) => self.intent_metrics(q).await.map(FamilyBins::from),
+            FamilyQuery::Utterance(q) => self.utterance_metrics(q).await.map(FamilyBins::from),
         }
     }
 

@@ -404,12 +404,10 @@ impl AnalyticsSource for LexSource {
 
     async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
         match q {
-            FamilyQuery::Session(q) => self.family_metrics(q).await.map(FamilyBins::Session),
-            FamilyQuery::IntentStage(q) => {
-                self.family_metrics(q).await.map(FamilyBins::IntentStage)
-            }
-            FamilyQuery::Intent(q) => self.family_metrics(q).await.map(FamilyBins::Intent),
-            FamilyQuery::Utterance(q) => self.utterance_metrics(q).await.map(FamilyBins::Utterance),
+            FamilyQuery::Session(q) => self.family_metrics(q).await.map(FamilyBins::from),
+            FamilyQuery::IntentStage(q) => self.family_metrics(q).await.map(FamilyBins::from),
+            FamilyQuery::Intent(q) => self.family_metrics(q).await.map(FamilyBins::from),
+            FamilyQuery::Utterance(q) => self.utterance_metrics(q).await.map(FamilyBins::from),
         }
     }
 

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::activity_ops;
 use super::wire::{
-    self, BIN_BY_NAMES, END_STATES, Filter, INTERVALS, LexError, MetricsRequest, SORT_ORDERS,
-    STATISTICS, SessionsRequest, Violations, epoch_number, instant,
+    self, AnalyticsDataRequest, BIN_BY_NAMES, END_STATES, Filter, INTERVALS, LexError,
+    MetricsRequest, SORT_ORDERS, STATISTICS, Violations, epoch_number, instant,
 };
 use crate::domain::BotData;
 use crate::domain::{
@@ -105,6 +105,16 @@ pub struct CallClock {
     pub range_rules: bool,
 }
 
+impl CallClock {
+    /// The guide's range rules on `startDateTime` and `endDateTime`, where
+    /// they apply.
+    pub fn check_range(self, v: &mut Violations, start: Option<f64>, end: Option<f64>) {
+        if self.range_rules {
+            wire::check_range_rules(v, start, end, self.now);
+        }
+    }
+}
+
 pub fn answer(
     bots: &BTreeMap<String, Arc<BotData>>,
     op: Operation,
@@ -121,7 +131,7 @@ pub fn answer(
     // Validation comes before the bot lookup, as a service front end would do.
     let answer = match op {
         Operation::Sessions => {
-            let req: SessionsRequest = wire::parse_body(body)?;
+            let req: AnalyticsDataRequest = wire::parse_body(body)?;
             validate_sessions(&req, clock)?;
             let data = bot(bots, bot_id)?;
             sessions(data, &req, clock.now)?
@@ -184,11 +194,9 @@ fn bot<'a>(bots: &'a BTreeMap<String, Arc<BotData>>, id: &str) -> Result<&'a Bot
     })
 }
 
-fn validate_sessions(req: &SessionsRequest, clock: CallClock) -> Result<(), LexError> {
+fn validate_sessions(req: &AnalyticsDataRequest, clock: CallClock) -> Result<(), LexError> {
     let mut v = Violations::default();
-    if clock.range_rules {
-        wire::check_range_rules(&mut v, req.start_date_time, req.end_date_time, clock.now);
-    }
+    clock.check_range(&mut v, req.start_date_time, req.end_date_time);
     wire::check_common(
         &mut v,
         req.start_date_time,
@@ -198,10 +206,7 @@ fn validate_sessions(req: &SessionsRequest, clock: CallClock) -> Result<(), LexE
         10,
         SESSION_FILTERS,
     );
-    if let Some(s) = &req.sort_by {
-        v.one_of(&s.name, "sortBy.name", SESSION_SORTS);
-        v.one_of(&s.order, "sortBy.order", SORT_ORDERS);
-    }
+    wire::check_sort_by(&mut v, &req.sort_by, SESSION_SORTS);
     v.finish()
 }
 
@@ -255,9 +260,7 @@ pub(super) fn check_metrics(
     clock: CallClock,
     rules: &MetricsRules<'_>,
 ) {
-    if clock.range_rules {
-        wire::check_range_rules(v, req.start_date_time, req.end_date_time, clock.now);
-    }
+    clock.check_range(v, req.start_date_time, req.end_date_time);
     wire::check_common(
         v,
         req.start_date_time,
@@ -440,7 +443,11 @@ fn session_json(s: &Session) -> Value {
     Value::Object(o)
 }
 
-fn sessions(data: &BotData, req: &SessionsRequest, now: DateTime<Utc>) -> Result<Value, LexError> {
+fn sessions(
+    data: &BotData,
+    req: &AnalyticsDataRequest,
+    now: DateTime<Utc>,
+) -> Result<Value, LexError> {
     let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
         return Ok(json!({ "sessions": [] }));
     };
@@ -470,11 +477,7 @@ fn sessions(data: &BotData, req: &SessionsRequest, now: DateTime<Utc>) -> Result
     }
     let (range, next) = wire::page(list.len(), &req.next_token, req.max_results)?;
     let sessions: Vec<Value> = list[range].iter().map(|s| session_json(s)).collect();
-    let mut out = json!({ "sessions": sessions });
-    if let Some(t) = next {
-        out["nextToken"] = t.into();
-    }
-    Ok(out)
+    Ok(wire::page_answer("sessions", sessions, next))
 }
 
 fn statistic(s: &str) -> Statistic {
@@ -567,11 +570,7 @@ pub(super) fn finish_rows(mut rows: Vec<Row>, req: &MetricsRequest) -> Result<Va
             o
         })
         .collect();
-    let mut out = json!({ "results": results });
-    if let Some(t) = next {
-        out["nextToken"] = t.into();
-    }
-    Ok(out)
+    Ok(wire::page_answer("results", results, next))
 }
 
 /// Lex's analytics hold a conversation once it has ended (**guess**: the docs

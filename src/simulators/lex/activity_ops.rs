@@ -32,7 +32,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ops::{
-    CallClock, MetricsRules, Row, check_metrics, eq, finish_rows, interval, modality_word,
+    CallClock, MetricsRules, Row, check_metrics, conversation_field, finish_rows, interval,
+    matches, modality_word,
 };
 use super::wire::{
     self, AnalyticsDataRequest, Filter, LexError, MetricsRequest, Violations, epoch_number, instant,
@@ -163,45 +164,22 @@ fn range_of(start: Option<f64>, end: Option<f64>) -> Option<TimeRange> {
     TimeRange::new_unbounded(start.and_then(instant)?, end.and_then(instant)?)
 }
 
-/// Applies the filters a record's fields can answer; `field` names them.
-fn matches(filters: &[Filter], field: impl Fn(&str) -> Option<String>) -> bool {
-    filters.iter().all(|f| {
-        let values = f.values.as_deref().unwrap_or_default();
-        eq(
-            values,
-            field(f.name.as_deref().unwrap_or_default()).as_deref(),
-        )
-    })
-}
-
 fn intent_field(r: &IntentRecord, name: &str) -> Option<String> {
     match name {
-        "BotAliasId" => r.bot_alias_id.clone(),
-        "BotVersion" => r.bot_version.clone(),
-        "LocaleId" => r.locale.clone(),
-        "Modality" => r.modality.map(|m| modality_word(m).to_owned()),
-        "Channel" => r.channel.clone(),
-        "SessionId" => Some(r.session_id.clone()),
         "OriginatingRequestId" => r.originating_request_id.clone(),
         "IntentName" => Some(r.intent_name.clone()),
         "IntentEndState" => Some(intent_end_state_word(r.end_state).to_owned()),
         "IntentLevel" => Some(r.level.to_string()),
-        _ => None,
+        _ => conversation_field!(r, name),
     }
 }
 
 fn utterance_field(u: &UtteranceRecord, name: &str) -> Option<String> {
     match name {
-        "BotAliasId" => u.bot_alias_id.clone(),
-        "BotVersion" => u.bot_version.clone(),
-        "LocaleId" => u.locale.clone(),
-        "Modality" => u.modality.map(|m| modality_word(m).to_owned()),
-        "Channel" => u.channel.clone(),
-        "SessionId" => Some(u.session_id.clone()),
         "OriginatingRequestId" => u.originating_request_id.clone(),
         "UtteranceState" => Some(utterance_state_word(u.state).to_owned()),
         "UtteranceText" => Some(u.text.clone()),
-        _ => None,
+        _ => conversation_field!(u, name),
     }
 }
 

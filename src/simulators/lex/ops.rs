@@ -346,22 +346,62 @@ fn end_state_word(e: ConversationEndState) -> &'static str {
     END_STATES[e as usize]
 }
 
-pub(super) fn eq(values: &[String], v: Option<&str>) -> bool {
+fn eq(values: &[String], v: Option<&str>) -> bool {
     v.is_some_and(|v| values.iter().any(|x| x == v))
+}
+
+/// Applies the filters a record's fields can answer; `field` names them.
+pub(super) fn matches(filters: &[Filter], field: impl Fn(&str) -> Option<String>) -> bool {
+    filters.iter().all(|f| {
+        let values = f.values.as_deref().unwrap_or_default();
+        eq(
+            values,
+            field(f.name.as_deref().unwrap_or_default()).as_deref(),
+        )
+    })
+}
+
+/// The filter fields every record of the dataset carries, by their Lex names
+/// (lex.md §5), and `None` for any other name. A macro because the records
+/// are different types that share these fields by name only.
+macro_rules! conversation_field {
+    ($record:expr, $name:expr) => {
+        match $name {
+            "BotAliasId" => $record.bot_alias_id.clone(),
+            "BotVersion" => $record.bot_version.clone(),
+            "LocaleId" => $record.locale.clone(),
+            "Modality" => $record
+                .modality
+                .map(|m| $crate::simulators::lex::ops::modality_word(m).to_owned()),
+            "Channel" => $record.channel.clone(),
+            "SessionId" => Some($record.session_id.clone()),
+            _ => None,
+        }
+    };
+}
+pub(super) use conversation_field;
+
+fn session_field(s: &Session, name: &str) -> Option<String> {
+    match name {
+        "OriginatingRequestId" => s.originating_request_id.clone(),
+        "ConversationEndState" => s.end_state.map(|e| end_state_word(e).to_owned()),
+        _ => conversation_field!(s, name),
+    }
+}
+
+fn stage_field(r: &IntentStageRecord, name: &str) -> Option<String> {
+    match name {
+        "IntentName" => Some(r.intent_name.clone()),
+        "IntentStageName" => Some(r.stage_name.clone()),
+        // The dataset's stage records do not carry the originating request id.
+        _ => conversation_field!(r, name),
+    }
 }
 
 fn session_matches(s: &Session, filters: &[Filter]) -> bool {
     filters.iter().all(|f| {
         let values = f.values.as_deref().unwrap_or_default();
         match f.name.as_deref().unwrap_or_default() {
-            "BotAliasId" => eq(values, s.bot_alias_id.as_deref()),
-            "BotVersion" => eq(values, s.bot_version.as_deref()),
-            "LocaleId" => eq(values, s.locale.as_deref()),
-            "Modality" => eq(values, s.modality.map(modality_word)),
-            "Channel" => eq(values, s.channel.as_deref()),
-            "SessionId" => eq(values, Some(&s.session_id)),
-            "OriginatingRequestId" => eq(values, s.originating_request_id.as_deref()),
-            "ConversationEndState" => eq(values, s.end_state.map(end_state_word)),
             "IntentPath" => {
                 let path: String = s
                     .intents
@@ -380,25 +420,7 @@ fn session_matches(s: &Session, filters: &[Filter]) -> bool {
                     _ => vals.any(|v| d == v),
                 }
             }
-            _ => false,
-        }
-    })
-}
-
-fn stage_matches(r: &IntentStageRecord, filters: &[Filter]) -> bool {
-    filters.iter().all(|f| {
-        let values = f.values.as_deref().unwrap_or_default();
-        match f.name.as_deref().unwrap_or_default() {
-            "BotAliasId" => eq(values, r.bot_alias_id.as_deref()),
-            "BotVersion" => eq(values, r.bot_version.as_deref()),
-            "LocaleId" => eq(values, r.locale.as_deref()),
-            "Modality" => eq(values, r.modality.map(modality_word)),
-            "Channel" => eq(values, r.channel.as_deref()),
-            "SessionId" => eq(values, Some(&r.session_id)),
-            "IntentName" => eq(values, Some(&r.intent_name)),
-            "IntentStageName" => eq(values, Some(&r.stage_name)),
-            // The dataset's stage records do not carry the originating request id.
-            _ => false,
+            name => eq(values, session_field(s, name).as_deref()),
         }
     })
 }
@@ -692,7 +714,7 @@ fn stage_metrics(
     let filters = req.filters.as_deref().unwrap_or_default();
     for r in data
         .stages_in(&range)
-        .filter(|r| r.end_time <= now && stage_matches(r, filters))
+        .filter(|r| r.end_time <= now && matches(filters, |n| stage_field(r, n)))
     {
         agg.push(r);
     }

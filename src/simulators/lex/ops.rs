@@ -16,10 +16,9 @@ use super::wire::{
 };
 use crate::domain::BotData;
 use crate::domain::{
-    BinInterval, ConversationEndState, IntentStageGroupField, IntentStageMetricName,
-    IntentStageMetricSpec, IntentStageMetrics, IntentStageRecord, MetricsQuery, Modality, NO_VALUE,
-    Session, SessionAggregator, SessionGroupField, SessionMetricName, SessionMetricSpec, Statistic,
-    Tally, TimeRange,
+    Bin, BinInterval, ConversationEndState, GroupKey, IntentStageGroupField, IntentStageMetricName,
+    IntentStageMetrics, IntentStageRecord, MetricSpec, MetricsQuery, Modality, NO_VALUE, Session,
+    SessionAggregator, SessionGroupField, SessionMetricName, Statistic, Tally, TimeRange,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -595,6 +594,49 @@ pub(super) fn finish_rows(mut rows: Vec<Row>, req: &MetricsRequest) -> Result<Va
     Ok(wire::page_answer("results", results, next))
 }
 
+/// The domain's spec of each metric asked (`names`: name and statistic), the
+/// name in the domain's words by `metric`.
+fn metric_specs<M>(names: &[(String, String)], metric: impl Fn(&str) -> M) -> Vec<MetricSpec<M>> {
+    names
+        .iter()
+        .map(|(n, s)| MetricSpec {
+            name: metric(n),
+            statistic: statistic(s),
+        })
+        .collect()
+}
+
+/// A bin of the domain's aggregation as a result row: `fields` and `names`
+/// are the group fields and metrics asked, in order; `group_value` spells a
+/// group's value in Lex's words (a group without a value has none).
+fn bin_row<F, M>(
+    b: &Bin<F, M>,
+    fields: &[String],
+    names: &[(String, String)],
+    group_value: impl Fn(&GroupKey<F>) -> Option<String>,
+) -> Row {
+    Row {
+        bin_ms: b.bin_interval.map(|_| b.bin_start.timestamp_millis()),
+        groups: fields
+            .iter()
+            .zip(&b.groups)
+            .map(|(name, g)| {
+                let value = if g.value == NO_VALUE {
+                    None
+                } else {
+                    group_value(g)
+                };
+                (name.clone(), value)
+            })
+            .collect(),
+        metrics: names
+            .iter()
+            .zip(&b.values)
+            .map(|((n, _), v)| (n.clone(), statistic_word(v.statistic).to_owned(), v.value))
+            .collect(),
+    }
+}
+
 /// Lex's analytics hold a conversation once it has ended (**guess**: the docs
 /// do not say when a conversation appears; the least forgiving reading).
 fn ended_by(s: &Session, now: DateTime<Utc>) -> bool {
@@ -610,21 +652,15 @@ fn session_metrics(
         return Ok(json!({ "results": [] }));
     };
     let names: Vec<(String, String)> = req.metric_names();
-    let specs: Vec<SessionMetricSpec> = names
-        .iter()
-        .map(|(n, s)| SessionMetricSpec {
-            name: match n.as_str() {
-                "Success" => SessionMetricName::Success,
-                "Failure" => SessionMetricName::Failure,
-                "Dropped" => SessionMetricName::Dropped,
-                "Duration" => SessionMetricName::Duration,
-                "TurnsPerConversation" => SessionMetricName::TurnsPerConversation,
-                "Concurrency" => SessionMetricName::Concurrency,
-                _ => SessionMetricName::Count,
-            },
-            statistic: statistic(s),
-        })
-        .collect();
+    let specs = metric_specs(&names, |n| match n {
+        "Success" => SessionMetricName::Success,
+        "Failure" => SessionMetricName::Failure,
+        "Dropped" => SessionMetricName::Dropped,
+        "Duration" => SessionMetricName::Duration,
+        "TurnsPerConversation" => SessionMetricName::TurnsPerConversation,
+        "Concurrency" => SessionMetricName::Concurrency,
+        _ => SessionMetricName::Count,
+    });
     let fields: Vec<String> = req.group_names();
     let group_by: Vec<SessionGroupField> = fields
         .iter()
@@ -645,29 +681,15 @@ fn session_metrics(
     }
     let rows = agg
         .finish()
-        .into_iter()
-        .map(|b| Row {
-            bin_ms: b.bin_interval.map(|_| b.bin_start.timestamp_millis()),
-            groups: fields
-                .iter()
-                .zip(&b.groups)
-                .map(|(name, g)| {
-                    let value = match g.field {
-                        _ if g.value == NO_VALUE => None,
-                        SessionGroupField::EndState => ConversationEndState::ALL
-                            .iter()
-                            .find(|e| e.as_str() == g.value)
-                            .map(|e| end_state_word(*e).to_owned()),
-                        _ => Some(g.value.clone()),
-                    };
-                    (name.clone(), value)
-                })
-                .collect(),
-            metrics: names
-                .iter()
-                .zip(&b.values)
-                .map(|((n, _), v)| (n.clone(), statistic_word(v.statistic).to_owned(), v.value))
-                .collect(),
+        .iter()
+        .map(|b| {
+            bin_row(b, &fields, &names, |g| match g.field {
+                SessionGroupField::EndState => ConversationEndState::ALL
+                    .iter()
+                    .find(|e| e.as_str() == g.value)
+                    .map(|e| end_state_word(*e).to_owned()),
+                _ => Some(g.value.clone()),
+            })
         })
         .collect();
     finish_rows(rows, req)
@@ -682,19 +704,13 @@ fn stage_metrics(
         return Ok(json!({ "results": [] }));
     };
     let names: Vec<(String, String)> = req.metric_names();
-    let specs: Vec<IntentStageMetricSpec> = names
-        .iter()
-        .map(|(n, s)| IntentStageMetricSpec {
-            name: match n.as_str() {
-                "Success" => IntentStageMetricName::Success,
-                "Failed" => IntentStageMetricName::Failed,
-                "Dropped" => IntentStageMetricName::Dropped,
-                "Retry" => IntentStageMetricName::Retry,
-                _ => IntentStageMetricName::Count,
-            },
-            statistic: statistic(s),
-        })
-        .collect();
+    let specs = metric_specs(&names, |n| match n {
+        "Success" => IntentStageMetricName::Success,
+        "Failed" => IntentStageMetricName::Failed,
+        "Dropped" => IntentStageMetricName::Dropped,
+        "Retry" => IntentStageMetricName::Retry,
+        _ => IntentStageMetricName::Count,
+    });
     let fields: Vec<String> = req.group_names();
     let group_by: Vec<IntentStageGroupField> = fields
         .iter()
@@ -720,20 +736,8 @@ fn stage_metrics(
     }
     let rows = agg
         .finish()
-        .into_iter()
-        .map(|b| Row {
-            bin_ms: b.bin_interval.map(|_| b.bin_start.timestamp_millis()),
-            groups: fields
-                .iter()
-                .zip(&b.groups)
-                .map(|(name, g)| (name.clone(), (g.value != NO_VALUE).then(|| g.value.clone())))
-                .collect(),
-            metrics: names
-                .iter()
-                .zip(&b.values)
-                .map(|((n, _), v)| (n.clone(), statistic_word(v.statistic).to_owned(), v.value))
-                .collect(),
-        })
+        .iter()
+        .map(|b| bin_row(b, &fields, &names, |g| Some(g.value.clone())))
         .collect();
     finish_rows(rows, req)
 }

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Sim;
 use super::sessions::parse_date;
-use super::{Sim, parse_body};
 use crate::domain::BotData;
 use crate::domain::{IntentEndState, UtteranceRecord, UtteranceState};
 
@@ -303,15 +303,9 @@ pub async fn get_analytics(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let bot = match sim.admit(OP, &bot_id, &headers).await {
-        Ok(bot) => bot,
-        Err(r) => return r.into_response(),
-    };
-    let body: AnalyticsBody = match parse_body(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return sim.bad_request(OP, &bot_id, false, &format!("Invalid request body: {e}"));
-        }
+    let (bot, body): (_, AnalyticsBody) = match sim.admit(OP, &bot_id, &headers, &body).await {
+        Ok(admitted) => admitted,
+        Err(r) => return r,
     };
     // Invented texts below: validation messages are not documented.
     let kind = match body.kind.as_deref() {

@@ -160,22 +160,17 @@ pub fn derive_tasks(data: &BotData) -> Vec<KoreSimTask> {
         } else {
             "failtask"
         };
-        out.push(record(
-            kind,
-            &r.session_id,
-            Some(&r.intent_name),
-            r.end_time,
-            text,
-            &like,
-        ));
-        out.push(record(
-            "performance",
-            &r.session_id,
-            Some(&r.intent_name),
-            r.end_time,
-            text,
-            &like,
-        ));
+        // The task's outcome at its end, and its performance record.
+        for kind in [kind, "performance"] {
+            out.push(record(
+                kind,
+                &r.session_id,
+                Some(&r.intent_name),
+                r.end_time,
+                text,
+                &like,
+            ));
+        }
     }
     // Utterances before a conversation's first task (out-of-scope openers).
     let mut first_task: HashMap<&str, DateTime<Utc>> = HashMap::new();

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Sim;
 use super::sessions::parse_date;
-use super::{Sim, parse_body};
 use crate::domain::BotData;
 use crate::domain::{IntentEndState, UtteranceRecord, UtteranceState};
 
@@ -160,22 +160,17 @@ pub fn derive_tasks(data: &BotData) -> Vec<KoreSimTask> {
         } else {
             "failtask"
         };
-        out.push(record(
-            kind,
-            &r.session_id,
-            Some(&r.intent_name),
-            r.end_time,
-            text,
-            &like,
-        ));
-        out.push(record(
-            "performance",
-            &r.session_id,
-            Some(&r.intent_name),
-            r.end_time,
-            text,
-            &like,
-        ));
+        // The task's outcome at its end, and its performance record.
+        for kind in [kind, "performance"] {
+            out.push(record(
+                kind,
+                &r.session_id,
+                Some(&r.intent_name),
+                r.end_time,
+                text,
+                &like,
+            ));
+        }
     }
     // Utterances before a conversation's first task (out-of-scope openers).
     let mut first_task: HashMap<&str, DateTime<Utc>> = HashMap::new();
@@ -303,15 +298,9 @@ pub async fn get_analytics(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let bot = match sim.admit(OP, &bot_id, &headers).await {
-        Ok(bot) => bot,
-        Err(r) => return r.into_response(),
-    };
-    let body: AnalyticsBody = match parse_body(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return sim.bad_request(OP, &bot_id, false, &format!("Invalid request body: {e}"));
-        }
+    let (bot, body): (_, AnalyticsBody) = match sim.admit(OP, &bot_id, &headers, &body).await {
+        Ok(admitted) => admitted,
+        Err(r) => return r,
     };
     // Invented texts below: validation messages are not documented.
     let kind = match body.kind.as_deref() {

@@ -288,33 +288,50 @@ impl Sim {
     }
 
     /// Everything every operation does before answering: count, latency,
-    /// auth, bot lookup, budget, injected faults.
-    async fn admit(
+    /// auth, bot lookup, budget, injected faults, then the JSON body. The
+    /// bot and the body, or the answer to the refused call.
+    async fn admit<T: for<'de> Deserialize<'de> + Default>(
         &self,
         op: &str,
         bot_id: &str,
         headers: &HeaderMap,
-    ) -> Result<&BotState, Rejection> {
+        body: &[u8],
+    ) -> Result<(&BotState, T), Response> {
         self.count(op, bot_id, Counter::Call);
         if !self.config.latency.is_zero() {
             tokio::time::sleep(self.config.latency).await;
         }
-        if let Err((counter, r)) = self.check_auth(headers) {
+        let bot = self.gate(bot_id, headers).map_err(|(counter, r)| {
             self.count(op, bot_id, counter);
-            return Err(r);
-        }
+            r.into_response()
+        })?;
+        // Invented text: the validation message is not documented.
+        let body = parse_body(body).map_err(|e| {
+            self.bad_request(op, bot_id, false, &format!("Invalid request body: {e}"))
+        })?;
+        Ok((bot, body))
+    }
+
+    /// The checks of `admit` in order: auth, bot lookup, budget, injected
+    /// faults; the counter and error answer of the first that refuses.
+    fn gate(&self, bot_id: &str, headers: &HeaderMap) -> Result<&BotState, (Counter, Rejection)> {
+        self.check_auth(headers)?;
         let Some(bot) = self.bots.get(bot_id) else {
-            self.count(op, bot_id, Counter::Other);
-            return Err(envelope(StatusCode::BAD_REQUEST, 400, "Invalid StreamId"));
+            return Err((
+                Counter::Other,
+                envelope(StatusCode::BAD_REQUEST, 400, "Invalid StreamId"),
+            ));
         };
         if let Err(hourly) = bot.budget.try_take() {
-            self.count(op, bot_id, Counter::Budget);
             let msg = if hourly {
                 "You've exceeded the hourly rate limit. Please wait for sometime before retrying."
             } else {
                 "You've exceeded the per-minute rate limit. Please wait for sometime before retrying."
             };
-            return Err(envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg));
+            return Err((
+                Counter::Budget,
+                envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg),
+            ));
         }
         let (throttle, error) = {
             let rates = self.faults.get();
@@ -325,20 +342,18 @@ impl Sim {
             )
         };
         if throttle {
-            self.count(op, bot_id, Counter::Throttle);
-            return Err(envelope(
-                StatusCode::TOO_MANY_REQUESTS,
-                429,
-                "Rate limit for this API has been reached. Please try again after some time.",
+            let msg = "Rate limit for this API has been reached. Please try again after some time.";
+            return Err((
+                Counter::Throttle,
+                envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg),
             ));
         }
         if error {
-            self.count(op, bot_id, Counter::Error);
             // Invented text: kore.md documents no 5xx body.
-            return Err(envelope(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                500,
-                "Internal Server Error (simulated fault)",
+            let msg = "Internal Server Error (simulated fault)";
+            return Err((
+                Counter::Error,
+                envelope(StatusCode::INTERNAL_SERVER_ERROR, 500, msg),
             ));
         }
         Ok(bot)

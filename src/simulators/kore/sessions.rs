@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Sim, parse_body};
+use super::Sim;
 use crate::domain::Session;
 
 const OP: &str = "getSessions";
@@ -135,16 +135,9 @@ pub async fn get_sessions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let bot = match sim.admit(OP, &bot_id, &headers).await {
-        Ok(bot) => bot,
-        Err(r) => return r.into_response(),
-    };
-    let body: SessionsBody = match parse_body(&body) {
-        Ok(b) => b,
-        // Invented text: the validation message is not documented.
-        Err(e) => {
-            return sim.bad_request(OP, &bot_id, false, &format!("Invalid request body: {e}"));
-        }
+    let (bot, body): (_, SessionsBody) = match sim.admit(OP, &bot_id, &headers, &body).await {
+        Ok(admitted) => admitted,
+        Err(r) => return r,
     };
     let containment = match params.containment_type.as_deref() {
         None => None,

@@ -32,10 +32,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ops::{
-    CallClock, MetricsRules, Row, check_metrics, eq, finish_rows, interval, modality_word,
+    CallClock, MetricsRules, Row, check_metrics, conversation_field, finish_rows, interval,
+    matches, modality_word,
 };
 use super::wire::{
-    self, Filter, LexError, MetricsRequest, SORT_ORDERS, SortBy, Violations, epoch_number, instant,
+    self, AnalyticsDataRequest, Filter, LexError, MetricsRequest, Violations, epoch_number, instant,
 };
 use crate::domain::BotData;
 use crate::domain::{
@@ -112,28 +113,11 @@ pub struct UtteranceMetricsRequest {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UtterancesRequest {
-    pub start_date_time: Option<f64>,
-    pub end_date_time: Option<f64>,
-    pub sort_by: Option<SortBy>,
-    pub filters: Option<Vec<Filter>>,
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PathsRequest {
     pub start_date_time: Option<f64>,
     pub end_date_time: Option<f64>,
     pub intent_path: Option<String>,
     pub filters: Option<Vec<Filter>>,
-}
-
-fn range_rules(v: &mut Violations, start: Option<f64>, end: Option<f64>, clock: CallClock) {
-    if clock.range_rules {
-        wire::check_range_rules(v, start, end, clock.now);
-    }
 }
 
 /// The values a filter of `name` may hold, where the model fixes them.
@@ -180,45 +164,22 @@ fn range_of(start: Option<f64>, end: Option<f64>) -> Option<TimeRange> {
     TimeRange::new_unbounded(start.and_then(instant)?, end.and_then(instant)?)
 }
 
-/// Applies the filters a record's fields can answer; `field` names them.
-fn matches(filters: &[Filter], field: impl Fn(&str) -> Option<String>) -> bool {
-    filters.iter().all(|f| {
-        let values = f.values.as_deref().unwrap_or_default();
-        eq(
-            values,
-            field(f.name.as_deref().unwrap_or_default()).as_deref(),
-        )
-    })
-}
-
 fn intent_field(r: &IntentRecord, name: &str) -> Option<String> {
     match name {
-        "BotAliasId" => r.bot_alias_id.clone(),
-        "BotVersion" => r.bot_version.clone(),
-        "LocaleId" => r.locale.clone(),
-        "Modality" => r.modality.map(|m| modality_word(m).to_owned()),
-        "Channel" => r.channel.clone(),
-        "SessionId" => Some(r.session_id.clone()),
         "OriginatingRequestId" => r.originating_request_id.clone(),
         "IntentName" => Some(r.intent_name.clone()),
         "IntentEndState" => Some(intent_end_state_word(r.end_state).to_owned()),
         "IntentLevel" => Some(r.level.to_string()),
-        _ => None,
+        _ => conversation_field!(r, name),
     }
 }
 
 fn utterance_field(u: &UtteranceRecord, name: &str) -> Option<String> {
     match name {
-        "BotAliasId" => u.bot_alias_id.clone(),
-        "BotVersion" => u.bot_version.clone(),
-        "LocaleId" => u.locale.clone(),
-        "Modality" => u.modality.map(|m| modality_word(m).to_owned()),
-        "Channel" => u.channel.clone(),
-        "SessionId" => Some(u.session_id.clone()),
         "OriginatingRequestId" => u.originating_request_id.clone(),
         "UtteranceState" => Some(utterance_state_word(u.state).to_owned()),
         "UtteranceText" => Some(u.text.clone()),
-        _ => None,
+        _ => conversation_field!(u, name),
     }
 }
 
@@ -469,9 +430,9 @@ fn utterance_json(data: &BotData, u: &UtteranceRecord) -> Value {
 }
 
 pub fn utterances(data: &BotData, body: &[u8], clock: CallClock) -> Result<Value, LexError> {
-    let req: UtterancesRequest = wire::parse_body(body)?;
+    let req: AnalyticsDataRequest = wire::parse_body(body)?;
     let mut v = Violations::default();
-    range_rules(&mut v, req.start_date_time, req.end_date_time, clock);
+    clock.check_range(&mut v, req.start_date_time, req.end_date_time);
     wire::check_common(
         &mut v,
         req.start_date_time,
@@ -482,10 +443,7 @@ pub fn utterances(data: &BotData, body: &[u8], clock: CallClock) -> Result<Value
         UTTERANCE_FILTERS,
     );
     check_filter_values(&mut v, &req.filters);
-    if let Some(s) = &req.sort_by {
-        v.one_of(&s.name, "sortBy.name", UTTERANCE_SORTS);
-        v.one_of(&s.order, "sortBy.order", SORT_ORDERS);
-    }
+    wire::check_sort_by(&mut v, &req.sort_by, UTTERANCE_SORTS);
     v.finish()?;
     let Some(range) = range_of(req.start_date_time, req.end_date_time) else {
         return Ok(json!({ "utterances": [] }));
@@ -506,17 +464,13 @@ pub fn utterances(data: &BotData, body: &[u8], clock: CallClock) -> Result<Value
     }
     let (page, next) = wire::page(list.len(), &req.next_token, req.max_results)?;
     let utterances: Vec<Value> = list[page].iter().map(|u| utterance_json(data, u)).collect();
-    let mut out = json!({ "utterances": utterances });
-    if let Some(t) = next {
-        out["nextToken"] = t.into();
-    }
-    Ok(out)
+    Ok(wire::page_answer("utterances", utterances, next))
 }
 
 pub fn intent_paths(data: &BotData, body: &[u8], clock: CallClock) -> Result<Value, LexError> {
     let req: PathsRequest = wire::parse_body(body)?;
     let mut v = Violations::default();
-    range_rules(&mut v, req.start_date_time, req.end_date_time, clock);
+    clock.check_range(&mut v, req.start_date_time, req.end_date_time);
     wire::check_common(
         &mut v,
         req.start_date_time,

@@ -11,15 +11,14 @@ use serde_json::{Value, json};
 
 use super::activity_ops;
 use super::wire::{
-    self, BIN_BY_NAMES, END_STATES, Filter, INTERVALS, LexError, MetricsRequest, SORT_ORDERS,
-    STATISTICS, SessionsRequest, Violations, epoch_number, instant,
+    self, AnalyticsDataRequest, BIN_BY_NAMES, END_STATES, Filter, INTERVALS, LexError,
+    MetricsRequest, SORT_ORDERS, STATISTICS, Violations, epoch_number, instant,
 };
 use crate::domain::BotData;
 use crate::domain::{
-    BinInterval, ConversationEndState, IntentStageGroupField, IntentStageMetricName,
-    IntentStageMetricSpec, IntentStageMetrics, IntentStageRecord, MetricsQuery, Modality, NO_VALUE,
-    Session, SessionAggregator, SessionGroupField, SessionMetricName, SessionMetricSpec, Statistic,
-    Tally, TimeRange,
+    Bin, BinInterval, ConversationEndState, GroupKey, IntentStageGroupField, IntentStageMetricName,
+    IntentStageMetrics, IntentStageRecord, MetricSpec, MetricsQuery, Modality, NO_VALUE, Session,
+    SessionAggregator, SessionGroupField, SessionMetricName, Statistic, Tally, TimeRange,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -105,6 +104,16 @@ pub struct CallClock {
     pub range_rules: bool,
 }
 
+impl CallClock {
+    /// The guide's range rules on `startDateTime` and `endDateTime`, where
+    /// they apply.
+    pub fn check_range(self, v: &mut Violations, start: Option<f64>, end: Option<f64>) {
+        if self.range_rules {
+            wire::check_range_rules(v, start, end, self.now);
+        }
+    }
+}
+
 pub fn answer(
     bots: &BTreeMap<String, Arc<BotData>>,
     op: Operation,
@@ -121,7 +130,7 @@ pub fn answer(
     // Validation comes before the bot lookup, as a service front end would do.
     let answer = match op {
         Operation::Sessions => {
-            let req: SessionsRequest = wire::parse_body(body)?;
+            let req: AnalyticsDataRequest = wire::parse_body(body)?;
             validate_sessions(&req, clock)?;
             let data = bot(bots, bot_id)?;
             sessions(data, &req, clock.now)?
@@ -184,11 +193,9 @@ fn bot<'a>(bots: &'a BTreeMap<String, Arc<BotData>>, id: &str) -> Result<&'a Bot
     })
 }
 
-fn validate_sessions(req: &SessionsRequest, clock: CallClock) -> Result<(), LexError> {
+fn validate_sessions(req: &AnalyticsDataRequest, clock: CallClock) -> Result<(), LexError> {
     let mut v = Violations::default();
-    if clock.range_rules {
-        wire::check_range_rules(&mut v, req.start_date_time, req.end_date_time, clock.now);
-    }
+    clock.check_range(&mut v, req.start_date_time, req.end_date_time);
     wire::check_common(
         &mut v,
         req.start_date_time,
@@ -198,10 +205,7 @@ fn validate_sessions(req: &SessionsRequest, clock: CallClock) -> Result<(), LexE
         10,
         SESSION_FILTERS,
     );
-    if let Some(s) = &req.sort_by {
-        v.one_of(&s.name, "sortBy.name", SESSION_SORTS);
-        v.one_of(&s.order, "sortBy.order", SORT_ORDERS);
-    }
+    wire::check_sort_by(&mut v, &req.sort_by, SESSION_SORTS);
     v.finish()
 }
 
@@ -255,9 +259,7 @@ pub(super) fn check_metrics(
     clock: CallClock,
     rules: &MetricsRules<'_>,
 ) {
-    if clock.range_rules {
-        wire::check_range_rules(v, req.start_date_time, req.end_date_time, clock.now);
-    }
+    clock.check_range(v, req.start_date_time, req.end_date_time);
     wire::check_common(
         v,
         req.start_date_time,
@@ -343,22 +345,62 @@ fn end_state_word(e: ConversationEndState) -> &'static str {
     END_STATES[e as usize]
 }
 
-pub(super) fn eq(values: &[String], v: Option<&str>) -> bool {
+fn eq(values: &[String], v: Option<&str>) -> bool {
     v.is_some_and(|v| values.iter().any(|x| x == v))
+}
+
+/// Applies the filters a record's fields can answer; `field` names them.
+pub(super) fn matches(filters: &[Filter], field: impl Fn(&str) -> Option<String>) -> bool {
+    filters.iter().all(|f| {
+        let values = f.values.as_deref().unwrap_or_default();
+        eq(
+            values,
+            field(f.name.as_deref().unwrap_or_default()).as_deref(),
+        )
+    })
+}
+
+/// The filter fields every record of the dataset carries, by their Lex names
+/// (lex.md §5), and `None` for any other name. A macro because the records
+/// are different types that share these fields by name only.
+macro_rules! conversation_field {
+    ($record:expr, $name:expr) => {
+        match $name {
+            "BotAliasId" => $record.bot_alias_id.clone(),
+            "BotVersion" => $record.bot_version.clone(),
+            "LocaleId" => $record.locale.clone(),
+            "Modality" => $record
+                .modality
+                .map(|m| $crate::simulators::lex::ops::modality_word(m).to_owned()),
+            "Channel" => $record.channel.clone(),
+            "SessionId" => Some($record.session_id.clone()),
+            _ => None,
+        }
+    };
+}
+pub(super) use conversation_field;
+
+fn session_field(s: &Session, name: &str) -> Option<String> {
+    match name {
+        "OriginatingRequestId" => s.originating_request_id.clone(),
+        "ConversationEndState" => s.end_state.map(|e| end_state_word(e).to_owned()),
+        _ => conversation_field!(s, name),
+    }
+}
+
+fn stage_field(r: &IntentStageRecord, name: &str) -> Option<String> {
+    match name {
+        "IntentName" => Some(r.intent_name.clone()),
+        "IntentStageName" => Some(r.stage_name.clone()),
+        // The dataset's stage records do not carry the originating request id.
+        _ => conversation_field!(r, name),
+    }
 }
 
 fn session_matches(s: &Session, filters: &[Filter]) -> bool {
     filters.iter().all(|f| {
         let values = f.values.as_deref().unwrap_or_default();
         match f.name.as_deref().unwrap_or_default() {
-            "BotAliasId" => eq(values, s.bot_alias_id.as_deref()),
-            "BotVersion" => eq(values, s.bot_version.as_deref()),
-            "LocaleId" => eq(values, s.locale.as_deref()),
-            "Modality" => eq(values, s.modality.map(modality_word)),
-            "Channel" => eq(values, s.channel.as_deref()),
-            "SessionId" => eq(values, Some(&s.session_id)),
-            "OriginatingRequestId" => eq(values, s.originating_request_id.as_deref()),
-            "ConversationEndState" => eq(values, s.end_state.map(end_state_word)),
             "IntentPath" => {
                 let path: String = s
                     .intents
@@ -377,25 +419,7 @@ fn session_matches(s: &Session, filters: &[Filter]) -> bool {
                     _ => vals.any(|v| d == v),
                 }
             }
-            _ => false,
-        }
-    })
-}
-
-fn stage_matches(r: &IntentStageRecord, filters: &[Filter]) -> bool {
-    filters.iter().all(|f| {
-        let values = f.values.as_deref().unwrap_or_default();
-        match f.name.as_deref().unwrap_or_default() {
-            "BotAliasId" => eq(values, r.bot_alias_id.as_deref()),
-            "BotVersion" => eq(values, r.bot_version.as_deref()),
-            "LocaleId" => eq(values, r.locale.as_deref()),
-            "Modality" => eq(values, r.modality.map(modality_word)),
-            "Channel" => eq(values, r.channel.as_deref()),
-            "SessionId" => eq(values, Some(&r.session_id)),
-            "IntentName" => eq(values, Some(&r.intent_name)),
-            "IntentStageName" => eq(values, Some(&r.stage_name)),
-            // The dataset's stage records do not carry the originating request id.
-            _ => false,
+            name => eq(values, session_field(s, name).as_deref()),
         }
     })
 }
@@ -440,7 +464,11 @@ fn session_json(s: &Session) -> Value {
     Value::Object(o)
 }
 
-fn sessions(data: &BotData, req: &SessionsRequest, now: DateTime<Utc>) -> Result<Value, LexError> {
+fn sessions(
+    data: &BotData,
+    req: &AnalyticsDataRequest,
+    now: DateTime<Utc>,
+) -> Result<Value, LexError> {
     let Some(range) = range_of(req.start_date_time, req.end_date_time)? else {
         return Ok(json!({ "sessions": [] }));
     };
@@ -470,11 +498,7 @@ fn sessions(data: &BotData, req: &SessionsRequest, now: DateTime<Utc>) -> Result
     }
     let (range, next) = wire::page(list.len(), &req.next_token, req.max_results)?;
     let sessions: Vec<Value> = list[range].iter().map(|s| session_json(s)).collect();
-    let mut out = json!({ "sessions": sessions });
-    if let Some(t) = next {
-        out["nextToken"] = t.into();
-    }
-    Ok(out)
+    Ok(wire::page_answer("sessions", sessions, next))
 }
 
 fn statistic(s: &str) -> Statistic {
@@ -567,11 +591,50 @@ pub(super) fn finish_rows(mut rows: Vec<Row>, req: &MetricsRequest) -> Result<Va
             o
         })
         .collect();
-    let mut out = json!({ "results": results });
-    if let Some(t) = next {
-        out["nextToken"] = t.into();
+    Ok(wire::page_answer("results", results, next))
+}
+
+/// The domain's spec of each metric asked (`names`: name and statistic), the
+/// name in the domain's words by `metric`.
+fn metric_specs<M>(names: &[(String, String)], metric: impl Fn(&str) -> M) -> Vec<MetricSpec<M>> {
+    names
+        .iter()
+        .map(|(n, s)| MetricSpec {
+            name: metric(n),
+            statistic: statistic(s),
+        })
+        .collect()
+}
+
+/// A bin of the domain's aggregation as a result row: `fields` and `names`
+/// are the group fields and metrics asked, in order; `group_value` spells a
+/// group's value in Lex's words (a group without a value has none).
+fn bin_row<F, M>(
+    b: &Bin<F, M>,
+    fields: &[String],
+    names: &[(String, String)],
+    group_value: impl Fn(&GroupKey<F>) -> Option<String>,
+) -> Row {
+    Row {
+        bin_ms: b.bin_interval.map(|_| b.bin_start.timestamp_millis()),
+        groups: fields
+            .iter()
+            .zip(&b.groups)
+            .map(|(name, g)| {
+                let value = if g.value == NO_VALUE {
+                    None
+                } else {
+                    group_value(g)
+                };
+                (name.clone(), value)
+            })
+            .collect(),
+        metrics: names
+            .iter()
+            .zip(&b.values)
+            .map(|((n, _), v)| (n.clone(), statistic_word(v.statistic).to_owned(), v.value))
+            .collect(),
     }
-    Ok(out)
 }
 
 /// Lex's analytics hold a conversation once it has ended (**guess**: the docs
@@ -589,21 +652,15 @@ fn session_metrics(
         return Ok(json!({ "results": [] }));
     };
     let names: Vec<(String, String)> = req.metric_names();
-    let specs: Vec<SessionMetricSpec> = names
-        .iter()
-        .map(|(n, s)| SessionMetricSpec {
-            name: match n.as_str() {
-                "Success" => SessionMetricName::Success,
-                "Failure" => SessionMetricName::Failure,
-                "Dropped" => SessionMetricName::Dropped,
-                "Duration" => SessionMetricName::Duration,
-                "TurnsPerConversation" => SessionMetricName::TurnsPerConversation,
-                "Concurrency" => SessionMetricName::Concurrency,
-                _ => SessionMetricName::Count,
-            },
-            statistic: statistic(s),
-        })
-        .collect();
+    let specs = metric_specs(&names, |n| match n {
+        "Success" => SessionMetricName::Success,
+        "Failure" => SessionMetricName::Failure,
+        "Dropped" => SessionMetricName::Dropped,
+        "Duration" => SessionMetricName::Duration,
+        "TurnsPerConversation" => SessionMetricName::TurnsPerConversation,
+        "Concurrency" => SessionMetricName::Concurrency,
+        _ => SessionMetricName::Count,
+    });
     let fields: Vec<String> = req.group_names();
     let group_by: Vec<SessionGroupField> = fields
         .iter()
@@ -624,29 +681,15 @@ fn session_metrics(
     }
     let rows = agg
         .finish()
-        .into_iter()
-        .map(|b| Row {
-            bin_ms: b.bin_interval.map(|_| b.bin_start.timestamp_millis()),
-            groups: fields
-                .iter()
-                .zip(&b.groups)
-                .map(|(name, g)| {
-                    let value = match g.field {
-                        _ if g.value == NO_VALUE => None,
-                        SessionGroupField::EndState => ConversationEndState::ALL
-                            .iter()
-                            .find(|e| e.as_str() == g.value)
-                            .map(|e| end_state_word(*e).to_owned()),
-                        _ => Some(g.value.clone()),
-                    };
-                    (name.clone(), value)
-                })
-                .collect(),
-            metrics: names
-                .iter()
-                .zip(&b.values)
-                .map(|((n, _), v)| (n.clone(), statistic_word(v.statistic).to_owned(), v.value))
-                .collect(),
+        .iter()
+        .map(|b| {
+            bin_row(b, &fields, &names, |g| match g.field {
+                SessionGroupField::EndState => ConversationEndState::ALL
+                    .iter()
+                    .find(|e| e.as_str() == g.value)
+                    .map(|e| end_state_word(*e).to_owned()),
+                _ => Some(g.value.clone()),
+            })
         })
         .collect();
     finish_rows(rows, req)
@@ -661,19 +704,13 @@ fn stage_metrics(
         return Ok(json!({ "results": [] }));
     };
     let names: Vec<(String, String)> = req.metric_names();
-    let specs: Vec<IntentStageMetricSpec> = names
-        .iter()
-        .map(|(n, s)| IntentStageMetricSpec {
-            name: match n.as_str() {
-                "Success" => IntentStageMetricName::Success,
-                "Failed" => IntentStageMetricName::Failed,
-                "Dropped" => IntentStageMetricName::Dropped,
-                "Retry" => IntentStageMetricName::Retry,
-                _ => IntentStageMetricName::Count,
-            },
-            statistic: statistic(s),
-        })
-        .collect();
+    let specs = metric_specs(&names, |n| match n {
+        "Success" => IntentStageMetricName::Success,
+        "Failed" => IntentStageMetricName::Failed,
+        "Dropped" => IntentStageMetricName::Dropped,
+        "Retry" => IntentStageMetricName::Retry,
+        _ => IntentStageMetricName::Count,
+    });
     let fields: Vec<String> = req.group_names();
     let group_by: Vec<IntentStageGroupField> = fields
         .iter()
@@ -693,26 +730,14 @@ fn stage_metrics(
     let filters = req.filters.as_deref().unwrap_or_default();
     for r in data
         .stages_in(&range)
-        .filter(|r| r.end_time <= now && stage_matches(r, filters))
+        .filter(|r| r.end_time <= now && matches(filters, |n| stage_field(r, n)))
     {
         agg.push(r);
     }
     let rows = agg
         .finish()
-        .into_iter()
-        .map(|b| Row {
-            bin_ms: b.bin_interval.map(|_| b.bin_start.timestamp_millis()),
-            groups: fields
-                .iter()
-                .zip(&b.groups)
-                .map(|(name, g)| (name.clone(), (g.value != NO_VALUE).then(|| g.value.clone())))
-                .collect(),
-            metrics: names
-                .iter()
-                .zip(&b.values)
-                .map(|((n, _), v)| (n.clone(), statistic_word(v.statistic).to_owned(), v.value))
-                .collect(),
-        })
+        .iter()
+        .map(|b| bin_row(b, &fields, &names, |g| Some(g.value.clone())))
         .collect();
     finish_rows(rows, req)
 }

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::Value;
 
 /// An error answer: status, `x-amzn-ErrorType` code and message.
 #[derive(Debug, Clone)]
@@ -150,9 +151,11 @@ pub struct SortBy {
     pub order: Option<String>,
 }
 
+/// The body of ListSessionAnalyticsData and of ListUtteranceAnalyticsData:
+/// the model gives both the same members (their `sortBy` names differ).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SessionsRequest {
+pub struct AnalyticsDataRequest {
     pub start_date_time: Option<f64>,
     pub end_date_time: Option<f64>,
     pub sort_by: Option<SortBy>,
@@ -341,6 +344,14 @@ pub fn check_common(
     }
 }
 
+/// `sortBy`, when given: one of `names`, in one of the `SORT_ORDERS`.
+pub fn check_sort_by(v: &mut Violations, sort_by: &Option<SortBy>, names: &[&str]) {
+    if let Some(s) = sort_by {
+        v.one_of(&s.name, "sortBy.name", names);
+        v.one_of(&s.order, "sortBy.order", SORT_ORDERS);
+    }
+}
+
 /// The guide's range rules (lex.md §11, "Filtering results"): "The start date
 /// must be within the last 365 days from the current date. The end date must
 /// not be more than 1 month after the start date." A month is a calendar month
@@ -399,6 +410,17 @@ pub fn page(
     let to = (from + size).min(len);
     let next = (to < len).then(|| format!("sim1.{to}"));
     Ok((from..to, next))
+}
+
+/// One page of an answer: its `items` under `key`, and the `nextToken` that
+/// asks for the next page, if there is one.
+pub fn page_answer(key: &str, items: Vec<Value>, next: Option<String>) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert(key.to_owned(), items.into());
+    if let Some(t) = next {
+        out.insert("nextToken".to_owned(), t.into());
+    }
+    out.into()
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ use self::mapping::{
     modality_of,
 };
 pub use self::window::KoreWindowPlan;
-use super::{AnalyticsSource, BotInfo, Capabilities};
+use super::{AnalyticsSource, BotInfo, Capabilities, EVERY_SESSION_METRIC};
 use crate::domain::{
     ConversationEndState, FamilyBins, FamilyQuery, IntentBin, IntentEndState, IntentFilter,
     IntentGroupField, IntentMetricName, IntentMetrics, IntentPathNode, IntentPathQuery,
@@ -142,18 +142,9 @@ impl moka::Expiry<RecordsKey, (Records, std::time::Duration)> for RecordsTtl {
 impl KoreSource {
     pub fn new(bot: BotInfo, config: KoreConfig) -> Result<Self> {
         use IntentStageMetricName as I;
-        use SessionMetricName as S;
         Ok(KoreSource {
             capabilities: Capabilities {
-                session_metrics: vec![
-                    S::Count,
-                    S::Success,
-                    S::Failure,
-                    S::Dropped,
-                    S::Duration,
-                    S::TurnsPerConversation,
-                    S::Concurrency,
-                ],
+                session_metrics: EVERY_SESSION_METRIC.to_vec(),
                 native_session_metrics: false,
                 intent_stage_metrics: vec![I::Count, I::Success, I::Failed],
                 intent_metrics: vec![

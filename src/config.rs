@@ -832,42 +832,49 @@ client_secret = "${KORE}"
 
     #[test]
     fn errors_name_the_key() {
-        assert_eq!(
-            error_of(&GOOD.replace("${KORE}", "${NOPE}")).key,
-            "bots[1].client_secret"
-        );
-        assert_eq!(error_of(&format!("bogus = 1\n{GOOD}")).key, "bogus");
+        // A field added to the Lex bot (bots[0]) or the Kore bot (bots[1]).
+        let lex_field = |extra: &str| {
+            let region = "region = \"us-east-1\"";
+            GOOD.replace(region, &format!("{region}\n{extra}"))
+        };
+        let kore_field = |extra: &str| {
+            let client = "client_id = \"cs-1\"";
+            GOOD.replace(client, &format!("{client}\n{extra}"))
+        };
+        for (toml, key) in [
+            (GOOD.replace("${KORE}", "${NOPE}"), "bots[1].client_secret"),
+            (format!("bogus = 1\n{GOOD}"), "bogus"),
+            (lex_field("timeout = \"soon\""), "bots[0].timeout"),
+            (
+                kore_field("agent_end_state = \"LOST\""),
+                "bots[1].agent_end_state",
+            ),
+            (GOOD.replace("name = \"Sales\"\n", ""), "bots[1].name"),
+            (GOOD.replace("ABCDEFGHIJ", "short"), "bots[0].bot_id"),
+            (
+                GOOD.replace("id = \"sales-kore\"", "id = \"support-lex\""),
+                "bots[1].id",
+            ),
+            (GOOD.replace("${CURSOR}", "short"), "cursor_secret"),
+            (
+                format!("{GOOD}\n[cache]\nmax_bytes = \"lots\"\n"),
+                "cache.max_bytes",
+            ),
+            (
+                format!("{GOOD}\n[limits]\nmax_page_size = 0\n"),
+                "limits.max_page_size",
+            ),
+            (format!("{GOOD}\n[auth]\nmode = \"jwt\"\n"), "auth"),
+            (GOOD.replace("lex_v2", "dialogflow"), "bots[0].vendor"),
+        ] {
+            assert_eq!(error_of(&toml).key, key, "{toml}");
+        }
         // Inside a bot entry, the key names the field.
-        let e = error_of(&GOOD.replace(
-            "region = \"us-east-1\"",
-            "region = \"us-east-1\"\nregoin = \"x\"",
-        ));
+        let e = error_of(&lex_field("regoin = \"x\""));
         assert_eq!(e.key, "bots[0].regoin");
         assert!(e.message.contains("unknown field"), "{}", e.message);
-        assert_eq!(
-            error_of(&GOOD.replace(
-                "region = \"us-east-1\"",
-                "region = \"us-east-1\"\ntimeout = \"soon\"",
-            ))
-            .key,
-            "bots[0].timeout"
-        );
-        assert_eq!(
-            error_of(&GOOD.replace(
-                "client_id = \"cs-1\"",
-                "client_id = \"cs-1\"\nagent_end_state = \"LOST\""
-            ))
-            .key,
-            "bots[1].agent_end_state"
-        );
-        let lower = Config::from_toml_str(
-            &GOOD.replace(
-                "client_id = \"cs-1\"",
-                "client_id = \"cs-1\"\nagent_end_state = \" dropped \"",
-            ),
-            &env,
-        )
-        .unwrap();
+        let lower =
+            Config::from_toml_str(&kore_field("agent_end_state = \" dropped \""), &env).unwrap();
         match &lower.bots[1].vendor {
             VendorBot::Kore(k) => assert_eq!(
                 k.agent_end_state,
@@ -875,38 +882,6 @@ client_secret = "${KORE}"
             ),
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            error_of(&GOOD.replace("name = \"Sales\"\n", "")).key,
-            "bots[1].name"
-        );
-        assert_eq!(
-            error_of(&GOOD.replace("ABCDEFGHIJ", "short")).key,
-            "bots[0].bot_id"
-        );
-        assert_eq!(
-            error_of(&GOOD.replace("id = \"sales-kore\"", "id = \"support-lex\"")).key,
-            "bots[1].id"
-        );
-        assert_eq!(
-            error_of(&GOOD.replace("${CURSOR}", "short")).key,
-            "cursor_secret"
-        );
-        assert_eq!(
-            error_of(&format!("{GOOD}\n[cache]\nmax_bytes = \"lots\"\n")).key,
-            "cache.max_bytes"
-        );
-        assert_eq!(
-            error_of(&format!("{GOOD}\n[limits]\nmax_page_size = 0\n")).key,
-            "limits.max_page_size"
-        );
-        assert_eq!(
-            error_of(&format!("{GOOD}\n[auth]\nmode = \"jwt\"\n")).key,
-            "auth"
-        );
-        assert_eq!(
-            error_of(&GOOD.replace("lex_v2", "dialogflow")).key,
-            "bots[0].vendor"
-        );
     }
 
     #[test]

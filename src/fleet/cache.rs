@@ -53,6 +53,14 @@ pub struct FleetCache {
     cache: &'static str,
 }
 
+/// What Redis says of a key before anyone fetches it.
+enum Shared<T> {
+    /// The entry, with the TTL it has left.
+    Found(T, Duration),
+    /// No entry: this replica holds the key's lock and fetches.
+    Owner { lock: String, token: String },
+}
+
 enum Waited<T> {
     Filled(T, Duration),
     LockGone,
@@ -141,26 +149,44 @@ impl FleetCache {
         F: Future<Output = Result<T>>,
     {
         let key = self.key(name);
-        match self.get_key(&key).await {
+        match self.find_or_lock(&key).await {
+            Ok(Shared::Found(v, left)) => Ok((v, left.min(ttl))),
+            Ok(Shared::Owner { lock, token }) => {
+                let v = self.fetch_as_owner(&key, &lock, &token, ttl, fetch).await?;
+                Ok((v, ttl))
+            }
+            Err(_) => {
+                self.fleet.fell_back(self.cache);
+                Ok((fetch.await?, ttl))
+            }
+        }
+    }
+
+    /// Steps 1 and 2 up to the fetch: the entry, from Redis or from the
+    /// owner this replica waited for, or the key's lock to fetch it under.
+    async fn find_or_lock<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> std::result::Result<Shared<T>, FleetError> {
+        match self.get_key(key).await {
             Ok(Some((bytes, left))) => {
                 if let Some(v) = codec::decode(&bytes) {
                     self.count("hit");
-                    return Ok((v, left.min(ttl)));
+                    return Ok(Shared::Found(v, left));
                 }
                 self.count("undecodable");
             }
             Ok(None) => self.count("miss"),
-            Err(_) => {
+            Err(e) => {
                 self.count("error");
-                self.fleet.fell_back(self.cache);
-                return Ok((fetch.await?, ttl));
+                return Err(e);
             }
         }
         let lock = format!("{key}:lock");
         let token = uuid::Uuid::new_v4().to_string();
         let lock_ms = self.fleet.settings().lock_timeout.as_millis().max(1) as u64;
         loop {
-            let taken: std::result::Result<Option<String>, FleetError> = self
+            let taken: Option<String> = self
                 .fleet
                 .run(|mut c| {
                     let (lock, token) = (&lock, &token);
@@ -175,45 +201,35 @@ impl FleetCache {
                             .await
                     }
                 })
-                .await;
-            match taken {
-                Err(_) => {
-                    self.fleet.fell_back(self.cache);
-                    return Ok((fetch.await?, ttl));
+                .await?;
+            if taken.is_some() {
+                // Another owner may have written the entry between our GET and our lock.
+                if let Ok(Some((bytes, left))) = self.get_key(key).await
+                    && let Some(v) = codec::decode(&bytes)
+                {
+                    self.release(&lock, &token).await;
+                    self.count("hit");
+                    return Ok(Shared::Found(v, left));
                 }
-                Ok(Some(_)) => return self.fetch_as_owner(&key, &lock, &token, ttl, fetch).await,
-                Ok(None) => match self.wait_for::<T>(&key, &lock).await {
-                    Ok(Waited::Filled(v, left)) => return Ok((v, left.min(ttl))),
-                    Ok(Waited::LockGone) => continue,
-                    Err(_) => {
-                        self.fleet.fell_back(self.cache);
-                        return Ok((fetch.await?, ttl));
-                    }
-                },
+                return Ok(Shared::Owner { lock, token });
+            }
+            match self.wait_for(key, &lock).await? {
+                Waited::Filled(v, left) => return Ok(Shared::Found(v, left)),
+                Waited::LockGone => continue,
             }
         }
     }
 
-    async fn fetch_as_owner<T, F>(
+    /// Fetches while holding the key's lock (renewed meanwhile), writes the
+    /// answer for `ttl` unless it is an error, then lets the lock go.
+    async fn fetch_as_owner<T: Serialize>(
         &self,
         key: &str,
         lock: &str,
         token: &str,
         ttl: Duration,
-        fetch: F,
-    ) -> Result<(T, Duration)>
-    where
-        T: Serialize + DeserializeOwned,
-        F: Future<Output = Result<T>>,
-    {
-        // Another owner may have written the entry between our GET and our lock.
-        if let Ok(Some((bytes, left))) = self.get_key(key).await
-            && let Some(v) = codec::decode(&bytes)
-        {
-            self.release(lock, token).await;
-            self.count("hit");
-            return Ok((v, left.min(ttl)));
-        }
+        fetch: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         let lock_timeout = self.fleet.settings().lock_timeout;
         let renew = async {
             loop {
@@ -243,7 +259,7 @@ impl FleetCache {
             self.fleet.fell_back(self.cache);
         }
         self.release(lock, token).await;
-        result.map(|v| (v, ttl))
+        result
     }
 
     async fn release(&self, lock: &str, token: &str) {

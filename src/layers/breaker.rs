@@ -20,14 +20,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
+use futures::future::BoxFuture;
 
-use crate::domain::{
-    FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, SessionPage, SessionQuery,
-    UtterancePage, UtteranceQuery,
-};
+use super::AroundEachCall;
 use crate::error::{Error, ErrorKind, Result};
-use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
+use crate::sources::AnalyticsSource;
 
 /// When a breaker opens and how long it stays open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,40 +232,14 @@ impl BreakerLayer {
     }
 }
 
-#[async_trait]
-impl AnalyticsSource for BreakerLayer {
-    fn bot(&self) -> &BotInfo {
-        self.inner.bot()
+impl AroundEachCall for BreakerLayer {
+    fn inner(&self) -> &dyn AnalyticsSource {
+        self.inner.as_ref()
     }
 
-    fn capabilities(&self) -> &Capabilities {
-        self.inner.capabilities()
-    }
-
-    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+    async fn around<T: Send>(&self, _: &'static str, call: BoxFuture<'_, Result<T>>) -> Result<T> {
         let permit = self.admit()?;
-        let r = self.inner.sessions(q).await;
-        self.settle(permit, &r);
-        r
-    }
-
-    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
-        let permit = self.admit()?;
-        let r = self.inner.metrics(q).await;
-        self.settle(permit, &r);
-        r
-    }
-
-    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
-        let permit = self.admit()?;
-        let r = self.inner.utterances(q).await;
-        self.settle(permit, &r);
-        r
-    }
-
-    async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
-        let permit = self.admit()?;
-        let r = self.inner.intent_paths(q).await;
+        let r = call.await;
         self.settle(permit, &r);
         r
     }
@@ -277,13 +248,15 @@ impl AnalyticsSource for BreakerLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{SessionMetricsQuery, Vendor};
+    use crate::domain::{BotData, FamilyBins, FamilyQuery, SessionMetricsQuery, Vendor};
+    use crate::sources::BotInfo;
+    use crate::sources::memory::MemorySource;
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-    /// A source that fails with `kind` while `down`, counting calls.
+    /// A source that fails with `kind` while `down`, counting calls: a layer
+    /// over an empty memory source.
     struct Flaky {
-        info: BotInfo,
-        caps: Capabilities,
+        inner: MemorySource,
         down: AtomicBool,
         kind: ErrorKind,
         calls: AtomicU32,
@@ -291,23 +264,14 @@ mod tests {
 
     impl Flaky {
         fn new(kind: ErrorKind) -> Arc<Flaky> {
+            let bot = BotInfo {
+                id: "b".into(),
+                name: "b".into(),
+                vendor: Vendor::Kore,
+                vendor_bot_id: "st-b".into(),
+            };
             Arc::new(Flaky {
-                info: BotInfo {
-                    id: "b".into(),
-                    name: "b".into(),
-                    vendor: Vendor::Kore,
-                    vendor_bot_id: "st-b".into(),
-                },
-                caps: Capabilities {
-                    session_metrics: vec![],
-                    native_session_metrics: false,
-                    intent_stage_metrics: vec![],
-                    intent_metrics: vec![],
-                    utterance_metrics: vec![],
-                    utterances: false,
-                    session_fields: vec![],
-                    intent_paths: false,
-                },
+                inner: MemorySource::new(bot, Arc::new(BotData::default())),
                 down: AtomicBool::new(true),
                 kind,
                 calls: AtomicU32::new(0),
@@ -315,31 +279,31 @@ mod tests {
         }
     }
 
-    #[async_trait]
-    impl AnalyticsSource for Flaky {
-        fn bot(&self) -> &BotInfo {
-            &self.info
+    impl AroundEachCall for Flaky {
+        fn inner(&self) -> &dyn AnalyticsSource {
+            &self.inner
         }
-        fn capabilities(&self) -> &Capabilities {
-            &self.caps
-        }
-        async fn sessions(&self, _: &SessionQuery) -> Result<SessionPage> {
-            Err(Error::unsupported("not used"))
-        }
-        async fn metrics(&self, _: &FamilyQuery) -> Result<FamilyBins> {
+
+        async fn around<T: Send>(
+            &self,
+            _: &'static str,
+            call: BoxFuture<'_, Result<T>>,
+        ) -> Result<T> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if self.down.load(Ordering::SeqCst) {
                 Err(Error::new(self.kind, "down"))
             } else {
-                Ok(FamilyBins::from(Vec::<crate::domain::MetricBin>::new()))
+                call.await
             }
         }
-        async fn utterances(&self, _: &UtteranceQuery) -> Result<UtterancePage> {
-            Err(Error::unsupported("not used"))
-        }
-        async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
-            Err(Error::unsupported("not used"))
-        }
+    }
+
+    fn breaker(source: &Arc<Flaky>, failure_threshold: u32, cool_down: Duration) -> BreakerLayer {
+        let policy = BreakerPolicy {
+            failure_threshold,
+            cool_down,
+        };
+        BreakerLayer::new(source.clone(), policy)
     }
 
     fn sample_query() -> SessionMetricsQuery {
@@ -357,24 +321,20 @@ mod tests {
         }
     }
 
-    async fn ask(b: &BreakerLayer, q: &SessionMetricsQuery) -> Result<FamilyBins> {
-        b.metrics(&FamilyQuery::Session(q.clone())).await
+    /// Asks `b` the sample question.
+    async fn ask(b: &BreakerLayer) -> Result<FamilyBins> {
+        b.metrics(&FamilyQuery::Session(sample_query())).await
     }
 
     #[tokio::test]
     async fn opens_fails_fast_probes_and_closes() {
         let flaky = Flaky::new(ErrorKind::UpstreamUnavailable);
-        let policy = BreakerPolicy {
-            failure_threshold: 3,
-            cool_down: Duration::from_millis(100),
-        };
-        let b = BreakerLayer::new(flaky.clone(), policy);
-        let q = sample_query();
+        let b = breaker(&flaky, 3, Duration::from_millis(100));
         for _ in 0..3 {
-            assert_eq!(ask(&b, &q).await.unwrap_err().message, "down");
+            assert_eq!(ask(&b).await.unwrap_err().message, "down");
         }
         assert_eq!(b.state(), BreakerState::Open);
-        let e = ask(&b, &q).await.unwrap_err();
+        let e = ask(&b).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::UpstreamUnavailable);
         assert!(e.retryable);
         assert!(
@@ -390,40 +350,27 @@ mod tests {
 
         // Cool-down passes, still down: one probe, re-opened.
         tokio::time::sleep(Duration::from_millis(120)).await;
-        assert_eq!(ask(&b, &q).await.unwrap_err().message, "down");
+        assert_eq!(ask(&b).await.unwrap_err().message, "down");
         assert_eq!(flaky.calls.load(Ordering::SeqCst), 4);
         assert_eq!(b.state(), BreakerState::Open);
-        assert!(
-            ask(&b, &q)
-                .await
-                .unwrap_err()
-                .message
-                .contains("circuit open")
-        );
+        assert!(ask(&b).await.unwrap_err().message.contains("circuit open"));
 
         // Vendor back: the next probe closes it.
         flaky.down.store(false, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(120)).await;
-        assert!(ask(&b, &q).await.is_ok());
+        assert!(ask(&b).await.is_ok());
         assert_eq!(b.state(), BreakerState::Closed);
-        assert!(ask(&b, &q).await.is_ok());
+        assert!(ask(&b).await.is_ok());
         assert_eq!(flaky.calls.load(Ordering::SeqCst), 6);
     }
 
     #[tokio::test]
     async fn non_upstream_errors_do_not_open_and_success_resets() {
         let flaky = Flaky::new(ErrorKind::UpstreamBadResponse);
-        let b = BreakerLayer::new(
-            flaky.clone(),
-            BreakerPolicy {
-                failure_threshold: 2,
-                cool_down: Duration::from_secs(60),
-            },
-        );
-        let q = sample_query();
+        let b = breaker(&flaky, 2, Duration::from_secs(60));
         for _ in 0..5 {
             assert_eq!(
-                ask(&b, &q).await.unwrap_err().kind,
+                ask(&b).await.unwrap_err().kind,
                 ErrorKind::UpstreamBadResponse
             );
         }
@@ -431,20 +378,14 @@ mod tests {
         assert_eq!(flaky.calls.load(Ordering::SeqCst), 5);
 
         let throttled = Flaky::new(ErrorKind::UpstreamThrottled);
-        let b = BreakerLayer::new(
-            throttled.clone(),
-            BreakerPolicy {
-                failure_threshold: 2,
-                cool_down: Duration::from_secs(60),
-            },
-        );
-        assert!(ask(&b, &q).await.is_err());
+        let b = breaker(&throttled, 2, Duration::from_secs(60));
+        assert!(ask(&b).await.is_err());
         throttled.down.store(false, Ordering::SeqCst);
-        assert!(ask(&b, &q).await.is_ok());
+        assert!(ask(&b).await.is_ok());
         throttled.down.store(true, Ordering::SeqCst);
-        assert!(ask(&b, &q).await.is_err());
+        assert!(ask(&b).await.is_err());
         assert_eq!(b.state(), BreakerState::Closed, "success reset the count");
-        assert!(ask(&b, &q).await.is_err());
+        assert!(ask(&b).await.is_err());
         assert_eq!(b.state(), BreakerState::Open);
     }
 }

@@ -3,14 +3,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
+use futures::future::BoxFuture;
 
-use crate::domain::{
-    FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, SessionPage, SessionQuery,
-    UtterancePage, UtteranceQuery,
-};
+use super::AroundEachCall;
 use crate::error::Result;
-use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
+use crate::sources::AnalyticsSource;
 
 pub struct MetricsLayer {
     inner: Arc<dyn AnalyticsSource>,
@@ -40,41 +37,19 @@ impl MetricsLayer {
     }
 }
 
-#[async_trait]
-impl AnalyticsSource for MetricsLayer {
-    fn bot(&self) -> &BotInfo {
-        self.inner.bot()
+impl AroundEachCall for MetricsLayer {
+    fn inner(&self) -> &dyn AnalyticsSource {
+        self.inner.as_ref()
     }
 
-    fn capabilities(&self) -> &Capabilities {
-        self.inner.capabilities()
-    }
-
-    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+    async fn around<T: Send>(
+        &self,
+        operation: &'static str,
+        call: BoxFuture<'_, Result<T>>,
+    ) -> Result<T> {
         let t = Instant::now();
-        let r = self.inner.sessions(q).await;
-        self.record("sessions", t, &r);
-        r
-    }
-
-    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
-        let t = Instant::now();
-        let r = self.inner.metrics(q).await;
-        self.record(q.operation(), t, &r);
-        r
-    }
-
-    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
-        let t = Instant::now();
-        let r = self.inner.utterances(q).await;
-        self.record("utterances", t, &r);
-        r
-    }
-
-    async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
-        let t = Instant::now();
-        let r = self.inner.intent_paths(q).await;
-        self.record("intent_paths", t, &r);
+        let r = call.await;
+        self.record(operation, t, &r);
         r
     }
 }

@@ -29,13 +29,69 @@ pub mod breaker;
 pub mod cache;
 pub mod metrics;
 
+use std::future::Future;
 use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
 
 pub use breaker::{BreakerLayer, BreakerPolicy, BreakerState};
 pub use cache::{CacheLayer, CacheLifetime, CachePolicy, SourceCache};
 pub use metrics::MetricsLayer;
 
-use crate::sources::AnalyticsSource;
+use crate::domain::{
+    FamilyBins, FamilyQuery, IntentPathNode, IntentPathQuery, SessionPage, SessionQuery,
+    UtterancePage, UtteranceQuery,
+};
+use crate::error::Result;
+use crate::sources::{AnalyticsSource, BotInfo, Capabilities};
+
+/// A layer that does the same work around every call into the source it
+/// wraps (the breaker, the metrics). The impl below makes each such layer an
+/// [`AnalyticsSource`] that forwards to `inner` through `around`, so a layer
+/// states only what it adds. The cache is not one: what it does depends on
+/// each question (its key, its range, its kind of answer).
+pub trait AroundEachCall: Send + Sync {
+    /// The source this layer wraps.
+    fn inner(&self) -> &dyn AnalyticsSource;
+
+    /// Awaits `call`, the inner source's answer for `operation` (as the
+    /// metrics name it: `sessions`, `session_metrics`, …), with the layer's
+    /// work before and after.
+    fn around<T: Send>(
+        &self,
+        operation: &'static str,
+        call: BoxFuture<'_, Result<T>>,
+    ) -> impl Future<Output = Result<T>> + Send;
+}
+
+#[async_trait]
+impl<L: AroundEachCall> AnalyticsSource for L {
+    fn bot(&self) -> &BotInfo {
+        self.inner().bot()
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        self.inner().capabilities()
+    }
+
+    async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
+        self.around("sessions", self.inner().sessions(q)).await
+    }
+
+    async fn metrics(&self, q: &FamilyQuery) -> Result<FamilyBins> {
+        self.around(q.operation(), self.inner().metrics(q)).await
+    }
+
+    async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
+        self.around("utterances", self.inner().utterances(q)).await
+    }
+
+    async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
+        self.around("intent_paths", self.inner().intent_paths(q))
+            .await
+    }
+}
 
 /// The layers every configured source gets, in the documented order.
 pub fn stack(

@@ -320,20 +320,14 @@ pub struct Authenticator {
 impl Authenticator {
     /// HS256 with a shared secret; only HS256 tokens pass.
     pub fn hs256(secret: &[u8], issuer: Option<&str>, audience: Option<&str>) -> Self {
-        Authenticator {
-            keys: Keys::Hs256(DecodingKey::from_secret(secret)),
-            issuer: issuer.map(str::to_owned),
-            audience: audience.map(str::to_owned),
-        }
+        let keys = Keys::Hs256(DecodingKey::from_secret(secret));
+        Authenticator::new(keys, issuer, audience)
     }
 
     /// Public keys from a JWKS document (the text of a `jwks_file`).
     pub fn jwks(json: &str, issuer: Option<&str>, audience: Option<&str>) -> Result<Self, String> {
-        Ok(Authenticator {
-            keys: Keys::Static(Arc::new(KeySet::parse(json)?)),
-            issuer: issuer.map(str::to_owned),
-            audience: audience.map(str::to_owned),
-        })
+        let keys = Keys::Static(Arc::new(KeySet::parse(json)?));
+        Ok(Authenticator::new(keys, issuer, audience))
     }
 
     /// Public keys from a JWKS URL: fetched now (an error if that fails), then
@@ -347,7 +341,7 @@ impl Authenticator {
         let remote = RemoteJwks::new(url)?;
         remote.refresh().await?;
         spawn_refresher(&remote, refresh, true);
-        Ok(Authenticator::remote(remote, issuer, audience))
+        Ok(Authenticator::new(Keys::Remote(remote), issuer, audience))
     }
 
     /// Public keys from a JWKS URL fetched in the background: until the first
@@ -362,12 +356,12 @@ impl Authenticator {
     ) -> Result<Self, String> {
         let remote = RemoteJwks::new(url)?;
         spawn_refresher(&remote, refresh, false);
-        Ok(Authenticator::remote(remote, issuer, audience))
+        Ok(Authenticator::new(Keys::Remote(remote), issuer, audience))
     }
 
-    fn remote(remote: Arc<RemoteJwks>, issuer: Option<&str>, audience: Option<&str>) -> Self {
+    fn new(keys: Keys, issuer: Option<&str>, audience: Option<&str>) -> Self {
         Authenticator {
-            keys: Keys::Remote(remote),
+            keys,
             issuer: issuer.map(str::to_owned),
             audience: audience.map(str::to_owned),
         }

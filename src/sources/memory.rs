@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{AnalyticsSource, BotInfo, Capabilities};
+use super::{
+    AnalyticsSource, BotInfo, Capabilities, EVERY_INTENT_STAGE_METRIC, EVERY_SESSION_METRIC,
+};
 use crate::domain::{
     BotData, Counted, Family, FamilyBins, FamilyQuery, IntentMetricName, IntentPathNode,
-    IntentPathQuery, IntentStageMetricName, MetricBin, MetricsQuery, Session, SessionAggregator,
-    SessionMetricName, SessionMetricsQuery, SessionPage, SessionQuery, Tally, UtteranceMetricName,
-    UtterancePage, UtteranceQuery, intent_path_nodes,
+    IntentPathQuery, MetricBin, MetricsQuery, Session, SessionAggregator, SessionMetricsQuery,
+    SessionPage, SessionQuery, Tally, UtteranceMetricName, UtterancePage, UtteranceQuery,
+    intent_path_nodes,
 };
 use crate::error::Result;
 
@@ -24,22 +26,12 @@ pub struct MemorySource {
 
 impl MemorySource {
     pub fn new(bot: BotInfo, data: Arc<BotData>) -> Self {
-        use IntentStageMetricName as I;
-        use SessionMetricName as S;
         MemorySource {
             bot,
             capabilities: Capabilities {
-                session_metrics: vec![
-                    S::Count,
-                    S::Success,
-                    S::Failure,
-                    S::Dropped,
-                    S::Duration,
-                    S::TurnsPerConversation,
-                    S::Concurrency,
-                ],
+                session_metrics: EVERY_SESSION_METRIC.to_vec(),
                 native_session_metrics: false,
-                intent_stage_metrics: vec![I::Count, I::Success, I::Failed, I::Dropped, I::Retry],
+                intent_stage_metrics: EVERY_INTENT_STAGE_METRIC.to_vec(),
                 intent_metrics: IntentMetricName::ALL.to_vec(),
                 utterance_metrics: UtteranceMetricName::ALL.to_vec(),
                 utterances: true,

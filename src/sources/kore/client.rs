@@ -83,34 +83,14 @@ impl KoreClient {
         })
     }
 
-    /// One call, bounded by `call_timeout` overall (each attempt is bounded
-    /// by the HTTP client's `request_timeout`).
+    /// One call: budget, token, POST, classification, retried by `backon` on
+    /// retryable failures (429, 5xx, transport errors and timeouts) with
+    /// jittered exponential backoff from `retry_base_delay` up to
+    /// `retry_max_delay`; a `Retry-After` from Kore (NOT DOCUMENTED, kore.md
+    /// §5.2) replaces the computed wait. Every attempt waits for the budget
+    /// and signs a new one-use token. Bounded by `call_timeout` overall
+    /// (each attempt is bounded by the HTTP client's `request_timeout`).
     async fn call<B: Serialize, R: DeserializeOwned>(
-        &self,
-        operation: &str,
-        query: &[(&str, &str)],
-        body: &B,
-    ) -> Result<R> {
-        match tokio::time::timeout(self.call_timeout, self.attempts(operation, query, body)).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::new(
-                ErrorKind::UpstreamUnavailable,
-                format!(
-                    "Kore {operation} did not answer within {:?}, retries included",
-                    self.call_timeout
-                ),
-            )
-            .with_retryable(true)),
-        }
-    }
-
-    /// Budget, token, POST, classification, retried by `backon` on retryable
-    /// failures (429, 5xx, transport errors and timeouts) with jittered
-    /// exponential backoff from `retry_base_delay` up to `retry_max_delay`;
-    /// a `Retry-After` from Kore (NOT DOCUMENTED, kore.md §5.2) replaces the
-    /// computed wait. Every attempt waits for the budget and signs a new
-    /// one-use token.
-    async fn attempts<B: Serialize, R: DeserializeOwned>(
         &self,
         operation: &str,
         query: &[(&str, &str)],
@@ -129,15 +109,25 @@ impl KoreClient {
             let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.attempt(operation, &url, query, body, n).await
         };
-        once.retry(backoff)
+        let attempts = once
+            .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|f: &Failed| f.error.retryable)
             .adjust(move |f: &Failed, wait| f.retry_after.map(|ra| ra.min(max)).or(wait))
             .notify(|f: &Failed, wait| {
                 tracing::debug!(error = %f.error, ?wait, operation, bot = %self.bot, "retrying Kore call");
-            })
-            .await
-            .map_err(|f| f.error)
+            });
+        match tokio::time::timeout(self.call_timeout, attempts).await {
+            Ok(r) => r.map_err(|f| f.error),
+            Err(_) => Err(Error::new(
+                ErrorKind::UpstreamUnavailable,
+                format!(
+                    "Kore {operation} did not answer within {:?}, retries included",
+                    self.call_timeout
+                ),
+            )
+            .with_retryable(true)),
+        }
     }
 
     /// One attempt: the answer, or the error with Kore's `Retry-After`.

@@ -44,7 +44,7 @@ use self::mapping::{
     modality_of,
 };
 pub use self::window::KoreWindowPlan;
-use super::{AnalyticsSource, BotInfo, Capabilities};
+use super::{AnalyticsSource, BotInfo, Capabilities, EVERY_SESSION_METRIC};
 use crate::domain::{
     ConversationEndState, FamilyBins, FamilyQuery, IntentBin, IntentEndState, IntentFilter,
     IntentGroupField, IntentMetricName, IntentMetrics, IntentPathNode, IntentPathQuery,
@@ -142,18 +142,9 @@ impl moka::Expiry<RecordsKey, (Records, std::time::Duration)> for RecordsTtl {
 impl KoreSource {
     pub fn new(bot: BotInfo, config: KoreConfig) -> Result<Self> {
         use IntentStageMetricName as I;
-        use SessionMetricName as S;
         Ok(KoreSource {
             capabilities: Capabilities {
-                session_metrics: vec![
-                    S::Count,
-                    S::Success,
-                    S::Failure,
-                    S::Dropped,
-                    S::Duration,
-                    S::TurnsPerConversation,
-                    S::Concurrency,
-                ],
+                session_metrics: EVERY_SESSION_METRIC.to_vec(),
                 native_session_metrics: false,
                 intent_stage_metrics: vec![I::Count, I::Success, I::Failed],
                 intent_metrics: vec![
@@ -301,11 +292,7 @@ impl KoreSource {
         let Some(cache) = &self.windows else {
             return fetch.await;
         };
-        let ttl = if window.end() <= chrono::Utc::now() - self.settle_lag {
-            self.settled_ttl
-        } else {
-            self.recent_ttl
-        };
+        let ttl = self.window_ttl(&window);
         let name = self.window_name(&window, ctype, user.as_deref());
         let entry = async {
             let (sessions, ttl) = match &self.l2 {
@@ -340,6 +327,16 @@ impl KoreSource {
             .await
             .map(|e| e.sessions)
             .map_err(|e| (*e).clone())
+    }
+
+    /// How long a fetched window is kept: `settled_ttl` once it ended
+    /// `settle_lag` ago or earlier, else `recent_ttl`.
+    fn window_ttl(&self, window: &TimeRange) -> std::time::Duration {
+        if window.end() <= chrono::Utc::now() - self.settle_lag {
+            self.settled_ttl
+        } else {
+            self.recent_ttl
+        }
     }
 
     /// The window's name in the L2 (a user id is hashed: it is free text).
@@ -439,11 +436,7 @@ impl KoreSource {
         let Some(cache) = &self.records else {
             return fetch.await;
         };
-        let ttl = if window.end() <= chrono::Utc::now() - self.settle_lag {
-            self.settled_ttl
-        } else {
-            self.recent_ttl
-        };
+        let ttl = self.window_ttl(&window);
         let key = (
             window.start(),
             window.end(),
@@ -458,6 +451,27 @@ impl KoreSource {
             .map_err(|e| (*e).clone())
     }
 
+    /// What `keep` makes of each getAnalytics record of `kinds` over the
+    /// range (see [`Self::analytics_records`]), told the record's kind;
+    /// `None` leaves the record out.
+    async fn each_record<T>(
+        &self,
+        range: &TimeRange,
+        kinds: &[&'static str],
+        channels: Option<&[String]>,
+        include_developer: bool,
+        keep: impl Fn(&'static str, mapping::KoreAnalyticsRecord) -> Option<T>,
+    ) -> Result<Vec<T>> {
+        let fetched = self
+            .analytics_records(range, kinds, channels, include_developer)
+            .await?;
+        let mut out = Vec::new();
+        for (kind, records) in fetched {
+            out.extend(records.iter().cloned().filter_map(|r| keep(kind, r)));
+        }
+        Ok(out)
+    }
+
     /// Task records as intents: `successtask` ended in success, `failtask`
     /// in failure (Kore does not tell a dropped or switched task from a
     /// failed one). An instant at the record's time; level unknown.
@@ -466,49 +480,37 @@ impl KoreSource {
         range: &TimeRange,
         filter: &IntentFilter,
     ) -> Result<Vec<IntentRecord>> {
-        let fetched = self
-            .analytics_records(
-                range,
-                &["successtask", "failtask"],
-                filter.channels.as_deref(),
-                filter.include_developer_sessions,
-            )
-            .await?;
-        let mut out = Vec::new();
-        for (kind, records) in fetched {
-            for r in records.iter().cloned() {
-                let (Some(at), Some(session_id)) = (r.timestamp, r.session_id) else {
-                    continue;
-                };
-                let Some(task) = r.task_name.or(r.intent) else {
-                    continue;
-                };
-                let record = IntentRecord {
-                    bot_id: self.bot.id.clone(),
-                    session_id,
-                    originating_request_id: None,
-                    intent_name: task,
-                    end_state: if kind == "successtask" {
-                        IntentEndState::Success
-                    } else {
-                        IntentEndState::Failure
-                    },
-                    level: 0,
-                    start_time: at,
-                    end_time: at,
-                    locale: r.language,
-                    modality: r.channel.as_deref().map(modality_of),
-                    channel: r.channel,
-                    bot_alias_id: None,
-                    bot_version: None,
-                    is_developer: r.nl_analysis.and_then(|n| n.is_developer),
-                };
-                if range.contains_instant(at) && filter.matches(&record) {
-                    out.push(record);
-                }
-            }
-        }
-        Ok(out)
+        let kinds = ["successtask", "failtask"];
+        let channels = filter.channels.as_deref();
+        let developer = filter.include_developer_sessions;
+        self.each_record(range, &kinds, channels, developer, |kind, r| {
+            let (Some(at), Some(session_id)) = (r.timestamp, r.session_id) else {
+                return None;
+            };
+            let task = r.task_name.or(r.intent)?;
+            let record = IntentRecord {
+                bot_id: self.bot.id.clone(),
+                session_id,
+                originating_request_id: None,
+                intent_name: task,
+                end_state: if kind == "successtask" {
+                    IntentEndState::Success
+                } else {
+                    IntentEndState::Failure
+                },
+                level: 0,
+                start_time: at,
+                end_time: at,
+                locale: r.language,
+                modality: r.channel.as_deref().map(modality_of),
+                channel: r.channel,
+                bot_alias_id: None,
+                bot_version: None,
+                is_developer: r.nl_analysis.and_then(|n| n.is_developer),
+            };
+            (range.contains_instant(at) && filter.matches(&record)).then_some(record)
+        })
+        .await
     }
 
     /// Utterance records: `successintent` (an intent was identified) is
@@ -531,54 +533,42 @@ impl KoreSource {
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let fetched = self
-            .analytics_records(
-                range,
-                &kinds,
-                filter.channels.as_deref(),
-                filter.include_developer_sessions,
-            )
-            .await?;
-        let mut out = Vec::new();
-        for (kind, records) in fetched {
-            for r in records.iter().cloned() {
-                let (Some(at), Some(session_id), Some(text)) =
-                    (r.timestamp, r.session_id, r.utterance)
-                else {
-                    continue;
-                };
-                let u = UtteranceRecord {
-                    bot_id: self.bot.id.clone(),
-                    session_id,
-                    originating_request_id: None,
-                    timestamp: at,
-                    text,
-                    state: if kind == "successintent" {
-                        UtteranceState::Detected
-                    } else {
-                        UtteranceState::Missed
-                    },
-                    intent_name: r.task_name.or(r.intent),
-                    slot_name: None,
-                    intent_state: None,
-                    dialog_action_type: None,
-                    bot_responses: Vec::new(),
-                    locale: r.language,
-                    modality: r.channel.as_deref().map(modality_of),
-                    channel: r.channel,
-                    input_type: None,
-                    output_type: None,
-                    duration_millis: None,
-                    bot_alias_id: None,
-                    bot_version: None,
-                    is_developer: r.nl_analysis.and_then(|n| n.is_developer),
-                };
-                if range.contains_instant(at) && filter.matches(&u) {
-                    out.push(Arc::new(u));
-                }
-            }
-        }
-        Ok(out)
+        let channels = filter.channels.as_deref();
+        let developer = filter.include_developer_sessions;
+        self.each_record(range, &kinds, channels, developer, |kind, r| {
+            let (Some(at), Some(session_id), Some(text)) = (r.timestamp, r.session_id, r.utterance)
+            else {
+                return None;
+            };
+            let u = UtteranceRecord {
+                bot_id: self.bot.id.clone(),
+                session_id,
+                originating_request_id: None,
+                timestamp: at,
+                text,
+                state: if kind == "successintent" {
+                    UtteranceState::Detected
+                } else {
+                    UtteranceState::Missed
+                },
+                intent_name: r.task_name.or(r.intent),
+                slot_name: None,
+                intent_state: None,
+                dialog_action_type: None,
+                bot_responses: Vec::new(),
+                locale: r.language,
+                modality: r.channel.as_deref().map(modality_of),
+                channel: r.channel,
+                input_type: None,
+                output_type: None,
+                duration_millis: None,
+                bot_alias_id: None,
+                bot_version: None,
+                is_developer: r.nl_analysis.and_then(|n| n.is_developer),
+            };
+            (range.contains_instant(at) && filter.matches(&u)).then(|| Arc::new(u))
+        })
+        .await
     }
 
     async fn intent_metrics(&self, q: &MetricsQuery<IntentMetrics>) -> Result<Vec<IntentBin>> {
@@ -694,22 +684,12 @@ impl KoreSource {
             )));
         }
         let mut agg = Tally::new(Some(self.bot.id.clone()), q)?;
-        let fetched = self
-            .analytics_records(
-                &q.range,
-                &["successtask", "failtask"],
-                q.filter.channels.as_deref(),
-                q.filter.include_developer_sessions,
-            )
-            .await?;
-        for (kind, records) in fetched {
-            let outcome = if kind == "successtask" {
-                StageOutcome::Success
-            } else {
-                StageOutcome::Failed
-            };
-            for r in records.iter().cloned() {
-                let Some(at) = r.timestamp else { continue };
+        let kinds = ["successtask", "failtask"];
+        let channels = q.filter.channels.as_deref();
+        let developer = q.filter.include_developer_sessions;
+        let records = self
+            .each_record(&q.range, &kinds, channels, developer, |kind, r| {
+                let at = r.timestamp?;
                 let task = r.task_name.or(r.intent).unwrap_or_default();
                 let record = IntentStageRecord {
                     bot_id: self.bot.id.clone(),
@@ -718,7 +698,11 @@ impl KoreSource {
                     stage_name: task,
                     start_time: at,
                     end_time: at,
-                    outcome,
+                    outcome: if kind == "successtask" {
+                        StageOutcome::Success
+                    } else {
+                        StageOutcome::Failed
+                    },
                     switched_to_intent: None,
                     locale: r.language,
                     modality: r.channel.as_deref().map(modality_of),
@@ -727,10 +711,12 @@ impl KoreSource {
                     bot_version: None,
                     is_developer: r.nl_analysis.and_then(|n| n.is_developer),
                 };
-                if q.range.contains_conversation(at, at) && q.filter.matches(&record) {
-                    agg.push(&record);
-                }
-            }
+                let kept = q.range.contains_conversation(at, at) && q.filter.matches(&record);
+                kept.then_some(record)
+            })
+            .await?;
+        for record in &records {
+            agg.push(record);
         }
         Ok(agg.finish())
     }

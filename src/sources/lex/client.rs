@@ -6,11 +6,16 @@
 //! by `operation_timeout`. Every call first waits for a slot of the bot's
 //! `requests_per_second` budget (a governor limiter: waiting, not failing).
 
+use std::error::Error as StdError;
+use std::future::Future;
+
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_lexmodelsv2::Client;
+use aws_sdk_lexmodelsv2::config::http::HttpResponse;
 use aws_sdk_lexmodelsv2::config::{Credentials, Region};
+use aws_sdk_lexmodelsv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lexmodelsv2::operation::list_session_analytics_data::ListSessionAnalyticsDataOutput;
 use aws_sdk_lexmodelsv2::operation::list_utterance_analytics_data::ListUtteranceAnalyticsDataOutput;
 use aws_sdk_lexmodelsv2::primitives::DateTime as LexDateTime;
@@ -48,7 +53,8 @@ pub fn lex_time(t: DateTime<Utc>) -> LexDateTime {
     LexDateTime::from_millis(t.timestamp_millis())
 }
 
-fn some_if_any<T>(v: Vec<T>) -> Option<Vec<T>> {
+/// `v`, or none for an empty list (Lex takes no empty lists).
+pub(super) fn some_if_any<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
@@ -116,7 +122,7 @@ impl LexClient {
 
     /// Waits for a slot of the bot's budget: the fleet's when shared (its
     /// share of it while Redis gives no answer), else this process's.
-    pub(super) async fn wait_for_slot(&self) {
+    async fn wait_for_slot(&self) {
         let Some((budget, share)) = &self.fleet else {
             return self.limiter.until_ready().await;
         };
@@ -132,14 +138,28 @@ impl LexClient {
         }
     }
 
-    /// The span of one SDK call (its retries included: the SDK makes them).
-    pub(super) fn span(&self, operation: &'static str) -> tracing::Span {
-        tracing::info_span!(
+    /// Awaits `sent`, one SDK call of `operation` (a future: nothing goes out
+    /// before it is polled), once the budget has a slot, in the call's span
+    /// (its retries included: the SDK makes them); a failure is classified
+    /// by `error.rs`.
+    pub(super) async fn call<T, E>(
+        &self,
+        operation: &'static str,
+        sent: impl Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+    ) -> Result<T>
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        self.wait_for_slot().await;
+        let span = tracing::info_span!(
             "upstream",
             vendor = crate::domain::Vendor::LexV2.as_str(),
             operation,
             bot = %self.bot
-        )
+        );
+        sent.instrument(span)
+            .await
+            .map_err(|e| classify(e, &self.bot, operation))
     }
 
     /// One page of ListSessionAnalyticsData.
@@ -152,8 +172,8 @@ impl LexClient {
         max_results: i32,
         next_token: Option<String>,
     ) -> Result<ListSessionAnalyticsDataOutput> {
-        self.wait_for_slot().await;
-        self.client
+        let request = self
+            .client
             .list_session_analytics_data()
             .bot_id(&self.lex_bot_id)
             .start_date_time(lex_time(start))
@@ -161,11 +181,8 @@ impl LexClient {
             .sort_by(sort_by)
             .set_filters(some_if_any(filters))
             .max_results(max_results)
-            .set_next_token(next_token)
-            .send()
-            .instrument(self.span("ListSessionAnalyticsData"))
-            .await
-            .map_err(|e| classify(e, &self.bot, "ListSessionAnalyticsData"))
+            .set_next_token(next_token);
+        self.call("ListSessionAnalyticsData", request.send()).await
     }
 
     /// One page of ListUtteranceAnalyticsData, newest first.
@@ -180,8 +197,8 @@ impl LexClient {
             .order(AnalyticsSortOrder::Descending)
             .build()
             .map_err(|e| crate::error::Error::internal(format!("cannot build sortBy: {e}")))?;
-        self.wait_for_slot().await;
-        self.client
+        let request = self
+            .client
             .list_utterance_analytics_data()
             .bot_id(&self.lex_bot_id)
             .start_date_time(lex_time(range.start()))
@@ -189,11 +206,9 @@ impl LexClient {
             .sort_by(sort)
             .set_filters(some_if_any(filters))
             .max_results(LEX_MAX_RESULTS)
-            .set_next_token(next_token)
-            .send()
-            .instrument(self.span("ListUtteranceAnalyticsData"))
+            .set_next_token(next_token);
+        self.call("ListUtteranceAnalyticsData", request.send())
             .await
-            .map_err(|e| classify(e, &self.bot, "ListUtteranceAnalyticsData"))
     }
 
     /// The SDK client, for the metrics operations (`family.rs`).
@@ -205,11 +220,6 @@ impl LexClient {
     pub(super) fn lex_bot_id(&self) -> &str {
         &self.lex_bot_id
     }
-
-    /// The gateway's id of the bot, for error context.
-    pub(super) fn gateway_bot(&self) -> &str {
-        &self.bot
-    }
 }
 
 impl LexClient {
@@ -220,19 +230,15 @@ impl LexClient {
         path: &str,
         filters: Vec<aws_sdk_lexmodelsv2::types::AnalyticsPathFilter>,
     ) -> Result<Vec<aws_sdk_lexmodelsv2::types::AnalyticsIntentNodeSummary>> {
-        self.wait_for_slot().await;
-        let out = self
+        let request = self
             .client
             .list_intent_paths()
             .bot_id(&self.lex_bot_id)
             .start_date_time(lex_time(range.start()))
             .end_date_time(lex_time(range.end()))
             .intent_path(path)
-            .set_filters(some_if_any(filters))
-            .send()
-            .instrument(self.span("ListIntentPaths"))
-            .await
-            .map_err(|e| classify(e, &self.bot, "ListIntentPaths"))?;
+            .set_filters(some_if_any(filters));
+        let out = self.call("ListIntentPaths", request.send()).await?;
         Ok(out.node_summaries().to_vec())
     }
 }

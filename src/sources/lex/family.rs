@@ -13,10 +13,8 @@ use std::future::Future;
 use aws_sdk_lexmodelsv2::types::{
     self as lex, AnalyticsBinByName, AnalyticsBinBySpecification, AnalyticsInterval,
 };
-use tracing::Instrument;
 
-use super::client::{LEX_MAX_RESULTS, LexClient, lex_time};
-use super::error::classify;
+use super::client::{LEX_MAX_RESULTS, LexClient, lex_time, some_if_any};
 use super::mapping::{self, Pushdown};
 use crate::domain::{
     BinInterval, Family, IntentMetrics, IntentStageMetrics, NO_VALUE, SessionMetrics, Statistic,
@@ -86,10 +84,6 @@ pub fn bin_by(
         .map_err(|e| Error::internal(format!("cannot build binBy: {e}")))
 }
 
-fn some_if_any<T>(v: Vec<T>) -> Option<Vec<T>> {
-    (!v.is_empty()).then_some(v)
-}
-
 /// One page of a metrics operation: builds the request from a
 /// [`LexMetricsCall`] in the operation's SDK types and reads the results
 /// into [`LexRow`]s. The four operations differ only in these types.
@@ -122,8 +116,7 @@ macro_rules! metrics_page {
                     .map_err(built)
             })
             .collect::<Result<Vec<_>>>()?;
-        client.wait_for_slot().await;
-        let out = client
+        let request = client
             .sdk()
             .$method()
             .bot_id(client.lex_bot_id())
@@ -134,11 +127,8 @@ macro_rules! metrics_page {
             .set_group_by(some_if_any(group_by))
             .set_filters(some_if_any(call.filters.clone()))
             .max_results(LEX_MAX_RESULTS)
-            .set_next_token($token)
-            .send()
-            .instrument(client.span($op))
-            .await
-            .map_err(|e| classify(e, client.gateway_bot(), $op))?;
+            .set_next_token($token);
+        let out = client.call($op, request.send()).await?;
         let rows = out
             .results()
             .iter()

@@ -425,15 +425,27 @@ pub fn stage_field_word(f: IntentStageGroupField) -> Option<AnalyticsIntentStage
     }
 }
 
+/// A Lex value of `E` in the unified vocabulary: the name of the `E` whose
+/// Lex word it is (in any case), else the value as Lex sent it.
+fn unified<E: strum::VariantArray + Copy>(
+    value: &str,
+    lex_word: fn(E) -> &'static str,
+    name: fn(E) -> &'static str,
+) -> String {
+    E::VARIANTS
+        .iter()
+        .find(|e| lex_word(**e).eq_ignore_ascii_case(value))
+        .map_or_else(|| value.to_owned(), |e| name(*e).to_owned())
+}
+
 /// A session-group value in the unified vocabulary: end states as `SUCCESS`…,
 /// a missing value as the domain's `(none)`.
 pub fn session_group_value(field: SessionGroupField, value: Option<&str>) -> String {
     match (field, value) {
         (_, None) => NO_VALUE.to_owned(),
-        (SessionGroupField::EndState, Some(v)) => ConversationEndState::ALL
-            .iter()
-            .find(|e| end_state_word(**e).eq_ignore_ascii_case(v))
-            .map_or_else(|| v.to_owned(), |e| e.as_str().to_owned()),
+        (SessionGroupField::EndState, Some(v)) => {
+            unified(v, end_state_word, ConversationEndState::as_str)
+        }
         (_, Some(v)) => v.to_owned(),
     }
 }
@@ -625,10 +637,9 @@ pub fn utterance_field_word(f: UtteranceGroupField) -> Option<lex::AnalyticsUtte
 pub fn intent_group_value(field: IntentGroupField, value: Option<&str>) -> String {
     match (field, value) {
         (_, None) => NO_VALUE.to_owned(),
-        (IntentGroupField::IntentEndState, Some(v)) => IntentEndState::ALL
-            .iter()
-            .find(|e| intent_end_state_word(**e).eq_ignore_ascii_case(v))
-            .map_or_else(|| v.to_owned(), |e| e.as_str().to_owned()),
+        (IntentGroupField::IntentEndState, Some(v)) => {
+            unified(v, intent_end_state_word, IntentEndState::as_str)
+        }
         (_, Some(v)) => v.to_owned(),
     }
 }
@@ -638,10 +649,7 @@ pub fn utterance_group_value(field: UtteranceGroupField, value: Option<&str>) ->
     match (field, value) {
         (_, None) => NO_VALUE.to_owned(),
         (UtteranceGroupField::UtteranceState, Some(v)) => {
-            <UtteranceState as strum::VariantArray>::VARIANTS
-                .iter()
-                .find(|s| utterance_state_word(**s).eq_ignore_ascii_case(v))
-                .map_or_else(|| v.to_owned(), |s| s.as_str().to_owned())
+            unified(v, utterance_state_word, UtteranceState::as_str)
         }
         (_, Some(v)) => v.to_owned(),
     }

@@ -49,13 +49,15 @@ pub use replay::{REPLAY_BOT, map_session_answer, map_session_page_json};
 use self::client::LEX_MAX_RESULTS;
 use self::error::bad_response;
 use self::family::{LexFamily, LexMetricsCall};
-use super::{AnalyticsSource, BotInfo, Capabilities};
+use super::{
+    AnalyticsSource, BotInfo, Capabilities, EVERY_INTENT_STAGE_METRIC, EVERY_SESSION_METRIC,
+};
 use crate::domain::{
     Bin, BinInterval, FamilyBins, FamilyQuery, GroupKey, IntentMetricName, IntentPathNode,
-    IntentPathQuery, IntentStageMetricName, MetricValue, MetricsQuery, RollupMetric, Session,
-    SessionMetricName, SessionOrderField, SessionPage, SessionQuery, SortOrder, Statistic, Tally,
-    TimeRange, UtteranceGroupField, UtteranceMetricName, UtteranceMetrics, UtterancePage,
-    UtteranceQuery, UtteranceRecord, Vendor, rollup, utterance_order,
+    IntentPathQuery, MetricValue, MetricsQuery, RollupMetric, Session, SessionOrderField,
+    SessionPage, SessionQuery, SortOrder, Statistic, Tally, TimeRange, UtteranceGroupField,
+    UtteranceMetricName, UtteranceMetrics, UtterancePage, UtteranceQuery, UtteranceRecord, Vendor,
+    rollup, utterance_order,
 };
 use crate::error::{Error, Result};
 
@@ -67,23 +69,13 @@ pub struct LexSource {
 
 impl LexSource {
     pub async fn new(bot: BotInfo, config: &LexConfig) -> LexSource {
-        use IntentStageMetricName as I;
-        use SessionMetricName as S;
         let client = LexClient::build(&bot.id, config).await;
         LexSource {
             bot,
             capabilities: Capabilities {
-                session_metrics: vec![
-                    S::Count,
-                    S::Success,
-                    S::Failure,
-                    S::Dropped,
-                    S::Duration,
-                    S::TurnsPerConversation,
-                    S::Concurrency,
-                ],
+                session_metrics: EVERY_SESSION_METRIC.to_vec(),
                 native_session_metrics: true,
-                intent_stage_metrics: vec![I::Count, I::Success, I::Failed, I::Dropped, I::Retry],
+                intent_stage_metrics: EVERY_INTENT_STAGE_METRIC.to_vec(),
                 intent_metrics: IntentMetricName::ALL.to_vec(),
                 utterance_metrics: UtteranceMetricName::ALL.to_vec(),
                 utterances: true,

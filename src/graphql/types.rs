@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::scalars::DateTimeScalar;
 use crate::domain::{
@@ -405,58 +405,54 @@ pub struct IntentStageMetricValue {
 }
 
 /// Intent-stage metrics of one time bin and one combination of group values.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct IntentStage {
-    #[graphql(skip)]
-    pub bot_id: Option<String>,
-    pub bin_start: DateTimeScalar,
-    pub bin_interval: Option<BinInterval>,
-    /// The stage name, when grouped by `INTENT_STAGE_NAME`.
-    pub intent_stage_name: Option<String>,
-    /// The intent switched to, when grouped by `SWITCHED_TO_INTENT`.
-    pub switched_to_intent: Option<String>,
-    pub groups: Vec<IntentStageGroup>,
-    pub values: Vec<IntentStageMetricValue>,
-}
-
-#[ComplexObject]
-impl IntentStage {
-    async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
-        self.bot_id.as_deref().and_then(|id| bot_of(ctx, id))
-    }
-}
+pub struct IntentStage(domain::IntentStageBin);
 
 impl From<domain::IntentStageBin> for IntentStage {
     fn from(b: domain::IntentStageBin) -> Self {
-        IntentStage {
-            intent_stage_name: b
-                .group(IntentStageGroupField::IntentStageName)
-                .map(str::to_owned),
-            switched_to_intent: b
-                .group(IntentStageGroupField::SwitchedToIntent)
-                .map(str::to_owned),
-            bot_id: b.bot_id,
-            bin_start: DateTimeScalar(b.bin_start),
-            bin_interval: b.bin_interval,
-            groups: b
-                .groups
-                .into_iter()
-                .map(|g| IntentStageGroup {
-                    field: g.field,
-                    value: g.value,
-                })
-                .collect(),
-            values: b
-                .values
-                .into_iter()
-                .map(|v| IntentStageMetricValue {
-                    metric: v.metric,
-                    statistic: v.statistic,
-                    value: v.value,
-                })
-                .collect(),
-        }
+        IntentStage(b)
+    }
+}
+
+/// Intent-stage metrics of one time bin and one combination of group values.
+#[Object]
+impl IntentStage {
+    async fn bin_start(&self) -> DateTimeScalar {
+        DateTimeScalar(self.0.bin_start)
+    }
+    async fn bin_interval(&self) -> Option<BinInterval> {
+        self.0.bin_interval
+    }
+    /// The stage name, when grouped by `INTENT_STAGE_NAME`.
+    async fn intent_stage_name(&self) -> Option<&str> {
+        self.0.group(IntentStageGroupField::IntentStageName)
+    }
+    /// The intent switched to, when grouped by `SWITCHED_TO_INTENT`.
+    async fn switched_to_intent(&self) -> Option<&str> {
+        self.0.group(IntentStageGroupField::SwitchedToIntent)
+    }
+    async fn groups(&self) -> Vec<IntentStageGroup> {
+        self.0
+            .groups
+            .iter()
+            .map(|g| IntentStageGroup {
+                field: g.field,
+                value: g.value.clone(),
+            })
+            .collect()
+    }
+    async fn values(&self) -> Vec<IntentStageMetricValue> {
+        self.0
+            .values
+            .iter()
+            .map(|v| IntentStageMetricValue {
+                metric: v.metric,
+                statistic: v.statistic,
+                value: v.value,
+            })
+            .collect()
+    }
+    async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
+        self.0.bot_id.as_deref().and_then(|id| bot_of(ctx, id))
     }
 }
 

@@ -273,6 +273,8 @@ impl Query {
         Ok(SessionConnection::from(report(ctx, partial)))
     }
 
+    // `sessionMetrics`, `intentMetrics` and `utteranceMetrics` stand here in
+    // the schema; `family_metrics_object!` writes them.
     #[graphql(flatten)]
     async fn binned_metrics_object(&self) -> BinnedMetricsQuery {
         BinnedMetricsQuery
@@ -303,6 +305,7 @@ impl Query {
         Ok(UtteranceConnection(report(ctx, partial)))
     }
 
+    // `intentStageMetrics`, written like the other families' metrics.
     #[graphql(flatten)]
     async fn intent_stage_metrics_object(&self) -> IntentStageMetricsQuery {
         IntentStageMetricsQuery

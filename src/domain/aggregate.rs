@@ -242,6 +242,36 @@ fn group_keys<F: Copy>(fields: &[F], values: [Option<String>; GROUP_SLOTS]) -> V
         .collect()
 }
 
+/// Sorted cells as bins of one bot (or a rollup): each cell's group values
+/// under their fields, and each metric asked for with `value` of the cell's
+/// accumulator. The one way both aggregators answer.
+fn bins_of<A, F: Copy, M: Copy>(
+    cells: Vec<(DateTime<Utc>, [Option<String>; GROUP_SLOTS], A)>,
+    bot_id: &Option<String>,
+    bin_by: Option<BinInterval>,
+    group_by: &[F],
+    metrics: &[MetricSpec<M>],
+    value: impl Fn(&A, &MetricSpec<M>) -> Option<f64>,
+) -> Vec<Bin<F, M>> {
+    cells
+        .into_iter()
+        .map(|(start, groups, acc)| Bin {
+            bot_id: bot_id.clone(),
+            bin_start: start,
+            bin_interval: bin_by,
+            groups: group_keys(group_by, groups),
+            values: metrics
+                .iter()
+                .map(|m| MetricValue {
+                    metric: m.name,
+                    statistic: m.statistic,
+                    value: value(&acc, m),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 fn check_group_count(n: usize, max: usize) -> Result<()> {
     if n > max.min(GROUP_SLOTS) {
         return Err(Error::bad_input(
@@ -433,24 +463,10 @@ impl SessionAggregator {
             cells,
             ..
         } = self;
-        cells
-            .into_sorted(&range)
-            .into_iter()
-            .map(|(start, groups, acc)| Bin {
-                bot_id: bot_id.clone(),
-                bin_start: start,
-                bin_interval: bin_by,
-                groups: group_keys(&group_by, groups),
-                values: metrics
-                    .iter()
-                    .map(|m| MetricValue {
-                        metric: m.name,
-                        statistic: m.statistic,
-                        value: session_value(&acc, m.name, m.statistic),
-                    })
-                    .collect(),
-            })
-            .collect()
+        let cells = cells.into_sorted(&range);
+        bins_of(cells, &bot_id, bin_by, &group_by, &metrics, |acc, m| {
+            session_value(acc, m.name, m.statistic)
+        })
     }
 }
 
@@ -581,27 +597,11 @@ impl<F: Family> Tally<F> {
             names,
             cells,
         } = self;
-        cells
-            .into_sorted(&range)
-            .into_iter()
-            .map(|(start, groups, a)| Bin {
-                bot_id: bot_id.clone(),
-                bin_start: start,
-                bin_interval: bin_by,
-                groups: group_keys(&group_by, groups),
-                values: metrics
-                    .iter()
-                    .map(|m| {
-                        let i = names.iter().position(|n| *n == m.name).unwrap_or(0);
-                        MetricValue {
-                            metric: m.name,
-                            statistic: m.statistic,
-                            value: indicator(a.hits[i], a.count, m.statistic),
-                        }
-                    })
-                    .collect(),
-            })
-            .collect()
+        let cells = cells.into_sorted(&range);
+        bins_of(cells, &bot_id, bin_by, &group_by, &metrics, |a, m| {
+            let i = names.iter().position(|n| *n == m.name).unwrap_or(0);
+            indicator(a.hits[i], a.count, m.statistic)
+        })
     }
 }
 

@@ -1,7 +1,10 @@
 //! [`BotData`]: one bot's records, as a dataset holds them (the simulators
 //! serve them, the memory source answers from them).
 
+use chrono::{DateTime, Utc};
+
 use super::{IntentRecord, IntentStageRecord, Session, TimeRange, UtteranceRecord};
+
 /// One bot's data, sorted by start time (utterances by timestamp).
 #[derive(Debug, Default)]
 pub struct BotData {
@@ -40,47 +43,39 @@ impl BotData {
     /// Intent records in `range` (the range rule on the record's own span),
     /// in start order.
     pub fn intents_in(&self, range: &TimeRange) -> impl Iterator<Item = &IntentRecord> {
-        let from = self
-            .intents
-            .partition_point(|r| r.start_time < range.start());
-        let to = self.intents.partition_point(|r| r.start_time < range.end());
-        self.intents[from..to]
+        starting_in(&self.intents, range, |r| r.start_time)
             .iter()
             .filter(move |r| range.contains_conversation(r.start_time, r.end_time))
     }
 
     /// Utterances said in `[start, end)`, in time order.
     pub fn utterances_in(&self, range: &TimeRange) -> &[UtteranceRecord] {
-        let from = self
-            .utterances
-            .partition_point(|u| u.timestamp < range.start());
-        let to = self
-            .utterances
-            .partition_point(|u| u.timestamp < range.end());
-        &self.utterances[from..to]
+        starting_in(&self.utterances, range, |u| u.timestamp)
     }
 
     /// Sessions in `range` (Lex's rule), in start order.
     pub fn sessions_in(&self, range: &TimeRange) -> impl Iterator<Item = &Session> {
-        let from = self
-            .sessions
-            .partition_point(|s| s.start_time < range.start());
-        let to = self
-            .sessions
-            .partition_point(|s| s.start_time < range.end());
-        self.sessions[from..to]
+        starting_in(&self.sessions, range, |s| s.start_time)
             .iter()
             .filter(move |s| range.contains_conversation(s.start_time, s.end_time))
     }
 
     /// Intent-stage records in `range` (same rule), in start order.
     pub fn stages_in(&self, range: &TimeRange) -> impl Iterator<Item = &IntentStageRecord> {
-        let from = self
-            .stages
-            .partition_point(|r| r.start_time < range.start());
-        let to = self.stages.partition_point(|r| r.start_time < range.end());
-        self.stages[from..to]
+        starting_in(&self.stages, range, |r| r.start_time)
             .iter()
             .filter(move |r| range.contains_conversation(r.start_time, r.end_time))
     }
+}
+
+/// The records of `sorted` (sorted by `at`) whose `at` is in `[start, end)`
+/// of `range`: two binary searches, since every list here is sorted by time.
+fn starting_in<'a, T>(
+    sorted: &'a [T],
+    range: &TimeRange,
+    at: impl Fn(&T) -> DateTime<Utc>,
+) -> &'a [T] {
+    let from = sorted.partition_point(|r| at(r) < range.start());
+    let to = sorted.partition_point(|r| at(r) < range.end());
+    &sorted[from..to]
 }

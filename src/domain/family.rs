@@ -32,40 +32,23 @@ pub struct MetricSpec<M> {
     pub statistic: Statistic,
 }
 
+/// What a family's metric names, group fields and filter have in common:
+/// compared, hashed and printed, serialised into cache keys and cursors,
+/// and shared across tasks.
+pub trait Vocabulary:
+    Eq + Hash + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
+
+impl<T: Eq + Hash + Debug + Serialize + DeserializeOwned + Send + Sync + 'static> Vocabulary for T {}
+
 /// A family's vocabulary. Implemented by the unit types below.
 pub trait Family:
     Debug + Clone + Copy + Default + PartialEq + Eq + Hash + Send + Sync + 'static
 {
-    type Metric: RollupMetric
-        + Eq
-        + Hash
-        + Ord
-        + Serialize
-        + DeserializeOwned
-        + Send
-        + Sync
-        + 'static;
-    type Group: Copy
-        + Eq
-        + Hash
-        + Ord
-        + Debug
-        + Serialize
-        + DeserializeOwned
-        + Send
-        + Sync
-        + 'static;
-    type Filter: Clone
-        + Default
-        + PartialEq
-        + Eq
-        + Hash
-        + Debug
-        + Serialize
-        + DeserializeOwned
-        + Send
-        + Sync
-        + 'static;
+    type Metric: RollupMetric + Vocabulary + Ord;
+    type Group: Vocabulary + Copy + Ord;
+    type Filter: Vocabulary + Clone + Default;
 
     /// For messages and metric labels: "session", "intent", …
     const NAME: &'static str;

@@ -18,7 +18,7 @@ pub use aggregate::{Counted, NO_VALUE, SessionAggregator, StageOutcome, Tally, b
 pub use data::BotData;
 pub use family::{
     Family, FamilyBins, FamilyQuery, IntentMetrics, IntentStageMetrics, MetricSpec, MetricsQuery,
-    SessionMetrics, UtteranceMetrics, text_key,
+    SessionMetrics, UtteranceMetrics, Vocabulary, text_key,
 };
 pub use filter::{
     DurationFilter, IntentFilter, IntentPathFilter, IntentStageFilter, SessionFilter, SharedFields,
@@ -48,105 +48,94 @@ const fn every<E: Copy, const N: usize>(variants: &[E]) -> [E; N] {
     }
 }
 
-/// A bot platform botscope speaks to.
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    VariantArray,
-    EnumCount,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum Vendor {
-    #[serde(rename = "lex_v2")]
-    LexV2,
-    Kore,
+/// Declares a vocabulary enum: a GraphQL enum that is also a serde value, a
+/// hash key and a sort key, so that every enum of the model can serve in a
+/// group key, a cache key or a cursor alike. A `named` enum also has `ALL`
+/// (every value, in declaration order) and `as_str` (its GraphQL name, for
+/// group values and vendor words).
+macro_rules! domain_enum {
+    (named $(#[$meta:meta])* pub enum $name:ident { $($variants:tt)* }) => {
+        domain_enum! {
+            #[derive(IntoStaticStr, VariantArray, EnumCount)]
+            #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+            $(#[$meta])*
+            pub enum $name { $($variants)* }
+        }
+
+        impl $name {
+            // `EnumCount` named: metric enums have `RollupMetric::COUNT` too.
+            pub const ALL: [$name; <Self as EnumCount>::COUNT] = every(Self::VARIANTS);
+
+            /// The GraphQL name (`SUCCESS`, `LEX_V2`…).
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+    };
+    ($(#[$meta:meta])* pub enum $name:ident { $($variants:tt)* }) => {
+        #[derive(
+            async_graphql::Enum,
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            Serialize,
+            Deserialize,
+        )]
+        $(#[$meta])*
+        pub enum $name { $($variants)* }
+    };
 }
 
-impl Vendor {
-    pub const ALL: [Vendor; Self::COUNT] = every(Self::VARIANTS);
-
-    /// The GraphQL name (`LEX_V2`, `KORE`).
-    pub fn as_str(self) -> &'static str {
-        self.into()
+domain_enum! {
+    named
+    /// A bot platform botscope speaks to.
+    #[serde(rename_all = "snake_case")]
+    pub enum Vendor {
+        #[serde(rename = "lex_v2")]
+        LexV2,
+        Kore,
     }
 }
 
-/// How a conversation ended, in Lex's vocabulary (DESIGN §4).
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    VariantArray,
-    EnumCount,
-)]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConversationEndState {
-    Success,
-    Failure,
-    Dropped,
-}
-
-impl ConversationEndState {
-    pub const ALL: [ConversationEndState; Self::COUNT] = every(Self::VARIANTS);
-
-    /// The GraphQL name (`SUCCESS`…).
-    pub fn as_str(self) -> &'static str {
-        self.into()
+domain_enum! {
+    named
+    /// How a conversation ended, in Lex's vocabulary (DESIGN §4).
+    pub enum ConversationEndState {
+        Success,
+        Failure,
+        Dropped,
     }
 }
 
-/// The channel kind a conversation used.
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-)]
-pub enum Modality {
-    Speech,
-    Text,
-    Dtmf,
-    MultiMode,
+domain_enum! {
+    /// The channel kind a conversation used.
+    pub enum Modality {
+        Speech,
+        Text,
+        Dtmf,
+        MultiMode,
+    }
 }
 
-#[derive(
-    async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
-)]
-pub enum SortOrder {
-    Asc,
-    #[default]
-    Desc,
+domain_enum! {
+    #[derive(Default)]
+    pub enum SortOrder {
+        Asc,
+        #[default]
+        Desc,
+    }
 }
 
-#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum BinInterval {
-    OneHour,
-    OneDay,
+domain_enum! {
+    pub enum BinInterval {
+        OneHour,
+        OneDay,
+    }
 }
 
 impl BinInterval {
@@ -158,207 +147,98 @@ impl BinInterval {
     }
 }
 
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-)]
-pub enum Statistic {
-    Sum,
-    Avg,
-    Max,
+domain_enum! {
+    pub enum Statistic {
+        Sum,
+        Avg,
+        Max,
+    }
 }
 
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-)]
-pub enum SessionMetricName {
-    Count,
-    Success,
-    Failure,
-    Dropped,
-    Duration,
-    TurnsPerConversation,
-    Concurrency,
+domain_enum! {
+    pub enum SessionMetricName {
+        Count,
+        Success,
+        Failure,
+        Dropped,
+        Duration,
+        TurnsPerConversation,
+        Concurrency,
+    }
 }
 
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-)]
-pub enum SessionGroupField {
-    EndState,
-    Locale,
-    Bot,
+domain_enum! {
+    pub enum SessionGroupField {
+        EndState,
+        Locale,
+        Bot,
+    }
 }
 
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-)]
-pub enum IntentStageMetricName {
-    Count,
-    Success,
-    Failed,
-    Dropped,
-    Retry,
+domain_enum! {
+    pub enum IntentStageMetricName {
+        Count,
+        Success,
+        Failed,
+        Dropped,
+        Retry,
+    }
 }
 
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-)]
-pub enum IntentStageGroupField {
-    IntentStageName,
-    SwitchedToIntent,
-    Bot,
+domain_enum! {
+    pub enum IntentStageGroupField {
+        IntentStageName,
+        SwitchedToIntent,
+        Bot,
+    }
 }
 
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    VariantArray,
-    EnumCount,
-)]
-pub enum IntentMetricName {
-    Count,
-    Success,
-    Failure,
-    Switched,
-    Dropped,
+domain_enum! {
+    named
+    pub enum IntentMetricName {
+        Count,
+        Success,
+        Failure,
+        Switched,
+        Dropped,
+    }
 }
 
-impl IntentMetricName {
-    pub const ALL: [IntentMetricName; <Self as EnumCount>::COUNT] = every(Self::VARIANTS);
+domain_enum! {
+    pub enum IntentGroupField {
+        IntentName,
+        IntentEndState,
+        /// 1 for a conversation's first intent, 2 for the next, …
+        IntentLevel,
+        Bot,
+    }
 }
 
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-)]
-pub enum IntentGroupField {
-    IntentName,
-    IntentEndState,
-    /// 1 for a conversation's first intent, 2 for the next, …
-    IntentLevel,
-    Bot,
+domain_enum! {
+    named
+    pub enum UtteranceMetricName {
+        Count,
+        Detected,
+        Missed,
+    }
 }
 
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    VariantArray,
-    EnumCount,
-)]
-pub enum UtteranceMetricName {
-    Count,
-    Detected,
-    Missed,
+domain_enum! {
+    pub enum UtteranceGroupField {
+        UtteranceText,
+        UtteranceState,
+        Bot,
+    }
 }
 
-impl UtteranceMetricName {
-    pub const ALL: [UtteranceMetricName; <Self as EnumCount>::COUNT] = every(Self::VARIANTS);
-}
-
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-)]
-pub enum UtteranceGroupField {
-    UtteranceText,
-    UtteranceState,
-    Bot,
-}
-
-#[derive(
-    async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize,
-)]
-pub enum SessionOrderField {
-    #[default]
-    StartTime,
-    Duration,
-    Turns,
+domain_enum! {
+    #[derive(Default)]
+    pub enum SessionOrderField {
+        #[default]
+        StartTime,
+        Duration,
+        Turns,
+    }
 }
 
 /// A tag a vendor attached to a session (Kore's `userTags` / `sessionTags`).
@@ -434,38 +314,15 @@ pub struct IntentStageRecord {
     pub is_developer: Option<bool>,
 }
 
-/// How one intent of a conversation ended (Lex's intent end states).
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    VariantArray,
-    EnumCount,
-)]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum IntentEndState {
-    Success,
-    Failure,
-    /// The user moved on to another intent.
-    Switched,
-    Dropped,
-}
-
-impl IntentEndState {
-    pub const ALL: [IntentEndState; Self::COUNT] = every(Self::VARIANTS);
-
-    /// The GraphQL name (`SUCCESS`…).
-    pub fn as_str(self) -> &'static str {
-        self.into()
+domain_enum! {
+    named
+    /// How one intent of a conversation ended (Lex's intent end states).
+    pub enum IntentEndState {
+        Success,
+        Failure,
+        /// The user moved on to another intent.
+        Switched,
+        Dropped,
     }
 }
 
@@ -491,32 +348,12 @@ pub struct IntentRecord {
     pub is_developer: Option<bool>,
 }
 
-/// Whether the bot understood what the user said.
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    IntoStaticStr,
-    VariantArray,
-)]
-#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-pub enum UtteranceState {
-    Detected,
-    Missed,
-}
-
-impl UtteranceState {
-    /// The GraphQL name (`DETECTED`, `MISSED`).
-    pub fn as_str(self) -> &'static str {
-        self.into()
+domain_enum! {
+    named
+    /// Whether the bot understood what the user said.
+    pub enum UtteranceState {
+        Detected,
+        Missed,
     }
 }
 
@@ -549,25 +386,14 @@ pub struct UtteranceRecord {
     pub is_developer: Option<bool>,
 }
 
-/// Whether conversations went on past a node of the intent-path tree.
-#[derive(
-    async_graphql::Enum,
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-)]
-pub enum IntentPathNodeType {
-    /// Some conversation continued with another intent.
-    Inner,
-    /// Every conversation that reached it ended there.
-    Exit,
+domain_enum! {
+    /// Whether conversations went on past a node of the intent-path tree.
+    pub enum IntentPathNodeType {
+        /// Some conversation continued with another intent.
+        Inner,
+        /// Every conversation that reached it ended there.
+        Exit,
+    }
 }
 
 /// One node of the intent-path tree: the intents that follow a path prefix.
@@ -656,6 +482,9 @@ mod tests {
         check(&ConversationEndState::ALL, ConversationEndState::as_str);
         check(&IntentEndState::ALL, IntentEndState::as_str);
         check(UtteranceState::VARIANTS, UtteranceState::as_str);
+        check(&UtteranceState::ALL, UtteranceState::as_str);
+        check(&IntentMetricName::ALL, IntentMetricName::as_str);
+        check(&UtteranceMetricName::ALL, UtteranceMetricName::as_str);
         assert_eq!(Vendor::ALL, [Vendor::LexV2, Vendor::Kore]);
         assert_eq!(IntentMetricName::ALL.len(), 5);
     }

@@ -14,12 +14,12 @@ use super::types::{
 };
 use crate::domain::{
     BinInterval, Family, IntentGroupField, IntentMetrics, IntentStageGroupField,
-    IntentStageMetricSpec, MetricSpec, SessionGroupField, SessionMetrics, SessionOrder, Statistic,
-    TimeRange, UtteranceGroupField, UtteranceMetrics, Vendor,
+    IntentStageMetricName, IntentStageMetrics, MetricSpec, SessionGroupField, SessionMetrics,
+    SessionOrder, TimeRange, UtteranceGroupField, UtteranceMetrics, Vendor,
 };
 use crate::engine::{
-    BotScope, Engine, IntentPathsRequest, IntentStageMetricsRequest, MetricsRequest, Partial,
-    SessionsRequest, UtterancesRequest,
+    BinSet, BotScope, Engine, IntentPathsRequest, MetricsRequest, Partial, SessionsRequest,
+    UtterancesRequest,
 };
 use crate::layers::CacheLifetime;
 
@@ -70,10 +70,10 @@ struct FamilyArgs<F: Family> {
 }
 
 /// One resolver body for every metric family.
-async fn family_metrics<F: GqlFamily>(
+async fn family_metrics<F: Family, A: FromBins<F>>(
     ctx: &Context<'_>,
     args: FamilyArgs<F>,
-) -> async_graphql::Result<Bins<F>> {
+) -> async_graphql::Result<A> {
     let req = MetricsRequest::<F> {
         bot_ids: ids(args.bot_ids),
         range: parsed_range(ctx, &args.range)?,
@@ -85,17 +85,139 @@ async fn family_metrics<F: GqlFamily>(
         first: args.first.map(i64::from),
     };
     let partial = engine(ctx).metrics(scope(ctx), req).await.gql()?;
-    Ok(Bins(report(ctx, partial)))
+    Ok(A::from_bins(report(ctx, partial)))
 }
 
-fn specs<M, I>(inputs: Vec<I>, split: impl Fn(I) -> (M, Statistic)) -> Vec<MetricSpec<M>> {
-    inputs
-        .into_iter()
-        .map(|i| {
-            let (name, statistic) = split(i);
-            MetricSpec { name, statistic }
-        })
-        .collect()
+/// What a metrics resolver answers, made from its family's bins: the
+/// family's bin list, or (intent stages) objects of their own.
+trait FromBins<F: Family> {
+    fn from_bins(bins: BinSet<F::Group, F::Metric>) -> Self;
+}
+
+impl<F: GqlFamily> FromBins<F> for Bins<F> {
+    fn from_bins(bins: BinSet<F::Group, F::Metric>) -> Self {
+        Bins(bins)
+    }
+}
+
+impl FromBins<IntentStageMetrics> for Vec<IntentStage> {
+    fn from_bins(bins: BinSet<IntentStageGroupField, IntentStageMetricName>) -> Self {
+        bins.into_bins()
+            .into_iter()
+            .map(IntentStage::from)
+            .collect()
+    }
+}
+
+/// Writes `$object`, a GraphQL object with one metrics resolver per family
+/// listed. Every family takes the same arguments (with its own metric, group
+/// and filter inputs) and goes through [`family_metrics`]; one with `first`
+/// ranks its rows and cuts them at `first` (default as given), the others
+/// answer every row. `Query` flattens the objects in where their fields
+/// stand in the schema.
+macro_rules! family_metrics_object {
+    ($(#[$meta:meta])* $object:ident {
+        $(
+            $(#[$doc:meta])*
+            $name:ident: $family:ty => $answer:ty {
+                metrics: $metric:ty,
+                group_by: $group:ty,
+                filter: $filter:ty,
+                $(first: $first:literal,)?
+            }
+        )*
+    }) => {
+        $(#[$meta])*
+        struct $object;
+
+        #[Object]
+        impl $object {
+            $(
+                $(#[$doc])*
+                #[allow(clippy::too_many_arguments)]
+                async fn $name(
+                    &self,
+                    ctx: &Context<'_>,
+                    bot_ids: Option<Vec<ID>>,
+                    range: TimeRangeInput,
+                    metrics: Vec<$metric>,
+                    bin_by: Option<BinInterval>,
+                    group_by: Option<Vec<$group>>,
+                    filter: Option<$filter>,
+                    #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
+                    $(#[graphql(default = $first)] first: Option<i32>,)?
+                ) -> async_graphql::Result<$answer> {
+                    let args = FamilyArgs::<$family> {
+                        bot_ids,
+                        range,
+                        metrics: metrics
+                            .into_iter()
+                            .map(|m| MetricSpec {
+                                name: m.name,
+                                statistic: m.statistic,
+                            })
+                            .collect(),
+                        bin_by,
+                        group_by,
+                        filter: filter.unwrap_or_default().parse().gql()?,
+                        rollup,
+                        first: family_metrics_object!(@first $(first, $first)?),
+                    };
+                    family_metrics(ctx, args).await
+                }
+            )*
+        }
+    };
+    (@first) => {
+        None
+    };
+    (@first $first:ident, $default:literal) => {
+        Some($first.unwrap_or($default))
+    };
+}
+
+family_metrics_object! {
+    /// The binned metrics, which follow `sessions` in the schema.
+    BinnedMetricsQuery {
+        /// Session metrics per bot (or rolled up across bots), per time bin and group.
+        session_metrics: SessionMetrics => Bins<SessionMetrics> {
+            metrics: SessionMetricInput,
+            group_by: SessionGroupField,
+            filter: SessionFilterInput,
+        }
+
+        /// Intent metrics (Lex's intents, Kore's tasks) per bot (or rolled up),
+        /// per time bin and group.
+        intent_metrics: IntentMetrics => Bins<IntentMetrics> {
+            metrics: IntentMetricInput,
+            group_by: IntentGroupField,
+            filter: IntentFilterInput,
+        }
+
+        /// Utterance metrics per bot (or rolled up), per time bin and group,
+        /// ranked by the first metric (largest first) and cut at `first` rows:
+        /// the top missed utterances across every bot are one query. Texts that
+        /// differ only in case or whitespace are one row, under their most
+        /// frequent spelling.
+        utterance_metrics: UtteranceMetrics => Bins<UtteranceMetrics> {
+            metrics: UtteranceMetricInput,
+            group_by: UtteranceGroupField,
+            filter: UtteranceFilterInput,
+            first: 100,
+        }
+    }
+}
+
+family_metrics_object! {
+    /// The intent-stage metrics, which follow `utterances` in the schema.
+    IntentStageMetricsQuery {
+        /// Intent-stage metrics per bot (or rolled up), per time bin and group.
+        intent_stage_metrics: IntentStageMetrics => Vec<IntentStage> {
+            metrics: IntentStageMetricInput,
+            group_by: IntentStageGroupField,
+            filter: IntentStageFilterInput,
+        }
+    }
 }
 
 #[Object]
@@ -154,88 +276,11 @@ impl Query {
         Ok(SessionConnection::from(report(ctx, partial)))
     }
 
-    /// Session metrics per bot (or rolled up across bots), per time bin and group.
-    #[allow(clippy::too_many_arguments)]
-    async fn session_metrics(
-        &self,
-        ctx: &Context<'_>,
-        bot_ids: Option<Vec<ID>>,
-        range: TimeRangeInput,
-        metrics: Vec<SessionMetricInput>,
-        bin_by: Option<BinInterval>,
-        group_by: Option<Vec<SessionGroupField>>,
-        filter: Option<SessionFilterInput>,
-        #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
-    ) -> async_graphql::Result<Bins<SessionMetrics>> {
-        let args = FamilyArgs::<SessionMetrics> {
-            bot_ids,
-            range,
-            metrics: specs(metrics, |m| (m.name, m.statistic)),
-            bin_by,
-            group_by,
-            filter: filter.unwrap_or_default().parse().gql()?,
-            rollup,
-            first: None,
-        };
-        family_metrics(ctx, args).await
-    }
-
-    /// Intent metrics (Lex's intents, Kore's tasks) per bot (or rolled up),
-    /// per time bin and group.
-    #[allow(clippy::too_many_arguments)]
-    async fn intent_metrics(
-        &self,
-        ctx: &Context<'_>,
-        bot_ids: Option<Vec<ID>>,
-        range: TimeRangeInput,
-        metrics: Vec<IntentMetricInput>,
-        bin_by: Option<BinInterval>,
-        group_by: Option<Vec<IntentGroupField>>,
-        filter: Option<IntentFilterInput>,
-        #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
-    ) -> async_graphql::Result<Bins<IntentMetrics>> {
-        let args = FamilyArgs::<IntentMetrics> {
-            bot_ids,
-            range,
-            metrics: specs(metrics, |m| (m.name, m.statistic)),
-            bin_by,
-            group_by,
-            filter: filter.unwrap_or_default().parse().gql()?,
-            rollup,
-            first: None,
-        };
-        family_metrics(ctx, args).await
-    }
-
-    /// Utterance metrics per bot (or rolled up), per time bin and group,
-    /// ranked by the first metric (largest first) and cut at `first` rows:
-    /// the top missed utterances across every bot are one query. Texts that
-    /// differ only in case or whitespace are one row, under their most
-    /// frequent spelling.
-    #[allow(clippy::too_many_arguments)]
-    async fn utterance_metrics(
-        &self,
-        ctx: &Context<'_>,
-        bot_ids: Option<Vec<ID>>,
-        range: TimeRangeInput,
-        metrics: Vec<UtteranceMetricInput>,
-        bin_by: Option<BinInterval>,
-        group_by: Option<Vec<UtteranceGroupField>>,
-        filter: Option<UtteranceFilterInput>,
-        #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
-        #[graphql(default_with = "Some(100)")] first: Option<i32>,
-    ) -> async_graphql::Result<Bins<UtteranceMetrics>> {
-        let args = FamilyArgs::<UtteranceMetrics> {
-            bot_ids,
-            range,
-            metrics: specs(metrics, |m| (m.name, m.statistic)),
-            bin_by,
-            group_by,
-            filter: filter.unwrap_or_default().parse().gql()?,
-            rollup,
-            first: Some(first.unwrap_or(100)),
-        };
-        family_metrics(ctx, args).await
+    // `sessionMetrics`, `intentMetrics` and `utteranceMetrics` stand here in
+    // the schema; `family_metrics_object!` writes them.
+    #[graphql(flatten)]
+    async fn binned_metrics_object(&self) -> BinnedMetricsQuery {
+        BinnedMetricsQuery
     }
 
     /// Utterances across bots, newest first (ties by bot, session and
@@ -263,42 +308,10 @@ impl Query {
         Ok(UtteranceConnection(report(ctx, partial)))
     }
 
-    /// Intent-stage metrics per bot (or rolled up), per time bin and group.
-    #[allow(clippy::too_many_arguments)]
-    async fn intent_stage_metrics(
-        &self,
-        ctx: &Context<'_>,
-        bot_ids: Option<Vec<ID>>,
-        range: TimeRangeInput,
-        metrics: Vec<IntentStageMetricInput>,
-        bin_by: Option<BinInterval>,
-        group_by: Option<Vec<IntentStageGroupField>>,
-        filter: Option<IntentStageFilterInput>,
-        #[graphql(default_with = "Some(false)")] rollup: Option<bool>,
-    ) -> async_graphql::Result<Vec<IntentStage>> {
-        let engine = engine(ctx);
-        let req = IntentStageMetricsRequest {
-            bot_ids: ids(bot_ids),
-            range: parsed_range(ctx, &range)?,
-            metrics: metrics
-                .into_iter()
-                .map(|m| IntentStageMetricSpec {
-                    name: m.name,
-                    statistic: m.statistic,
-                })
-                .collect(),
-            bin_by,
-            group_by: group_by.unwrap_or_default(),
-            filter: filter.unwrap_or_default().parse().gql()?,
-            rollup: rollup.unwrap_or(false),
-            first: None,
-        };
-        let partial = engine.metrics(scope(ctx), req).await.gql()?;
-        Ok(report(ctx, partial)
-            .into_bins()
-            .into_iter()
-            .map(IntentStage::from)
-            .collect())
+    // `intentStageMetrics`, written like the other families' metrics.
+    #[graphql(flatten)]
+    async fn intent_stage_metrics_object(&self) -> IntentStageMetricsQuery {
+        IntentStageMetricsQuery
     }
 
     /// The intents that follow `path` (`/` for conversations' first intents,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::scalars::DateTimeScalar;
 use crate::domain::{
@@ -11,6 +11,72 @@ use crate::domain::{
 };
 use crate::engine::{Engine, PageCursors, UtteranceCursors};
 use crate::sources::BotInfo;
+
+/// How a record's field reads in GraphQL: a copy of a value, a borrow of a
+/// text or a list, a time as [`DateTimeScalar`].
+trait ReadField<'a, Out> {
+    fn read(&'a self) -> Out;
+}
+
+impl<T: Copy> ReadField<'_, T> for T {
+    fn read(&self) -> T {
+        *self
+    }
+}
+
+impl<'a> ReadField<'a, &'a str> for String {
+    fn read(&'a self) -> &'a str {
+        self
+    }
+}
+
+impl<'a> ReadField<'a, Option<&'a str>> for Option<String> {
+    fn read(&'a self) -> Option<&'a str> {
+        self.as_deref()
+    }
+}
+
+impl<'a> ReadField<'a, &'a [String]> for Vec<String> {
+    fn read(&'a self) -> &'a [String] {
+        self
+    }
+}
+
+impl<'a> ReadField<'a, Option<&'a [String]>> for Option<Vec<String>> {
+    fn read(&'a self) -> Option<&'a [String]> {
+        self.as_deref()
+    }
+}
+
+impl ReadField<'_, DateTimeScalar> for chrono::DateTime<chrono::Utc> {
+    fn read(&self) -> DateTimeScalar {
+        DateTimeScalar(*self)
+    }
+}
+
+/// Writes `$name($holder)`, a GraphQL object with one field per listed field
+/// of the record it holds, read as it is ([`ReadField`]), in the order listed.
+/// A view flattens it in (`#[graphql(flatten)]`) between its own resolvers,
+/// so that the fields stand where the view puts them and the record's field
+/// list is written once. Only the view's type is in the schema.
+macro_rules! record_fields {
+    ($(#[$meta:meta])* $name:ident($holder:ty) {
+        $($(#[$doc:meta])* $field:ident: $out:ty,)*
+    }) => {
+        $(#[$meta])*
+        pub struct $name($holder);
+
+        #[Object]
+        impl $name {
+            $(
+                $(#[$doc])*
+                async fn $field(&self) -> $out {
+                    ReadField::read(&self.0.$field)
+                }
+            )*
+        }
+    };
+}
 
 /// A bot the gateway serves.
 pub struct Bot(pub Arc<BotInfo>);
@@ -50,64 +116,9 @@ impl Session {
     async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
         bot_of(ctx, &self.0.bot_id)
     }
-    async fn session_id(&self) -> &str {
-        &self.0.session_id
-    }
-    async fn originating_request_id(&self) -> Option<&str> {
-        self.0.originating_request_id.as_deref()
-    }
-    async fn user_id(&self) -> Option<&str> {
-        self.0.user_id.as_deref()
-    }
-    async fn channel(&self) -> Option<&str> {
-        self.0.channel.as_deref()
-    }
-    async fn locale(&self) -> Option<&str> {
-        self.0.locale.as_deref()
-    }
-    async fn modality(&self) -> Option<Modality> {
-        self.0.modality
-    }
-    async fn start_time(&self) -> DateTimeScalar {
-        DateTimeScalar(self.0.start_time)
-    }
-    async fn end_time(&self) -> DateTimeScalar {
-        DateTimeScalar(self.0.end_time)
-    }
-    async fn duration_seconds(&self) -> i64 {
-        self.0.duration_seconds
-    }
-    /// How the conversation ended, in the unified vocabulary.
-    async fn end_state(&self) -> Option<ConversationEndState> {
-        self.0.end_state
-    }
-    /// The vendor's own word (Lex `conversationEndState`, Kore `containmentType`).
-    async fn vendor_end_state(&self) -> Option<&str> {
-        self.0.vendor_end_state.as_deref()
-    }
-    /// Lex `numberOfTurns`; Kore `noOfMessagesExchanged` (messages, not turns: an approximation).
-    async fn turns(&self) -> Option<i64> {
-        self.0.turns
-    }
-    async fn intents(&self) -> Option<&[String]> {
-        self.0.intents.as_deref()
-    }
-    async fn bot_alias_id(&self) -> Option<&str> {
-        self.0.bot_alias_id.as_deref()
-    }
-    async fn bot_version(&self) -> Option<&str> {
-        self.0.bot_version.as_deref()
-    }
-    async fn interactive(&self) -> Option<bool> {
-        self.0.interactive
-    }
-    async fn tasks_executed(&self) -> Option<i64> {
-        self.0.tasks_executed
-    }
-    /// Kore's `isDeveloper`: a test session started from the bot builder.
-    /// `null` for vendors without the notion (Lex).
-    async fn is_developer(&self) -> Option<bool> {
-        self.0.is_developer
+    #[graphql(flatten)]
+    async fn fields(&self) -> SessionFields {
+        SessionFields(self.0.clone())
     }
     async fn tags(&self) -> Option<Vec<Tag>> {
         self.0.tags.as_ref().map(|t| {
@@ -166,6 +177,35 @@ impl Session {
             })
             .map(Utterance)
             .collect())
+    }
+}
+
+record_fields! {
+    /// The fields of a session that GraphQL shows as they are.
+    SessionFields(Arc<domain::Session>) {
+        session_id: &str,
+        originating_request_id: Option<&str>,
+        user_id: Option<&str>,
+        channel: Option<&str>,
+        locale: Option<&str>,
+        modality: Option<Modality>,
+        start_time: DateTimeScalar,
+        end_time: DateTimeScalar,
+        duration_seconds: i64,
+        /// How the conversation ended, in the unified vocabulary.
+        end_state: Option<ConversationEndState>,
+        /// The vendor's own word (Lex `conversationEndState`, Kore `containmentType`).
+        vendor_end_state: Option<&str>,
+        /// Lex `numberOfTurns`; Kore `noOfMessagesExchanged` (messages, not turns: an approximation).
+        turns: Option<i64>,
+        intents: Option<&[String]>,
+        bot_alias_id: Option<&str>,
+        bot_version: Option<&str>,
+        interactive: Option<bool>,
+        tasks_executed: Option<i64>,
+        /// Kore's `isDeveloper`: a test session started from the bot builder.
+        /// `null` for vendors without the notion (Lex).
+        is_developer: Option<bool>,
     }
 }
 
@@ -365,95 +405,90 @@ pub struct IntentStageMetricValue {
 }
 
 /// Intent-stage metrics of one time bin and one combination of group values.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct IntentStage {
-    #[graphql(skip)]
-    pub bot_id: Option<String>,
-    pub bin_start: DateTimeScalar,
-    pub bin_interval: Option<BinInterval>,
-    /// The stage name, when grouped by `INTENT_STAGE_NAME`.
-    pub intent_stage_name: Option<String>,
-    /// The intent switched to, when grouped by `SWITCHED_TO_INTENT`.
-    pub switched_to_intent: Option<String>,
-    pub groups: Vec<IntentStageGroup>,
-    pub values: Vec<IntentStageMetricValue>,
-}
-
-#[ComplexObject]
-impl IntentStage {
-    async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
-        self.bot_id.as_deref().and_then(|id| bot_of(ctx, id))
-    }
-}
+pub struct IntentStage(domain::IntentStageBin);
 
 impl From<domain::IntentStageBin> for IntentStage {
     fn from(b: domain::IntentStageBin) -> Self {
-        IntentStage {
-            intent_stage_name: b
-                .group(IntentStageGroupField::IntentStageName)
-                .map(str::to_owned),
-            switched_to_intent: b
-                .group(IntentStageGroupField::SwitchedToIntent)
-                .map(str::to_owned),
-            bot_id: b.bot_id,
-            bin_start: DateTimeScalar(b.bin_start),
-            bin_interval: b.bin_interval,
-            groups: b
-                .groups
-                .into_iter()
-                .map(|g| IntentStageGroup {
-                    field: g.field,
-                    value: g.value,
-                })
-                .collect(),
-            values: b
-                .values
-                .into_iter()
-                .map(|v| IntentStageMetricValue {
-                    metric: v.metric,
-                    statistic: v.statistic,
-                    value: v.value,
-                })
-                .collect(),
-        }
+        IntentStage(b)
+    }
+}
+
+/// Intent-stage metrics of one time bin and one combination of group values.
+#[Object]
+impl IntentStage {
+    async fn bin_start(&self) -> DateTimeScalar {
+        DateTimeScalar(self.0.bin_start)
+    }
+    async fn bin_interval(&self) -> Option<BinInterval> {
+        self.0.bin_interval
+    }
+    /// The stage name, when grouped by `INTENT_STAGE_NAME`.
+    async fn intent_stage_name(&self) -> Option<&str> {
+        self.0.group(IntentStageGroupField::IntentStageName)
+    }
+    /// The intent switched to, when grouped by `SWITCHED_TO_INTENT`.
+    async fn switched_to_intent(&self) -> Option<&str> {
+        self.0.group(IntentStageGroupField::SwitchedToIntent)
+    }
+    async fn groups(&self) -> Vec<IntentStageGroup> {
+        self.0
+            .groups
+            .iter()
+            .map(|g| IntentStageGroup {
+                field: g.field,
+                value: g.value.clone(),
+            })
+            .collect()
+    }
+    async fn values(&self) -> Vec<IntentStageMetricValue> {
+        self.0
+            .values
+            .iter()
+            .map(|v| IntentStageMetricValue {
+                metric: v.metric,
+                statistic: v.statistic,
+                value: v.value,
+            })
+            .collect()
+    }
+    async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
+        self.0.bot_id.as_deref().and_then(|id| bot_of(ctx, id))
     }
 }
 
 /// One node of the intent-path tree: an intent that follows the asked path.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct IntentPathNode {
-    #[graphql(skip)]
-    pub bot_id: Option<String>,
-    pub intent_name: String,
-    /// `/First/…/intentName`; pass it as `path` for the next level.
-    pub path: String,
-    /// Conversations that followed the path to this intent.
-    pub count: u64,
-    /// 1 for a conversation's first intent.
-    pub level: u32,
-    pub node_type: domain::IntentPathNodeType,
-}
+pub struct IntentPathNode(Arc<domain::IntentPathNode>);
 
-#[ComplexObject]
+/// One node of the intent-path tree: an intent that follows the asked path.
+#[Object]
 impl IntentPathNode {
+    #[graphql(flatten)]
+    async fn fields(&self) -> IntentPathNodeFields {
+        IntentPathNodeFields(self.0.clone())
+    }
     /// The bot, or `null` when the nodes of several bots were merged.
     async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
-        self.bot_id.as_deref().and_then(|id| bot_of(ctx, id))
+        self.0.bot_id.as_deref().and_then(|id| bot_of(ctx, id))
     }
 }
 
 impl From<domain::IntentPathNode> for IntentPathNode {
     fn from(n: domain::IntentPathNode) -> Self {
-        IntentPathNode {
-            bot_id: n.bot_id,
-            intent_name: n.intent_name,
-            path: n.path,
-            count: n.count,
-            level: n.level,
-            node_type: n.node_type,
-        }
+        IntentPathNode(Arc::new(n))
+    }
+}
+
+record_fields! {
+    /// The fields of an intent-path node that GraphQL shows as they are.
+    IntentPathNodeFields(Arc<domain::IntentPathNode>) {
+        intent_name: &str,
+        /// `/First/…/intentName`; pass it as `path` for the next level.
+        path: &str,
+        /// Conversations that followed the path to this intent.
+        count: u64,
+        /// 1 for a conversation's first intent.
+        level: u32,
+        node_type: domain::IntentPathNodeType,
     }
 }
 
@@ -479,65 +514,37 @@ impl Utterance {
     async fn bot(&self, ctx: &Context<'_>) -> Option<Bot> {
         bot_of(ctx, &self.0.bot_id)
     }
-    async fn session_id(&self) -> &str {
-        &self.0.session_id
+    #[graphql(flatten)]
+    async fn fields(&self) -> UtteranceFields {
+        UtteranceFields(self.0.clone())
     }
-    async fn originating_request_id(&self) -> Option<&str> {
-        self.0.originating_request_id.as_deref()
-    }
-    async fn timestamp(&self) -> DateTimeScalar {
-        DateTimeScalar(self.0.timestamp)
-    }
-    async fn text(&self) -> &str {
-        &self.0.text
-    }
-    async fn state(&self) -> domain::UtteranceState {
-        self.0.state
-    }
-    /// The intent it went to; for a missed utterance the fallback or the
-    /// intent whose slot it did not fill, where the vendor says.
-    async fn intent_name(&self) -> Option<&str> {
-        self.0.intent_name.as_deref()
-    }
-    async fn slot_name(&self) -> Option<&str> {
-        self.0.slot_name.as_deref()
-    }
-    /// The intent's state after the turn, in the vendor's words.
-    async fn intent_state(&self) -> Option<&str> {
-        self.0.intent_state.as_deref()
-    }
-    async fn dialog_action_type(&self) -> Option<&str> {
-        self.0.dialog_action_type.as_deref()
-    }
-    async fn bot_responses(&self) -> &[String] {
-        &self.0.bot_responses
-    }
-    async fn locale(&self) -> Option<&str> {
-        self.0.locale.as_deref()
-    }
-    async fn channel(&self) -> Option<&str> {
-        self.0.channel.as_deref()
-    }
-    async fn modality(&self) -> Option<Modality> {
-        self.0.modality
-    }
-    async fn input_type(&self) -> Option<&str> {
-        self.0.input_type.as_deref()
-    }
-    async fn output_type(&self) -> Option<&str> {
-        self.0.output_type.as_deref()
-    }
-    async fn duration_millis(&self) -> Option<i64> {
-        self.0.duration_millis
-    }
-    async fn bot_alias_id(&self) -> Option<&str> {
-        self.0.bot_alias_id.as_deref()
-    }
-    async fn bot_version(&self) -> Option<&str> {
-        self.0.bot_version.as_deref()
-    }
-    async fn is_developer(&self) -> Option<bool> {
-        self.0.is_developer
+}
+
+record_fields! {
+    /// The fields of an utterance that GraphQL shows as they are.
+    UtteranceFields(Arc<domain::UtteranceRecord>) {
+        session_id: &str,
+        originating_request_id: Option<&str>,
+        timestamp: DateTimeScalar,
+        text: &str,
+        state: domain::UtteranceState,
+        /// The intent it went to; for a missed utterance the fallback or the
+        /// intent whose slot it did not fill, where the vendor says.
+        intent_name: Option<&str>,
+        slot_name: Option<&str>,
+        /// The intent's state after the turn, in the vendor's words.
+        intent_state: Option<&str>,
+        dialog_action_type: Option<&str>,
+        bot_responses: &[String],
+        locale: Option<&str>,
+        channel: Option<&str>,
+        modality: Option<Modality>,
+        input_type: Option<&str>,
+        output_type: Option<&str>,
+        duration_millis: Option<i64>,
+        bot_alias_id: Option<&str>,
+        bot_version: Option<&str>,
+        is_developer: Option<bool>,
     }
 }
 

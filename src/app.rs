@@ -12,7 +12,7 @@ use crate::engine::{CursorKey, Engine, Limits};
 use crate::fleet::Fleet;
 use crate::graphql::{SchemaLimits, build_schema};
 use crate::layers::{BreakerPolicy, CachePolicy, SourceCache};
-use crate::server::auth::Authenticator;
+use crate::server::auth::{Authenticator, JwksStart};
 use crate::server::response_cache::ResponseCache;
 use crate::server::{AppState, HttpSettings, Readiness, router, serve};
 use crate::sources::AnalyticsSource;
@@ -65,9 +65,11 @@ impl Settings {
                     .map_err(|e| format!("cannot read {file}: {e}"))
                     .and_then(|json| Authenticator::jwks(&json, iss, aud))
                     .map_err(|message| ConfigError::new("auth.jwks_file", message)),
-                (None, None, Some(url)) => Authenticator::jwks_url(url, a.jwks_refresh, iss, aud)
-                    .await
-                    .map_err(|message| ConfigError::new("auth.jwks_url", message)),
+                (None, None, Some(url)) => {
+                    Authenticator::jwks_url(url, a.jwks_refresh, iss, aud, JwksStart::Fetched)
+                        .await
+                        .map_err(|message| ConfigError::new("auth.jwks_url", message))
+                }
                 (None, None, None) => Err(ConfigError::new(
                     "auth",
                     "mode = \"jwt\" needs one of hs256_secret, jwks_file, jwks_url",

@@ -130,11 +130,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             })
             .map_err(|e| e.to_string()),
         Command::Simulate(SimulateCommand::Lex(args)) => {
-            let opts = demo_options(args.seed, args.days, args.sessions_per_day);
+            let opts = simulated(&args.common);
             crate::simulators::lex::demo::simulate(args, |bots| demo::data_for(&opts, bots)).await
         }
         Command::Simulate(SimulateCommand::Kore(args)) => {
-            let opts = demo_options(args.seed, args.days, args.sessions_per_day);
+            let opts = simulated(&args.common);
             crate::simulators::kore::demo::simulate(args, |bots| demo::data_for(&opts, bots)).await
         }
         Command::Serve { config } => serve(config).await,
@@ -182,6 +182,11 @@ fn demo_options(seed: u64, days: u32, sessions_per_day: u32) -> DemoOptions {
         sessions_per_day,
         ..DemoOptions::default()
     }
+}
+
+/// The dataset a `simulate` command serves: the demo's, as its flags shape it.
+fn simulated(common: &crate::simulators::SimulateCommon) -> DemoOptions {
+    demo_options(common.seed, common.days, common.sessions_per_day)
 }
 
 fn token(secret: &str, sub: &str, bots: &str, ttl: Duration) -> Result<(), String> {

@@ -272,7 +272,8 @@ fn bins_of<A, F: Copy, M: Copy>(
         .collect()
 }
 
-fn check_group_count(n: usize, max: usize) -> Result<()> {
+/// Refuses more group fields than `max` (or the cells' slots).
+pub fn check_group_count(n: usize, max: usize) -> Result<()> {
     if n > max.min(GROUP_SLOTS) {
         return Err(Error::bad_input(
             "groupBy",
@@ -337,6 +338,11 @@ impl Sweep {
 }
 
 impl SessionAggregator {
+    /// The aggregator of one source's answer to `q`.
+    pub fn of(bot_id: Option<String>, q: &super::SessionMetricsQuery) -> Result<Self> {
+        Self::new(bot_id, q.range, &q.metrics, q.bin_by, &q.group_by)
+    }
+
     pub fn new(
         bot_id: Option<String>,
         range: TimeRange,

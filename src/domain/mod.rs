@@ -14,7 +14,9 @@ mod query;
 mod range;
 mod rollup;
 
-pub use aggregate::{Counted, NO_VALUE, SessionAggregator, StageOutcome, Tally, bin_start};
+pub use aggregate::{
+    Counted, NO_VALUE, SessionAggregator, StageOutcome, Tally, bin_start, check_group_count,
+};
 pub use data::BotData;
 pub use family::{
     Family, FamilyBins, FamilyQuery, IntentMetrics, IntentStageMetrics, MetricSpec, MetricsQuery,

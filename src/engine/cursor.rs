@@ -28,6 +28,13 @@ pub struct CursorKey {
     key: Vec<u8>,
 }
 
+/// Never the key itself.
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey([redacted])")
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Payload<K> {
     v: u8,

@@ -91,6 +91,7 @@ pub struct SessionConnection {
 }
 
 /// What a cursor of one result sequence is made of.
+#[derive(Debug)]
 pub struct PageCursors {
     key: CursorKey,
     fingerprint: String,
@@ -101,14 +102,6 @@ impl PageCursors {
     /// The cursor pointing at `session` in this sequence.
     pub fn cursor(&self, session: &Session) -> String {
         self.key.encode(&self.fingerprint, &self.order.key(session))
-    }
-}
-
-impl std::fmt::Debug for PageCursors {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PageCursors")
-            .field("fingerprint", &self.fingerprint)
-            .finish_non_exhaustive()
     }
 }
 
@@ -164,6 +157,7 @@ pub struct UtteranceConnection {
 }
 
 /// Signs the cursor of any utterance of one result sequence, on demand.
+#[derive(Debug)]
 pub struct UtteranceCursors {
     key: CursorKey,
     fingerprint: String,
@@ -172,14 +166,6 @@ pub struct UtteranceCursors {
 impl UtteranceCursors {
     pub fn cursor(&self, u: &UtteranceRecord) -> String {
         self.key.encode(&self.fingerprint, &UtteranceKey::of(u))
-    }
-}
-
-impl std::fmt::Debug for UtteranceCursors {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UtteranceCursors")
-            .field("fingerprint", &self.fingerprint)
-            .finish_non_exhaustive()
     }
 }
 
@@ -672,15 +658,7 @@ fn check_group_by<F: Copy + PartialEq + std::fmt::Debug>(
     max: usize,
     rollup: bool,
 ) -> Result<Vec<F>> {
-    if group_by.len() > max {
-        return Err(Error::bad_input(
-            "groupBy",
-            format!(
-                "at most {max} group-by fields are allowed here, got {}",
-                group_by.len()
-            ),
-        ));
-    }
+    crate::domain::check_group_count(group_by.len(), max)?;
     if group_by
         .iter()
         .enumerate()

@@ -235,17 +235,7 @@ impl FleetCache {
             loop {
                 tokio::time::sleep(lock_timeout / 3).await;
                 let ms = lock_timeout.as_millis() as u64;
-                let _ = self
-                    .fleet
-                    .run(|mut c| async move {
-                        RENEW_SCRIPT
-                            .key(lock)
-                            .arg(token)
-                            .arg(ms)
-                            .invoke_async::<i64>(&mut c)
-                            .await
-                    })
-                    .await;
+                self.on_lock(&RENEW_SCRIPT, lock, token, Some(ms)).await;
             }
         };
         let result = tokio::select! {
@@ -263,14 +253,21 @@ impl FleetCache {
     }
 
     async fn release(&self, lock: &str, token: &str) {
+        self.on_lock(&RELEASE_SCRIPT, lock, token, None).await;
+    }
+
+    /// Runs a lock script for the holder `token`. A failure is let go: a lock
+    /// nobody renews or releases expires by itself.
+    async fn on_lock(&self, script: &redis::Script, lock: &str, token: &str, ms: Option<u64>) {
         let _ = self
             .fleet
             .run(|mut c| async move {
-                RELEASE_SCRIPT
-                    .key(lock)
-                    .arg(token)
-                    .invoke_async::<i64>(&mut c)
-                    .await
+                let mut call = script.key(lock);
+                call.arg(token);
+                if let Some(ms) = ms {
+                    call.arg(ms);
+                }
+                call.invoke_async::<i64>(&mut c).await
             })
             .await;
     }

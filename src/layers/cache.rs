@@ -294,14 +294,6 @@ fn unexpected() -> Error {
 
 #[async_trait]
 impl AnalyticsSource for CacheLayer {
-    fn bot(&self) -> &BotInfo {
-        self.inner.bot()
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        self.inner.capabilities()
-    }
-
     async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
         let key = self.key("sessions", q);
         let fetch = async { Ok(Answer::Sessions(Arc::new(self.inner.sessions(q).await?))) };
@@ -340,5 +332,9 @@ impl AnalyticsSource for CacheLayer {
             Answer::Paths(n) => Ok((*n).clone()),
             _ => Err(unexpected()),
         }
+    }
+
+    fn describe(&self) -> (&BotInfo, &Capabilities) {
+        self.inner.describe()
     }
 }

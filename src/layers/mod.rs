@@ -67,14 +67,6 @@ pub trait AroundEachCall: Send + Sync {
 
 #[async_trait]
 impl<L: AroundEachCall> AnalyticsSource for L {
-    fn bot(&self) -> &BotInfo {
-        self.inner().bot()
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        self.inner().capabilities()
-    }
-
     async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
         self.around("sessions", self.inner().sessions(q)).await
     }
@@ -90,6 +82,10 @@ impl<L: AroundEachCall> AnalyticsSource for L {
     async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
         self.around("intent_paths", self.inner().intent_paths(q))
             .await
+    }
+
+    fn describe(&self) -> (&BotInfo, &Capabilities) {
+        self.inner().describe()
     }
 }
 

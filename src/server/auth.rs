@@ -11,7 +11,7 @@
 //! small leeway; `iss`/`aud` are checked when configured.
 //!
 //! A JWKS URL is fetched at startup (failure is a startup error) — or, with
-//! [`Authenticator::jwks_url_in_background`], retried until it loads while
+//! [`JwksStart::InBackground`], retried until it loads while
 //! `/readyz` answers 503 — refreshed in the background every `refresh` interval, and once more — at most every
 //! [`MIN_UNKNOWN_KID_REFRESH`] — when a token names a `kid` it does not know
 //! (the provider rotated its keys). Error messages say what was wrong without
@@ -317,6 +317,16 @@ pub struct Authenticator {
     audience: Option<String>,
 }
 
+/// When a JWKS URL's keys are first fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwksStart {
+    /// Before the gateway starts: a URL that does not answer stops startup.
+    Fetched,
+    /// In the background: the gateway starts not ready and refuses every
+    /// token until the keys load.
+    InBackground,
+}
+
 impl Authenticator {
     /// HS256 with a shared secret; only HS256 tokens pass.
     pub fn hs256(secret: &[u8], issuer: Option<&str>, audience: Option<&str>) -> Self {
@@ -330,32 +340,25 @@ impl Authenticator {
         Ok(Authenticator::new(keys, issuer, audience))
     }
 
-    /// Public keys from a JWKS URL: fetched now (an error if that fails), then
-    /// every `refresh` in a background task that ends with the authenticator.
+    /// Public keys from a JWKS URL, refreshed every `refresh` in a background
+    /// task that ends with the authenticator. With [`JwksStart::Fetched`] the
+    /// first fetch happens now (an error if it fails); with
+    /// [`JwksStart::InBackground`] it is retried every second until it
+    /// succeeds, and meanwhile every token is refused and
+    /// [`keys_loaded`](Self::keys_loaded) is false, so `/readyz` answers 503.
     pub async fn jwks_url(
         url: &str,
         refresh: Duration,
         issuer: Option<&str>,
         audience: Option<&str>,
+        start: JwksStart,
     ) -> Result<Self, String> {
         let remote = RemoteJwks::new(url)?;
-        remote.refresh().await?;
-        spawn_refresher(&remote, refresh, true);
-        Ok(Authenticator::new(Keys::Remote(remote), issuer, audience))
-    }
-
-    /// Public keys from a JWKS URL fetched in the background: until the first
-    /// fetch succeeds (retried every second) every token is refused and
-    /// [`keys_loaded`](Self::keys_loaded) is false, so `/readyz` answers 503;
-    /// then refreshed every `refresh` like [`jwks_url`](Self::jwks_url).
-    pub fn jwks_url_in_background(
-        url: &str,
-        refresh: Duration,
-        issuer: Option<&str>,
-        audience: Option<&str>,
-    ) -> Result<Self, String> {
-        let remote = RemoteJwks::new(url)?;
-        spawn_refresher(&remote, refresh, false);
+        let fetched = start == JwksStart::Fetched;
+        if fetched {
+            remote.refresh().await?;
+        }
+        spawn_refresher(&remote, refresh, fetched);
         Ok(Authenticator::new(Keys::Remote(remote), issuer, audience))
     }
 

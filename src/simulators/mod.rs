@@ -31,3 +31,29 @@ pub struct SimEndpoint {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
 }
+
+/// What both `simulate` commands take besides their vendor's own flags: the
+/// dataset (the demo's, by default) and the faults to inject.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimulateCommon {
+    /// Seed of the synthetic dataset and of the fault dice.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Days of history up to now.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=92))]
+    pub days: u32,
+    /// Mean weekday sessions of the busiest demo bot.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sessions_per_day: u32,
+    /// Added to every answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of calls answered with the vendor's throttling error, HTTP 429
+    /// (Lex: ThrottlingException) (0..=1).
+    #[arg(long, default_value_t = 0.0, value_parser = faults::rate)]
+    pub throttle_rate: f64,
+    /// Share of calls answered with the vendor's server error, HTTP 500
+    /// (Lex: InternalServerException) (0..=1).
+    #[arg(long, default_value_t = 0.0, value_parser = faults::rate)]
+    pub error_rate: f64,
+}

@@ -45,13 +45,7 @@ impl MemorySource {
 
 impl MemorySource {
     fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
-        let mut agg = SessionAggregator::new(
-            Some(self.bot.id.clone()),
-            q.range,
-            &q.metrics,
-            q.bin_by,
-            &q.group_by,
-        )?;
+        let mut agg = SessionAggregator::of(Some(self.bot.id.clone()), q)?;
         for s in self
             .data
             .sessions_in(&q.range)
@@ -78,14 +72,6 @@ impl MemorySource {
 
 #[async_trait]
 impl AnalyticsSource for MemorySource {
-    fn bot(&self) -> &BotInfo {
-        &self.bot
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &self.capabilities
-    }
-
     async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
         let matching: Vec<&Session> = self
             .data
@@ -131,5 +117,9 @@ impl AnalyticsSource for MemorySource {
             .intents_in(&q.range)
             .filter(|r| q.filter.matches(r));
         Ok(intent_path_nodes(records, &q.path, Some(&self.bot.id)))
+    }
+
+    fn describe(&self) -> (&BotInfo, &Capabilities) {
+        (&self.bot, &self.capabilities)
     }
 }

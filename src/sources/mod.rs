@@ -109,9 +109,16 @@ impl Capabilities {
 /// Analytics for one bot. Implementations must be cheap to call concurrently.
 #[async_trait]
 pub trait AnalyticsSource: Send + Sync {
-    fn bot(&self) -> &BotInfo;
+    /// The bot this source answers for, and what its vendor can answer.
+    fn describe(&self) -> (&BotInfo, &Capabilities);
 
-    fn capabilities(&self) -> &Capabilities;
+    fn bot(&self) -> &BotInfo {
+        self.describe().0
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        self.describe().1
+    }
 
     /// Sessions in the range that match the filter, in the requested order,
     /// strictly after `query.after`, at most `query.limit`.

@@ -83,12 +83,6 @@ impl Probe {
 
 #[async_trait]
 impl AnalyticsSource for Probe {
-    fn bot(&self) -> &BotInfo {
-        self.inner.bot()
-    }
-    fn capabilities(&self) -> &Capabilities {
-        self.inner.capabilities()
-    }
     async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
         self.enter().await?;
         self.inner.sessions(q).await
@@ -104,5 +98,9 @@ impl AnalyticsSource for Probe {
     async fn intent_paths(&self, q: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
         self.enter().await?;
         self.inner.intent_paths(q).await
+    }
+
+    fn describe(&self) -> (&BotInfo, &Capabilities) {
+        self.inner.describe()
     }
 }

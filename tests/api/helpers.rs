@@ -78,12 +78,6 @@ impl DownSource {
 
 #[async_trait]
 impl AnalyticsSource for DownSource {
-    fn bot(&self) -> &BotInfo {
-        &self.bot
-    }
-    fn capabilities(&self) -> &Capabilities {
-        &self.caps
-    }
     async fn sessions(&self, _: &SessionQuery) -> Result<SessionPage> {
         Err(self.err())
     }
@@ -95,5 +89,9 @@ impl AnalyticsSource for DownSource {
     }
     async fn intent_paths(&self, _: &IntentPathQuery) -> Result<Vec<IntentPathNode>> {
         Err(self.err())
+    }
+
+    fn describe(&self) -> (&BotInfo, &Capabilities) {
+        (&self.bot, &self.caps)
     }
 }

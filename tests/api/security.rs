@@ -11,7 +11,7 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use botscope::server::auth::{Authenticator, mint_hs256};
+use botscope::server::auth::{Authenticator, JwksStart, mint_hs256};
 use botscope::sources::AnalyticsSource;
 
 use crate::common::{self, Probe};
@@ -342,9 +342,15 @@ async fn jwks_server(initial: String) -> (String, Arc<std::sync::Mutex<String>>,
 #[tokio::test]
 async fn jwks_url_is_fetched_and_refreshed_for_a_rotated_kid_at_most_once() {
     let (url, doc, hits) = jwks_server(fixture("jwks.json")).await;
-    let auth = Authenticator::jwks_url(&url, Duration::from_secs(3600), None, None)
-        .await
-        .unwrap();
+    let auth = Authenticator::jwks_url(
+        &url,
+        Duration::from_secs(3600),
+        None,
+        None,
+        JwksStart::Fetched,
+    )
+    .await
+    .unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 1, "fetched at startup");
     let gw = spawn(auth).await;
     let c = claims("svc", &["*"]);
@@ -384,6 +390,7 @@ async fn jwks_url_is_fetched_and_refreshed_for_a_rotated_kid_at_most_once() {
         Duration::from_secs(60),
         None,
         None,
+        JwksStart::Fetched,
     )
     .await
     .err()
@@ -396,8 +403,15 @@ async fn jwks_url_is_fetched_and_refreshed_for_a_rotated_kid_at_most_once() {
 #[tokio::test]
 async fn readyz_is_503_until_the_jwks_is_loaded() {
     let (url, doc, hits) = jwks_server("the provider is not up yet".into()).await;
-    let auth =
-        Authenticator::jwks_url_in_background(&url, Duration::from_secs(3600), None, None).unwrap();
+    let auth = Authenticator::jwks_url(
+        &url,
+        Duration::from_secs(3600),
+        None,
+        None,
+        JwksStart::InBackground,
+    )
+    .await
+    .unwrap();
     let gw = spawn(auth).await;
     let readyz = gw.url.replace("/graphql", "/readyz");
     let ready = || async {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{KoreSimBot, KoreSimConfig};
 use crate::domain::BotData;
 use crate::simulators::dataset::DatasetBot;
-use crate::simulators::{DemoBot, SimEndpoint, SimFaults};
+use crate::simulators::{DemoBot, SimEndpoint, SimFaults, SimulateCommon};
 
 /// The demo's Kore bots and their traffic (`n`: the busiest demo bot's weekday sessions).
 pub fn demo_bots(n: u32) -> Vec<DemoBot> {
@@ -62,29 +62,14 @@ pub async fn serve_demo(
 pub struct SimulateArgs {
     #[arg(long, default_value = "127.0.0.1:9002")]
     pub listen: SocketAddr,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub common: SimulateCommon,
     /// The JWT app's client id the simulator accepts (claim `appId`).
     #[arg(long, default_value = "cs-botscope-sim")]
     pub client_id: String,
     /// The client secret JWTs must be signed with (HS256).
     #[arg(long, env = "KORE_CLIENT_SECRET")]
     pub client_secret: String,
-    /// Days of history up to now.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=92))]
-    pub days: u32,
-    /// Mean weekday sessions of the busiest demo bot.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub sessions_per_day: u32,
-    /// Added to every answer.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Share of calls answered with an injected 429 (0..=1).
-    #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
-    pub throttle_rate: f64,
-    /// Share of calls answered with an injected 500 (0..=1).
-    #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
-    pub error_rate: f64,
     /// The page-size cap applied silently to `limit`.
     #[arg(long, default_value_t = 500)]
     pub max_page_size: usize,
@@ -101,7 +86,7 @@ pub async fn simulate(
             "--client-secret must not be empty and --max-page-size must be at least 1".into(),
         );
     }
-    let demo = demo_bots(args.sessions_per_day);
+    let demo = demo_bots(args.common.sessions_per_day);
     let bots: Vec<KoreSimBot> = demo
         .iter()
         .zip(data(&demo))
@@ -111,11 +96,11 @@ pub async fn simulate(
         })
         .collect();
     let mut config = KoreSimConfig::new(args.client_id.clone(), args.client_secret);
-    config.latency = Duration::from_millis(args.latency_ms);
-    config.throttle_rate = args.throttle_rate;
-    config.error_rate = args.error_rate;
+    config.latency = Duration::from_millis(args.common.latency_ms);
+    config.throttle_rate = args.common.throttle_rate;
+    config.error_rate = args.common.error_rate;
     config.max_page_size = args.max_page_size;
-    config.seed = args.seed;
+    config.seed = args.common.seed;
     let lines: Vec<String> = bots
         .iter()
         .map(|b| format!("  bot {}: {} sessions", b.bot_id, b.data.sessions.len()))

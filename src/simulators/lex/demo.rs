@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{LexSimConfig, LexSimulator};
 use crate::domain::BotData;
 use crate::simulators::dataset::DatasetBot;
-use crate::simulators::{DemoBot, SimEndpoint, SimFaults};
+use crate::simulators::{DemoBot, SimEndpoint, SimFaults, SimulateCommon};
 
 /// The demo's Lex bots and their traffic (`n`: the busiest bot's weekday sessions).
 pub fn demo_bots(n: u32) -> Vec<DemoBot> {
@@ -60,24 +60,8 @@ pub async fn serve_demo(
 pub struct SimulateArgs {
     #[arg(long, default_value = "127.0.0.1:9001")]
     pub listen: SocketAddr,
-    /// Seed of the synthetic dataset and of the fault dice.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Days of history up to now.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=92))]
-    pub days: u32,
-    /// Mean weekday sessions of the busiest bot.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub sessions_per_day: u32,
-    /// Added to every answer.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Share of calls answered with a 429 ThrottlingException (0..1).
-    #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
-    pub throttle_rate: f64,
-    /// Share of calls answered with a 500 InternalServerException (0..1).
-    #[arg(long, default_value_t = 0.0, value_parser = crate::simulators::faults::rate)]
-    pub error_rate: f64,
+    #[command(flatten)]
+    pub common: SimulateCommon,
     /// Accept ranges the Lex guide rules out (a start more than 365 days
     /// back, more than one month long); enforced by default.
     #[arg(long)]
@@ -90,17 +74,17 @@ pub async fn simulate(
     args: SimulateArgs,
     data: impl Fn(&[DemoBot]) -> Vec<BotData>,
 ) -> Result<(), String> {
-    let bots = demo_bots(args.sessions_per_day);
+    let bots = demo_bots(args.common.sessions_per_day);
     let served: Vec<(String, Arc<BotData>)> = bots
         .iter()
         .map(|b| b.vendor_bot_id.clone())
         .zip(data(&bots).into_iter().map(Arc::new))
         .collect();
     let config = LexSimConfig {
-        latency: Duration::from_millis(args.latency_ms),
-        throttle_rate: args.throttle_rate,
-        error_rate: args.error_rate,
-        seed: args.seed,
+        latency: Duration::from_millis(args.common.latency_ms),
+        throttle_rate: args.common.throttle_rate,
+        error_rate: args.common.error_rate,
+        seed: args.common.seed,
         lenient_ranges: args.lenient_ranges,
         ..Default::default()
     };

@@ -636,13 +636,7 @@ impl KoreSource {
     /// pushed window by window as they arrive; CONCURRENCY needs them in start
     /// order across windows, so they are sorted first.
     async fn session_metrics(&self, q: &SessionMetricsQuery) -> Result<Vec<MetricBin>> {
-        let mut agg = SessionAggregator::new(
-            Some(self.bot.id.clone()),
-            q.range,
-            &q.metrics,
-            q.bin_by,
-            &q.group_by,
-        )?;
+        let mut agg = SessionAggregator::of(Some(self.bot.id.clone()), q)?;
         let ordered = q
             .metrics
             .iter()
@@ -724,14 +718,6 @@ impl KoreSource {
 
 #[async_trait]
 impl AnalyticsSource for KoreSource {
-    fn bot(&self) -> &BotInfo {
-        &self.bot
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &self.capabilities
-    }
-
     /// Fetches every matching session of the range, then orders and pages
     /// locally: Kore only sorts latest-first and pages by offset.
     async fn sessions(&self, q: &SessionQuery) -> Result<SessionPage> {
@@ -773,5 +759,9 @@ impl AnalyticsSource for KoreSource {
     async fn utterances(&self, q: &UtteranceQuery) -> Result<UtterancePage> {
         let all = self.utterance_records(&q.range, &q.filter).await?;
         Ok(q.page_of(all))
+    }
+
+    fn describe(&self) -> (&BotInfo, &Capabilities) {
+        (&self.bot, &self.capabilities)
     }
 }

@@ -333,14 +333,6 @@ impl LexSource {
 
 #[async_trait]
 impl AnalyticsSource for LexSource {
-    fn bot(&self) -> &BotInfo {
-        &self.bot
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &self.capabilities
-    }
-
     /// Within one month, one piece. Longer ranges are read piece by piece
     /// (`range`): for the start-time orders in the order's direction, stopping
     /// once the page is full (pieces own disjoint start times, so later pieces
@@ -437,6 +429,10 @@ impl AnalyticsSource for LexSource {
             .collect::<Result<Vec<_>>>()?;
         crate::domain::sort_nodes(&mut out);
         Ok(out)
+    }
+
+    fn describe(&self) -> (&BotInfo, &Capabilities) {
+        (&self.bot, &self.capabilities)
     }
 }
 

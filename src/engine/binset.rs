@@ -98,11 +98,14 @@ impl<G: Copy + Ord + Hash, M: Copy + PartialEq> BinSet<G, M> {
     }
 
     /// Ranks the few distinct (bot, groups) identities once, so that sorting
-    /// compares integers, not bot ids and group texts.
+    /// compares one integer a bin (start, rank, position packed into a
+    /// `u128`), not bot ids and group texts.
     fn sort_order(&self) -> Vec<(u32, u32)> {
         let mut ranks: FxHashMap<Identity<'_, G, M>, u32> = FxHashMap::default();
         let total = self.answers.iter().map(|a| a.len()).sum();
-        let mut keyed: Vec<(i64, u32, u32, u32, u32)> = Vec::with_capacity(total);
+        let mut positions: Vec<(u32, u32)> = Vec::with_capacity(total);
+        let mut firsts: Vec<u32> = Vec::with_capacity(total);
+        let mut earliest = i64::MAX;
         for (a, answer) in self.answers.iter().enumerate() {
             for (i, bin) in answer.iter().enumerate() {
                 let id = Identity {
@@ -113,29 +116,60 @@ impl<G: Copy + Ord + Hash, M: Copy + PartialEq> BinSet<G, M> {
                     },
                 };
                 let next = ranks.len() as u32;
-                let rank = *ranks.entry(id).or_insert(next);
-                let t = bin.bin_start;
-                keyed.push((
-                    t.timestamp(),
-                    t.timestamp_subsec_nanos(),
-                    rank,
-                    a as u32,
-                    i as u32,
-                ));
+                firsts.push(*ranks.entry(id).or_insert(next));
+                positions.push((a as u32, i as u32));
+                earliest = earliest.min(bin.bin_start.timestamp());
             }
         }
         // Ranks so far are first-seen; make them the identities' order.
         let mut distinct: Vec<(Identity<'_, G, M>, u32)> = ranks.into_iter().collect();
         distinct.sort_by(|x, y| x.0.cmp(&y.0));
-        let mut by_first_seen = vec![0u32; distinct.len()];
+        let mut rank_of_first = vec![0u32; distinct.len()];
         for (sorted, (_, seen)) in distinct.iter().enumerate() {
-            by_first_seen[*seen as usize] = sorted as u32;
+            rank_of_first[*seen as usize] = sorted as u32;
         }
-        for k in &mut keyed {
-            k.2 = by_first_seen[k.2 as usize];
+        // Seconds since the earliest start (36 bits: two millennia), nanos
+        // (30), rank (30), position (32).
+        let fits = distinct.len() < (1 << 30) && total <= u32::MAX as usize;
+        let mut keyed: Vec<u128> = Vec::with_capacity(total);
+        for (p, &(a, i)) in positions.iter().enumerate() {
+            let start = self.answers[a as usize][i as usize].bin_start;
+            let secs = (start.timestamp() - earliest) as u128;
+            // (A leap second's nanos pass 10⁹ and would not fit either.)
+            if !fits || secs >= 1 << 36 || start.timestamp_subsec_nanos() >= 1 << 30 {
+                return self.sort_order_by_tuples(&positions, &firsts, &rank_of_first);
+            }
+            keyed.push(
+                secs << 92
+                    | u128::from(start.timestamp_subsec_nanos()) << 62
+                    | u128::from(rank_of_first[firsts[p] as usize]) << 32
+                    | p as u128,
+            );
         }
         keyed.sort_unstable();
-        keyed.into_iter().map(|(.., a, i)| (a, i)).collect()
+        keyed
+            .into_iter()
+            .map(|k| positions[(k as u32) as usize])
+            .collect()
+    }
+
+    /// The same order for what does not pack into 128 bits.
+    fn sort_order_by_tuples(
+        &self,
+        positions: &[(u32, u32)],
+        firsts: &[u32],
+        rank_of_first: &[u32],
+    ) -> Vec<(u32, u32)> {
+        let mut keyed: Vec<(DateTime<Utc>, u32, usize)> = positions
+            .iter()
+            .enumerate()
+            .map(|(p, &(a, i))| {
+                let start = self.answers[a as usize][i as usize].bin_start;
+                (start, rank_of_first[firsts[p] as usize], p)
+            })
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(.., p)| positions[p]).collect()
     }
 }
 
@@ -248,7 +282,7 @@ impl<G: Copy + Ord, M: Copy + PartialEq> Identity<'_, G, M> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{Datelike, TimeZone};
 
     use super::*;
     use crate::domain::{SessionGroupField as G, SessionMetricName as M};
@@ -306,7 +340,7 @@ mod tests {
     /// and rankings still use): same order, groups, values.
     #[test]
     fn bins_read_in_place_equal_the_copied_and_rearranged_ones() {
-        let answers = vec![
+        let answers = [
             answer("sales", 1),
             answer("billing", 4),
             answer("returns", 2),
@@ -325,5 +359,22 @@ mod tests {
             assert_eq!(in_place.len(), copied.len());
             assert_eq!(in_place.into_bins(), copied, "{group_by:?}");
         }
+    }
+
+    /// Starts too far apart to pack into the sort key take the tuple sort,
+    /// with the same order.
+    #[test]
+    fn far_apart_starts_sort_the_same() {
+        let mut far = answer("sales", 3);
+        far[0].bin_start = Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap();
+        far[1].bin_start = Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap();
+        let answers = [far, answer("billing", 4)];
+        let specs = [(M::Count, Statistic::Sum)];
+        let group_by = [G::Bot, G::EndState];
+        let shared: Vec<_> = answers.iter().cloned().map(Arc::new).collect();
+        let in_place = BinSet::sorted(shared, &group_by, G::Bot, &specs).into_bins();
+        let copied = crate::engine::finish_bins(answers.concat(), &group_by, G::Bot, &specs, false);
+        assert_eq!(in_place[0].bin_start.year(), 1);
+        assert_eq!(in_place, copied);
     }
 }

@@ -35,6 +35,7 @@ struct Claims<'a> {
     jti: String,
 }
 
+#[derive(Clone)]
 pub struct KoreAuth {
     client_id: String,
     key: EncodingKey,

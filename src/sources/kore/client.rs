@@ -20,6 +20,9 @@ use super::mapping::{
 use crate::domain::TimeRange;
 use crate::error::{Error, ErrorKind, Result};
 
+/// Cheap to clone (shared HTTP pool, budget and key): a page is fetched on a
+/// task of its own with a clone.
+#[derive(Clone)]
 pub struct KoreClient {
     http: reqwest::Client,
     /// `{host}/api/public/bot/{botId}`
@@ -190,15 +193,15 @@ impl KoreClient {
     /// kore.md §1.4).
     pub async fn all_sessions(
         &self,
-        containment: Option<&str>,
+        containment: Option<&'static str>,
         mut request: KoreSessionsRequest,
     ) -> Result<Vec<KoreSession>> {
-        let query: Vec<(&str, &str)> = containment
+        let query: Vec<(&'static str, &'static str)> = containment
             .map(|c| vec![("containmentType", c)])
             .unwrap_or_default();
         request.limit = self.page_size;
         request.skip = 0;
-        let first = self.sessions_page(&query, &request).await?;
+        let first = self.sessions_page_task(&query, &request).await?;
         let mut received = first.sessions.len() as u64;
         let mut more = first.more_available;
         let mut out = first.sessions;
@@ -218,7 +221,7 @@ impl KoreClient {
                 let mut r = request.clone();
                 r.skip = *skip;
                 let query = &query;
-                async move { self.sessions_page(query, &r).await }
+                async move { self.sessions_page_task(query, &r).await }
             }))
             .await?;
             if let Some(last) = pages.last() {
@@ -234,7 +237,7 @@ impl KoreClient {
         let mut skip = received;
         while more {
             request.skip = skip;
-            let page = self.sessions_page(&query, &request).await?;
+            let page = self.sessions_page_task(&query, &request).await?;
             if page.sessions.is_empty() {
                 return Err(Error::new(
                     ErrorKind::UpstreamBadResponse,
@@ -250,6 +253,23 @@ impl KoreClient {
 
     /// One getSessions page, checked for closed sessions that end before they
     /// start (open ones have no end yet and are left out later).
+    /// [`sessions_page`](Self::sessions_page) on a task of its own. A cold
+    /// 30-day query is dozens of pages, and parsing them was most of its CPU:
+    /// polled together in the caller's task they were parsed one after
+    /// another on one core; as tasks they are parsed on every core while the
+    /// others are still on the wire.
+    async fn sessions_page_task(
+        &self,
+        query: &[(&'static str, &'static str)],
+        request: &KoreSessionsRequest,
+    ) -> Result<KoreSessionsResponse> {
+        let (client, query, request) = (self.clone(), query.to_vec(), request.clone());
+        let page = async move { client.sessions_page(&query, &request).await };
+        tokio::spawn(page.instrument(tracing::Span::current()))
+            .await
+            .map_err(|e| Error::internal(format!("a Kore getSessions page task failed: {e}")))?
+    }
+
     async fn sessions_page(
         &self,
         query: &[(&str, &str)],

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
+use bytes::Bytes;
 
 use super::scalars::DateTimeScalar;
 use super::types::{FamilyBin, GqlFamily, Session};
@@ -265,12 +266,14 @@ impl Splices {
         format!("{}_{}", self.token, parts.len() - 1)
     }
 
-    /// The response as JSON, each placeholder replaced by its part. The
-    /// serialized response holds only the placeholders (a few bytes each),
-    /// so finding them is cheap; the parts are copied once.
-    pub fn to_json(&self, resp: &async_graphql::Response) -> serde_json::Result<Vec<u8>> {
-        let mut body = serde_json::to_vec(resp)?;
+    /// The response as JSON, in pieces: the serialized response (which
+    /// holds only the placeholders, a few bytes each) cut around each
+    /// placeholder, and each part where its placeholder stood. Nothing is
+    /// copied: the body is written from the pieces as they are.
+    pub fn to_json(&self, resp: &async_graphql::Response) -> serde_json::Result<Vec<Bytes>> {
+        let body = Bytes::from(serde_json::to_vec(resp)?);
         let parts = std::mem::take(&mut *self.parts.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut at_of: Vec<(usize, usize, Bytes)> = Vec::with_capacity(parts.len());
         for (i, part) in parts.into_iter().enumerate() {
             let placeholder = format!("\"{}_{i}\"", self.token);
             let Some(at) = body
@@ -281,13 +284,18 @@ impl Splices {
                     "a written-ahead answer lost its place",
                 ));
             };
-            let mut spliced = Vec::with_capacity(body.len() + part.len());
-            spliced.extend_from_slice(&body[..at]);
-            spliced.extend_from_slice(&part);
-            spliced.extend_from_slice(&body[at + placeholder.len()..]);
-            body = spliced;
+            at_of.push((at, placeholder.len(), Bytes::from(part)));
         }
-        Ok(body)
+        at_of.sort_by_key(|(at, ..)| *at);
+        let mut pieces = Vec::with_capacity(2 * at_of.len() + 1);
+        let mut from = 0;
+        for (at, len, part) in at_of {
+            pieces.push(body.slice(from..at));
+            pieces.push(part);
+            from = at + len;
+        }
+        pieces.push(body.slice(from..));
+        Ok(pieces)
     }
 }
 
@@ -338,9 +346,17 @@ impl TimeText {
     }
 }
 
+/// A string as serde_json writes it. Most strings (ids, names, times) need
+/// no escaping: those are copied as they are.
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Writing a string into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
 }
 
 /// A GraphQL name (an enum value) as a JSON string: names need no escaping.
@@ -632,6 +648,30 @@ mod tests {
                 String::from_utf8(ours).unwrap(),
                 serde_json::to_string(&v).unwrap(),
                 "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for v in [
+            "",
+            "Talk to a human",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\there",
+            "line\nbreak",
+            "\u{1}\u{1f}",
+            "del \u{7f}",
+            "Grüße, 你好, 🤖",
+            "</script>",
+        ] {
+            let mut ours = Vec::new();
+            super::write_str(&mut ours, v);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(v).unwrap(),
+                "{v:?}"
             );
         }
     }

@@ -95,8 +95,52 @@ pub(super) struct Caller {
 /// how long.
 #[derive(Clone)]
 pub(super) struct Answer {
-    body: Bytes,
+    /// The body's pieces (see [`Pieces`]).
+    body: Vec<Bytes>,
     lifetime: Option<Duration>,
+}
+
+/// A response body sent as the pieces it was made of, with its exact length.
+/// An executed answer is the serialized response cut around each answer
+/// written ahead ([`crate::graphql::Splices`]); gluing them into one buffer
+/// copied every large answer once more and held it twice.
+struct Pieces {
+    pieces: std::collections::VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl Pieces {
+    fn new(pieces: Vec<Bytes>) -> Pieces {
+        let remaining = pieces.iter().map(|p| p.len() as u64).sum();
+        Pieces {
+            pieces: pieces.into(),
+            remaining,
+        }
+    }
+}
+
+impl http_body::Body for Pieces {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let next = self.pieces.pop_front().map(|piece| {
+            self.remaining -= piece.len() as u64;
+            Ok(http_body::Frame::data(piece))
+        });
+        std::task::Poll::Ready(next)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// The GraphiQL page for a browser's `GET /graphql` without a query.
@@ -255,7 +299,14 @@ async fn response_cache(State(state): State<Arc<AppState>>, req: Request, next: 
     };
     match answer.lifetime {
         Some(ttl) => {
-            rc.put(&scope, &method, &raw, answer.body, ttl).await;
+            rc.put(
+                &scope,
+                &method,
+                &raw,
+                Bytes::from(answer.body.concat()),
+                ttl,
+            )
+            .await;
             metrics::counter!("botscope_response_cache_requests_total", "outcome" => "miss")
                 .increment(1);
             let h = resp.headers_mut();
@@ -279,7 +330,7 @@ fn max_age(secs: u64) -> HeaderValue {
 /// Shared caches must key on the token: `Vary: authorization`.
 fn json_response(
     request: &HeaderMap,
-    body: Bytes,
+    body: impl Into<Body>,
     cache_control: HeaderValue,
     age: Option<u64>,
 ) -> Response {
@@ -292,7 +343,7 @@ fn json_response(
     } else {
         "application/json"
     };
-    let mut resp = Response::new(Body::from(body));
+    let mut resp = Response::new(body.into());
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, cache_control);
@@ -381,7 +432,7 @@ async fn execute(
     metrics::histogram!("botscope_graphql_request_seconds", "operation" => operation)
         .record(started.elapsed().as_secs_f64());
     let body = match executed.splices.to_json(resp) {
-        Ok(b) => Bytes::from(b),
+        Ok(pieces) => pieces,
         Err(_) => {
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -392,7 +443,7 @@ async fn execute(
     };
     let mut http = json_response(
         headers,
-        body.clone(),
+        Body::new(Pieces::new(body.clone())),
         HeaderValue::from_static("no-store"),
         None,
     );

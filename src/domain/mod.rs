@@ -158,6 +158,7 @@ domain_enum! {
 }
 
 domain_enum! {
+    named
     pub enum SessionMetricName {
         Count,
         Success,
@@ -178,6 +179,7 @@ domain_enum! {
 }
 
 domain_enum! {
+    named
     pub enum IntentStageMetricName {
         Count,
         Success,

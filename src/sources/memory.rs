@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{
-    AnalyticsSource, BotInfo, Capabilities, EVERY_INTENT_STAGE_METRIC, EVERY_SESSION_METRIC,
-};
+use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
     BotData, Counted, Family, FamilyBins, FamilyQuery, IntentMetricName, IntentPathNode,
     IntentPathQuery, MetricBin, MetricsQuery, Session, SessionAggregator, SessionMetricsQuery,
@@ -29,9 +27,9 @@ impl MemorySource {
         MemorySource {
             bot,
             capabilities: Capabilities {
-                session_metrics: EVERY_SESSION_METRIC.to_vec(),
+                session_metrics: crate::domain::SessionMetricName::ALL.to_vec(),
                 native_session_metrics: false,
-                intent_stage_metrics: EVERY_INTENT_STAGE_METRIC.to_vec(),
+                intent_stage_metrics: crate::domain::IntentStageMetricName::ALL.to_vec(),
                 intent_metrics: IntentMetricName::ALL.to_vec(),
                 utterance_metrics: UtteranceMetricName::ALL.to_vec(),
                 utterances: true,

@@ -58,27 +58,6 @@ pub struct Capabilities {
     pub intent_paths: bool,
 }
 
-/// Every session metric, for a source that answers them all (Lex computes
-/// them; for the others botscope computes them from sessions).
-pub const EVERY_SESSION_METRIC: [SessionMetricName; 7] = [
-    SessionMetricName::Count,
-    SessionMetricName::Success,
-    SessionMetricName::Failure,
-    SessionMetricName::Dropped,
-    SessionMetricName::Duration,
-    SessionMetricName::TurnsPerConversation,
-    SessionMetricName::Concurrency,
-];
-
-/// Every intent-stage metric, for a source that records stages (Lex, memory).
-pub const EVERY_INTENT_STAGE_METRIC: [IntentStageMetricName; 5] = [
-    IntentStageMetricName::Count,
-    IntentStageMetricName::Success,
-    IntentStageMetricName::Failed,
-    IntentStageMetricName::Dropped,
-    IntentStageMetricName::Retry,
-];
-
 impl Capabilities {
     /// The first metric of `q` this source cannot answer, named for a message.
     pub fn unsupported_metric(&self, q: &FamilyQuery) -> Option<String> {

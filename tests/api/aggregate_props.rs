@@ -153,15 +153,7 @@ fn naive(
         .collect()
 }
 
-const METRICS: [SessionMetricName; 7] = [
-    SessionMetricName::Count,
-    SessionMetricName::Success,
-    SessionMetricName::Failure,
-    SessionMetricName::Dropped,
-    SessionMetricName::Duration,
-    SessionMetricName::TurnsPerConversation,
-    SessionMetricName::Concurrency,
-];
+const METRICS: [SessionMetricName; 7] = SessionMetricName::ALL;
 const STATS: [Statistic; 3] = [Statistic::Sum, Statistic::Avg, Statistic::Max];
 const GROUPS: [SessionGroupField; 3] = [
     SessionGroupField::EndState,

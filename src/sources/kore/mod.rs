@@ -44,7 +44,7 @@ use self::mapping::{
     modality_of,
 };
 pub use self::window::KoreWindowPlan;
-use super::{AnalyticsSource, BotInfo, Capabilities, EVERY_SESSION_METRIC};
+use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
     ConversationEndState, FamilyBins, FamilyQuery, IntentBin, IntentEndState, IntentFilter,
     IntentGroupField, IntentMetricName, IntentMetrics, IntentPathNode, IntentPathQuery,
@@ -144,7 +144,7 @@ impl KoreSource {
         use IntentStageMetricName as I;
         Ok(KoreSource {
             capabilities: Capabilities {
-                session_metrics: EVERY_SESSION_METRIC.to_vec(),
+                session_metrics: crate::domain::SessionMetricName::ALL.to_vec(),
                 native_session_metrics: false,
                 intent_stage_metrics: vec![I::Count, I::Success, I::Failed],
                 intent_metrics: vec![

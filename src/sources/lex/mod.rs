@@ -49,9 +49,7 @@ pub use replay::{REPLAY_BOT, map_session_answer, map_session_page_json};
 use self::client::LEX_MAX_RESULTS;
 use self::error::bad_response;
 use self::family::{LexFamily, LexMetricsCall};
-use super::{
-    AnalyticsSource, BotInfo, Capabilities, EVERY_INTENT_STAGE_METRIC, EVERY_SESSION_METRIC,
-};
+use super::{AnalyticsSource, BotInfo, Capabilities};
 use crate::domain::{
     Bin, BinInterval, FamilyBins, FamilyQuery, GroupKey, IntentMetricName, IntentPathNode,
     IntentPathQuery, MetricValue, MetricsQuery, RollupMetric, Session, SessionOrderField,
@@ -73,9 +71,9 @@ impl LexSource {
         LexSource {
             bot,
             capabilities: Capabilities {
-                session_metrics: EVERY_SESSION_METRIC.to_vec(),
+                session_metrics: crate::domain::SessionMetricName::ALL.to_vec(),
                 native_session_metrics: true,
-                intent_stage_metrics: EVERY_INTENT_STAGE_METRIC.to_vec(),
+                intent_stage_metrics: crate::domain::IntentStageMetricName::ALL.to_vec(),
                 intent_metrics: IntentMetricName::ALL.to_vec(),
                 utterance_metrics: UtteranceMetricName::ALL.to_vec(),
                 utterances: true,

@@ -8,26 +8,19 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     no_transparent_huge_pages();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("cannot start the tokio runtime")
-        .block_on(run())
-}
-
-async fn run() -> ExitCode {
     let cli = botscope::cli::Cli::parse();
     botscope::logging::init(botscope::cli::log_format(&cli));
     botscope::cli::run(cli).await
 }
 
-/// Turns transparent huge pages off for this process, before the runtime's
-/// threads allocate. mimalloc asks for huge pages on its arenas, so each
-/// first touch of a fresh 2 MiB region zeroed all of it: that was 41 % of
-/// the CPU of a cold 30-day Kore query (pages of sessions parsed into fresh
-/// memory), and kept RSS high (BENCHMARKS.md, session 6). Redis documents
+/// Turns transparent huge pages off for this process (the flag belongs to
+/// the process, whichever thread sets it). mimalloc asks for huge pages on
+/// its arenas, so each first touch of a fresh 2 MiB region zeroed all of
+/// it: that was 41 % of the CPU of a cold 30-day Kore query (pages of
+/// sessions parsed into fresh memory), and kept RSS high (BENCHMARKS.md, session 6). Redis documents
 /// the same advice for the same reason.
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]

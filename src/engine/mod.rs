@@ -493,11 +493,15 @@ impl Engine {
                 all = merge_texts::<F>(all, &asked);
             }
             let mut bins = finish_bins(all, &req.group_by, F::BOT, &specs, req.rollup);
-            if let Some(first) = first {
-                rank(&mut bins, specs[0]);
-                bins.truncate(first.get());
+            match first {
+                Some(first) => {
+                    rank(&mut bins, specs[0]);
+                    bins.truncate(first.get());
+                    BinSet::finished(bins, &req.group_by, F::BOT, &specs)
+                }
+                None if req.rollup => BinSet::finished(bins, &req.group_by, F::BOT, &specs),
+                None => BinSet::sorted(vec![Arc::new(bins)], &req.group_by, F::BOT, &specs),
             }
-            BinSet::finished(bins, &req.group_by, F::BOT, &specs)
         } else {
             BinSet::sorted(answers, &req.group_by, F::BOT, &specs)
         };
@@ -676,7 +680,9 @@ fn check_group_by<F: Copy + PartialEq + std::fmt::Debug>(
 }
 
 /// Puts per-bot bins together: adds the `BOT` group key where asked, keeps only
-/// the requested metrics, rolls up when asked, and sorts by bin start, bot and groups.
+/// the requested metrics, and rolls up when asked (a rollup comes out sorted
+/// by start and groups; other bins are put in order by [`BinSet::sorted`] or
+/// ranked).
 fn finish_bins<F, M>(
     all: Vec<Bin<F, M>>,
     group_by: &[F],
@@ -691,8 +697,7 @@ where
     if rollup_bots {
         return rollup(all, specs);
     }
-    let mut out: Vec<Bin<F, M>> = all
-        .into_iter()
+    all.into_iter()
         .map(|mut bin| {
             // Group keys are moved into the asked order, not copied: this
             // runs once per bin of every answer.
@@ -719,54 +724,7 @@ where
             });
             bin
         })
-        .collect();
-    sort_bins(&mut out);
-    out
-}
-
-/// Sorts bins by (bin start, bot, groups), which is unique per bin. The few
-/// distinct (bot, groups) pairs are ranked once, so the sort compares two
-/// integers instead of bot ids and group texts: comparing those was most of
-/// the cost of sorting a 30-day hourly answer.
-/// What a bin is sorted by after its start: its bot and its groups.
-type BinIdentity<'a, F> = (Option<&'a str>, &'a [GroupKey<F>]);
-
-fn sort_bins<F: Ord, M>(bins: &mut Vec<Bin<F, M>>) {
-    let mut ranks: std::collections::BTreeMap<BinIdentity<F>, u32> =
-        std::collections::BTreeMap::new();
-    // Neighbouring bins mostly repeat a (bot, groups) pair seen just before:
-    // the last few are looked up without the map.
-    let mut recent: Vec<BinIdentity<F>> = Vec::with_capacity(8);
-    for b in bins.iter() {
-        let key = (b.bot_id.as_deref(), b.groups.as_slice());
-        if !recent.contains(&key) {
-            ranks.entry(key).or_insert(0);
-            if recent.len() == 8 {
-                recent.remove(0);
-            }
-            recent.push(key);
-        }
-    }
-    for (rank, r) in ranks.values_mut().enumerate() {
-        *r = rank as u32;
-    }
-    let mut keyed: Vec<(i64, u32, u32, u32)> = bins
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let t = b.bin_start;
-            let rank = ranks[&(b.bot_id.as_deref(), b.groups.as_slice())];
-            (t.timestamp(), t.timestamp_subsec_nanos(), rank, i as u32)
-        })
-        .collect();
-    drop(ranks);
-    keyed.sort_unstable();
-    let mut slots: Vec<Option<Bin<F, M>>> = std::mem::take(bins).into_iter().map(Some).collect();
-    bins.extend(
-        keyed
-            .into_iter()
-            .filter_map(|(_, _, _, i)| slots[i as usize].take()),
-    );
+        .collect()
 }
 
 type BinsByBot<G, M> = std::collections::BTreeMap<Option<String>, Vec<Bin<G, M>>>;

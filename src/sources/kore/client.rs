@@ -265,13 +265,19 @@ impl KoreClient {
     ) -> Result<KoreSessionsResponse> {
         let (client, query, request) = (self.clone(), query.to_vec(), request.clone());
         let page = async move { client.sessions_page(&query, &request).await };
-        // Aborted when the caller gives up (a bot's deadline, an open
-        // breaker's caller gone): a detached task would go on calling Kore,
-        // retries included, on a budget nobody is waiting for.
-        let mut task = AbortOnDrop(tokio::spawn(page.instrument(tracing::Span::current())));
-        (&mut task.0)
-            .await
-            .map_err(|e| Error::internal(format!("a Kore getSessions page task failed: {e}")))?
+        // A JoinSet aborts its tasks when dropped: when the caller gives up (a
+        // bot's deadline, an open breaker's caller gone), a detached task
+        // would go on calling Kore, retries included, on a budget nobody is
+        // waiting for.
+        let mut task = tokio::task::JoinSet::new();
+        task.spawn(page.instrument(tracing::Span::current()));
+        match task.join_next().await {
+            Some(Ok(page)) => page,
+            Some(Err(e)) => Err(Error::internal(format!(
+                "a Kore getSessions page task failed: {e}"
+            ))),
+            None => Err(Error::internal("a Kore getSessions page task was lost")),
+        }
     }
 
     async fn sessions_page(
@@ -332,14 +338,5 @@ impl KoreClient {
             }
             request.skip += received;
         }
-    }
-}
-
-/// A spawned task that is aborted when its handle is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }

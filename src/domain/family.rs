@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Bin, BinInterval, IntentFilter, IntentGroupField, IntentMetricName, IntentStageFilter,
-    IntentStageGroupField, IntentStageMetricName, RollupMetric, SessionFilter, SessionGroupField,
-    SessionMetricName, Statistic, TimeRange, UtteranceFilter, UtteranceGroupField,
-    UtteranceMetricName,
+    IntentStageGroupField, IntentStageMetricName, PackedBins, RollupMetric, SessionFilter,
+    SessionGroupField, SessionMetricName, Statistic, TimeRange, UtteranceFilter,
+    UtteranceGroupField, UtteranceMetricName,
 };
 
 /// One metric asked for: a name and a statistic.
@@ -77,7 +77,7 @@ pub trait Family:
 }
 
 /// A family's bins as they cross the seam: shared, not copied.
-pub type SharedBins<F> = Arc<Vec<Bin<<F as Family>::Group, <F as Family>::Metric>>>;
+pub type SharedBins<F> = Arc<PackedBins<<F as Family>::Group, <F as Family>::Metric>>;
 
 /// One bot's metrics of one family.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -120,13 +120,14 @@ pub enum FamilyQuery {
 
 /// The bins of any family, as they come back across the seam. Shared, not
 /// copied: the source cache and every answer built from it hold the same
-/// bins (a 30-day hourly answer is thousands of them).
+/// bins (a 30-day hourly answer is thousands of them), packed and ordered
+/// once as the source answers ([`PackedBins::ordered`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FamilyBins {
-    Session(Arc<Vec<Bin<SessionGroupField, SessionMetricName>>>),
-    IntentStage(Arc<Vec<Bin<IntentStageGroupField, IntentStageMetricName>>>),
-    Intent(Arc<Vec<Bin<IntentGroupField, IntentMetricName>>>),
-    Utterance(Arc<Vec<Bin<UtteranceGroupField, UtteranceMetricName>>>),
+    Session(Arc<PackedBins<SessionGroupField, SessionMetricName>>),
+    IntentStage(Arc<PackedBins<IntentStageGroupField, IntentStageMetricName>>),
+    Intent(Arc<PackedBins<IntentGroupField, IntentMetricName>>),
+    Utterance(Arc<PackedBins<UtteranceGroupField, UtteranceMetricName>>),
 }
 
 impl FamilyQuery {
@@ -163,19 +164,11 @@ impl FamilyQuery {
 impl FamilyBins {
     /// A rough size in bytes, for the cache's weigher.
     pub fn estimated_bytes(&self) -> usize {
-        fn of<F, M>(bins: &[Bin<F, M>]) -> usize {
-            bins.iter()
-                .map(|b| {
-                    96 + b.groups.iter().map(|g| 32 + g.value.len()).sum::<usize>()
-                        + b.values.len() * 32
-                })
-                .sum()
-        }
         match self {
-            FamilyBins::Session(b) => of(b),
-            FamilyBins::IntentStage(b) => of(b),
-            FamilyBins::Intent(b) => of(b),
-            FamilyBins::Utterance(b) => of(b),
+            FamilyBins::Session(b) => b.estimated_bytes(),
+            FamilyBins::IntentStage(b) => b.estimated_bytes(),
+            FamilyBins::Intent(b) => b.estimated_bytes(),
+            FamilyBins::Utterance(b) => b.estimated_bytes(),
         }
     }
 }
@@ -208,7 +201,7 @@ macro_rules! family {
             }
 
             fn wrap(b: Vec<Bin<$group, $metric>>) -> FamilyBins {
-                FamilyBins::$variant(Arc::new(b))
+                FamilyBins::$variant(Arc::new(PackedBins::ordered(b)))
             }
         }
 

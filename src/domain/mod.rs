@@ -9,6 +9,7 @@ mod aggregate;
 mod data;
 mod family;
 mod filter;
+mod packed;
 mod paths;
 mod query;
 mod range;
@@ -27,6 +28,7 @@ pub use filter::{
     UtteranceFilter,
 };
 pub(crate) use filter::{filter_field_type, shared_field};
+pub use packed::{BinKey, PackedBin, PackedBins};
 pub use paths::{intent_path_nodes, merge_nodes, sort_nodes};
 pub use query::{
     IntentMetricSpec, IntentMetricsQuery, IntentPath, IntentPathQuery, IntentStageMetricSpec,

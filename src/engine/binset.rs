@@ -10,13 +10,13 @@
 //! them) and asked metrics are picked out as it is read.
 
 use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rustc_hash::FxHashMap;
 
-use crate::domain::{Bin, BinInterval, GroupKey, MetricValue, Statistic};
+use crate::domain::{
+    Bin, BinInterval, BinKey, GroupKey, MetricValue, PackedBin, PackedBins, Statistic,
+};
 
 /// What a bin shows: the asked group fields in order (the bot field among
 /// them where asked) and the asked metrics in order.
@@ -30,30 +30,26 @@ struct Shape<G, M> {
 /// The bins of one metrics answer, in the answer's order.
 #[derive(Debug, Clone)]
 pub struct BinSet<G, M> {
-    answers: Vec<Arc<Vec<Bin<G, M>>>>,
+    answers: Vec<Arc<PackedBins<G, M>>>,
+    /// Where each answer's keys start in the numbering of every key of the
+    /// set ([`BinView::key_id`]).
+    key_offsets: Vec<u32>,
     /// (answer, bin) in the answer's order.
     order: Vec<(u32, u32)>,
     shape: Shape<G, M>,
 }
 
-impl<G: Copy + Ord + Hash, M: Copy + PartialEq> BinSet<G, M> {
+impl<G: Copy + Ord + std::hash::Hash, M: Copy + PartialEq> BinSet<G, M> {
     /// The bins of several bots' answers (one answer a bot), sorted by bin
-    /// start, bot and groups — unique per bin — as [`Bin`]s are everywhere.
+    /// start, bot and groups — unique per bin — as [`Bin`]s are everywhere;
+    /// bins that tie keep their answers' order.
     pub fn sorted(
-        answers: Vec<Arc<Vec<Bin<G, M>>>>,
+        answers: Vec<Arc<PackedBins<G, M>>>,
         group_by: &[G],
         bot_field: G,
         specs: &[(M, Statistic)],
     ) -> Self {
-        let mut set = BinSet {
-            answers,
-            order: Vec::new(),
-            shape: Shape {
-                group_by: group_by.to_vec(),
-                bot_field,
-                specs: specs.to_vec(),
-            },
-        };
+        let mut set = Self::of(answers, group_by, bot_field, specs);
         set.order = set.sort_order();
         set
     }
@@ -65,10 +61,28 @@ impl<G: Copy + Ord + Hash, M: Copy + PartialEq> BinSet<G, M> {
         bot_field: G,
         specs: &[(M, Statistic)],
     ) -> Self {
-        let order = (0..bins.len() as u32).map(|i| (0, i)).collect();
+        let answers = vec![Arc::new(PackedBins::in_order(bins))];
+        let mut set = Self::of(answers, group_by, bot_field, specs);
+        set.order = (0..set.answers[0].len() as u32).map(|i| (0, i)).collect();
+        set
+    }
+
+    fn of(
+        answers: Vec<Arc<PackedBins<G, M>>>,
+        group_by: &[G],
+        bot_field: G,
+        specs: &[(M, Statistic)],
+    ) -> Self {
+        let mut key_offsets = Vec::with_capacity(answers.len());
+        let mut keys = 0u32;
+        for answer in &answers {
+            key_offsets.push(keys);
+            keys += answer.keys().len() as u32;
+        }
         BinSet {
-            answers: vec![Arc::new(bins)],
-            order,
+            answers,
+            key_offsets,
+            order: Vec::new(),
             shape: Shape {
                 group_by: group_by.to_vec(),
                 bot_field,
@@ -85,11 +99,22 @@ impl<G: Copy + Ord + Hash, M: Copy + PartialEq> BinSet<G, M> {
         self.order.is_empty()
     }
 
+    /// How many keys ([`BinView::key_id`]) the set numbers.
+    pub fn key_count(&self) -> usize {
+        self.answers.iter().map(|a| a.keys().len()).sum()
+    }
+
     pub fn iter(&self) -> impl ExactSizeIterator<Item = BinView<'_, G, M>> + '_ {
-        self.order.iter().map(|&(a, i)| BinView {
-            bin: &self.answers[a as usize][i as usize],
+        self.order.iter().map(|&(a, i)| self.view(a, i))
+    }
+
+    fn view(&self, a: u32, i: u32) -> BinView<'_, G, M> {
+        let bin = self.answers[a as usize].get(i as usize);
+        BinView {
+            key_id: self.key_offsets[a as usize] + bin.key_index(),
+            bin,
             shape: &self.shape,
-        })
+        }
     }
 
     /// The bins as owned values, each in the shape it shows.
@@ -97,52 +122,136 @@ impl<G: Copy + Ord + Hash, M: Copy + PartialEq> BinSet<G, M> {
         self.iter().map(|b| b.to_bin()).collect()
     }
 
-    /// Ranks the few distinct (bot, groups) identities once, so that sorting
-    /// compares one integer a bin (start, rank, position packed into a
-    /// `u128`), not bot ids and group texts.
+    /// The order of the bins. The keys — a few distinct (bot, groups) an
+    /// answer — are ranked once by what they show; a bin's place is then its
+    /// start and its key's rank. Sources' answers come packed in start and
+    /// key order, so when ranking keeps each answer's key order (the asked
+    /// groups are what the source was asked), the answers are merged as they
+    /// are; otherwise the bins are sorted by one packed integer each.
     fn sort_order(&self) -> Vec<(u32, u32)> {
-        let mut ranks: FxHashMap<Identity<'_, G, M>, u32> = FxHashMap::default();
-        let total = self.answers.iter().map(|a| a.len()).sum();
-        let mut positions: Vec<(u32, u32)> = Vec::with_capacity(total);
-        let mut firsts: Vec<u32> = Vec::with_capacity(total);
-        let mut earliest = i64::MAX;
-        for (a, answer) in self.answers.iter().enumerate() {
-            for (i, bin) in answer.iter().enumerate() {
-                let id = Identity {
-                    answer: a as u32,
-                    view: BinView {
-                        bin,
-                        shape: &self.shape,
-                    },
-                };
-                let next = ranks.len() as u32;
-                firsts.push(*ranks.entry(id).or_insert(next));
-                positions.push((a as u32, i as u32));
-                earliest = earliest.min(bin.bin_start.timestamp());
+        let ranks = self.key_ranks();
+        let merges = self.answers.iter().enumerate().all(|(a, answer)| {
+            let ranks = &ranks[self.key_offsets[a] as usize..][..answer.keys().len()];
+            answer.is_ordered() && ranks.windows(2).all(|w| w[0] <= w[1])
+        });
+        if merges {
+            self.merge_order(&ranks)
+        } else {
+            self.sort_order_by_keys(&ranks)
+        }
+    }
+
+    /// Each key's rank by what it shows (bot, then the asked groups in the
+    /// asked order); keys that show the same share a rank.
+    fn key_ranks(&self) -> Vec<u32> {
+        let shown = |a: usize, k: usize| Shown {
+            key: &self.answers[a].keys()[k],
+            shape: &self.shape,
+        };
+        let mut keys: Vec<(usize, usize)> = self
+            .answers
+            .iter()
+            .enumerate()
+            .flat_map(|(a, answer)| (0..answer.keys().len()).map(move |k| (a, k)))
+            .collect();
+        keys.sort_by(|&(a, k), &(b, j)| shown(a, k).cmp(&shown(b, j)));
+        let mut ranks = vec![0u32; keys.len()];
+        let mut rank = 0u32;
+        for (n, &(a, k)) in keys.iter().enumerate() {
+            if n > 0 {
+                let (b, j) = keys[n - 1];
+                if shown(b, j).cmp(&shown(a, k)) != Ordering::Equal {
+                    rank += 1;
+                }
+            }
+            ranks[self.key_offsets[a] as usize + k] = rank;
+        }
+        ranks
+    }
+
+    /// Answers each ordered by (start, rank), merged; ties go to the earlier
+    /// answer, and within an answer keep its order. The answer whose next
+    /// bin comes first gives bins until its next one would come after the
+    /// runner-up's: a run of one bot's bins of one hour, say, costs one
+    /// comparison a bin.
+    fn merge_order(&self, ranks: &[u32]) -> Vec<(u32, u32)> {
+        let place = |a: usize, i: usize| {
+            let bin = self.answers[a].get(i);
+            let rank = ranks[self.key_offsets[a] as usize + bin.key_index() as usize];
+            (bin.bin_start(), rank, a)
+        };
+        let mut next = vec![0usize; self.answers.len()];
+        let mut order = Vec::with_capacity(self.answers.iter().map(|a| a.len()).sum());
+        loop {
+            let mut first = None;
+            let mut second = None;
+            for (a, &i) in next.iter().enumerate() {
+                if i == self.answers[a].len() {
+                    continue;
+                }
+                let head = Some(place(a, i));
+                if head < first || first.is_none() {
+                    second = first;
+                    first = head;
+                } else if head < second || second.is_none() {
+                    second = head;
+                }
+            }
+            let Some((.., a)) = first else {
+                return order;
+            };
+            loop {
+                order.push((a as u32, next[a] as u32));
+                next[a] += 1;
+                if next[a] == self.answers[a].len()
+                    || second.is_some_and(|second| place(a, next[a]) > second)
+                {
+                    break;
+                }
             }
         }
-        // Ranks so far are first-seen; make them the identities' order.
-        let mut distinct: Vec<(Identity<'_, G, M>, u32)> = ranks.into_iter().collect();
-        distinct.sort_by(|x, y| x.0.cmp(&y.0));
-        let mut rank_of_first = vec![0u32; distinct.len()];
-        for (sorted, (_, seen)) in distinct.iter().enumerate() {
-            rank_of_first[*seen as usize] = sorted as u32;
-        }
+    }
+
+    /// The same order for answers in no known order: one `sort_unstable` of
+    /// start, rank and position packed into a `u128` a bin.
+    fn sort_order_by_keys(&self, ranks: &[u32]) -> Vec<(u32, u32)> {
+        let positions: Vec<(u32, u32)> = self
+            .answers
+            .iter()
+            .enumerate()
+            .flat_map(|(a, answer)| (0..answer.len() as u32).map(move |i| (a as u32, i)))
+            .collect();
+        let rank_of = |&(a, i): &(u32, u32)| {
+            let bin = self.answers[a as usize].get(i as usize);
+            ranks[self.key_offsets[a as usize] as usize + bin.key_index() as usize]
+        };
+        let start_of = |&(a, i): &(u32, u32)| self.answers[a as usize].get(i as usize).bin_start();
+        let earliest = positions
+            .iter()
+            .map(|p| start_of(p).timestamp())
+            .min()
+            .unwrap_or(0);
         // Seconds since the earliest start (36 bits: two millennia), nanos
         // (30), rank (30), position (32).
-        let fits = distinct.len() < (1 << 30) && total <= u32::MAX as usize;
-        let mut keyed: Vec<u128> = Vec::with_capacity(total);
-        for (p, &(a, i)) in positions.iter().enumerate() {
-            let start = self.answers[a as usize][i as usize].bin_start;
+        let fits = ranks.len() < (1 << 30) && positions.len() <= u32::MAX as usize;
+        let mut keyed: Vec<u128> = Vec::with_capacity(positions.len());
+        for (p, at) in positions.iter().enumerate() {
+            let start = start_of(at);
             let secs = (start.timestamp() - earliest) as u128;
             // (A leap second's nanos pass 10⁹ and would not fit either.)
             if !fits || secs >= 1 << 36 || start.timestamp_subsec_nanos() >= 1 << 30 {
-                return self.sort_order_by_tuples(&positions, &firsts, &rank_of_first);
+                let mut keyed: Vec<(DateTime<Utc>, u32, usize)> = positions
+                    .iter()
+                    .enumerate()
+                    .map(|(p, at)| (start_of(at), rank_of(at), p))
+                    .collect();
+                keyed.sort_unstable();
+                return keyed.into_iter().map(|(.., p)| positions[p]).collect();
             }
             keyed.push(
                 secs << 92
                     | u128::from(start.timestamp_subsec_nanos()) << 62
-                    | u128::from(rank_of_first[firsts[p] as usize]) << 32
+                    | u128::from(rank_of(at)) << 32
                     | p as u128,
             );
         }
@@ -152,31 +261,13 @@ impl<G: Copy + Ord + Hash, M: Copy + PartialEq> BinSet<G, M> {
             .map(|k| positions[(k as u32) as usize])
             .collect()
     }
-
-    /// The same order for what does not pack into 128 bits.
-    fn sort_order_by_tuples(
-        &self,
-        positions: &[(u32, u32)],
-        firsts: &[u32],
-        rank_of_first: &[u32],
-    ) -> Vec<(u32, u32)> {
-        let mut keyed: Vec<(DateTime<Utc>, u32, usize)> = positions
-            .iter()
-            .enumerate()
-            .map(|(p, &(a, i))| {
-                let start = self.answers[a as usize][i as usize].bin_start;
-                (start, rank_of_first[firsts[p] as usize], p)
-            })
-            .collect();
-        keyed.sort_unstable();
-        keyed.into_iter().map(|(.., p)| positions[p]).collect()
-    }
 }
 
 /// One bin of a [`BinSet`], read in place.
 #[derive(Debug)]
 pub struct BinView<'a, G, M> {
-    bin: &'a Bin<G, M>,
+    bin: PackedBin<'a, G, M>,
+    key_id: u32,
     shape: &'a Shape<G, M>,
 }
 
@@ -190,39 +281,36 @@ impl<G, M> Copy for BinView<'_, G, M> {}
 
 impl<'a, G: Copy + PartialEq, M: Copy + PartialEq> BinView<'a, G, M> {
     pub fn bot_id(&self) -> Option<&'a str> {
-        self.bin.bot_id.as_deref()
+        self.bin.key.bot_id.as_deref()
     }
 
     pub fn bin_start(&self) -> DateTime<Utc> {
-        self.bin.bin_start
+        self.bin.bin_start()
     }
 
     pub fn bin_interval(&self) -> Option<BinInterval> {
-        self.bin.bin_interval
+        self.bin.bin_interval()
+    }
+
+    /// Which of the set's few (bot, groups) keys the bin has, numbered
+    /// `0..`[`BinSet::key_count`]: bins with one key show the same bot and
+    /// groups, so what they show can be written once.
+    pub fn key_id(&self) -> u32 {
+        self.key_id
     }
 
     /// The asked groups in the asked order; the bot field's value is the
     /// bin's bot. A field the source did not answer is left out.
     pub fn groups(&self) -> impl Iterator<Item = (G, &'a str)> + 'a {
-        let (bin, shape) = (self.bin, self.shape);
-        shape.group_by.iter().filter_map(move |&field| {
-            if field == shape.bot_field {
-                Some((field, bin.bot_id.as_deref().unwrap_or_default()))
-            } else {
-                bin.groups
-                    .iter()
-                    .find(|g| g.field == field)
-                    .map(|g| (field, g.value.as_str()))
-            }
-        })
+        shown_groups(self.bin.key, self.shape)
     }
 
     /// The asked metrics in the asked order; one the source did not answer
     /// is left out.
     pub fn values(&self) -> impl Iterator<Item = &'a MetricValue<M>> + 'a {
-        let (bin, shape) = (self.bin, self.shape);
+        let (values, shape) = (self.bin.values, self.shape);
         shape.specs.iter().filter_map(move |&(metric, statistic)| {
-            bin.values
+            values
                 .iter()
                 .find(|v| v.metric == metric && v.statistic == statistic)
         })
@@ -230,9 +318,9 @@ impl<'a, G: Copy + PartialEq, M: Copy + PartialEq> BinView<'a, G, M> {
 
     pub fn to_bin(&self) -> Bin<G, M> {
         Bin {
-            bot_id: self.bin.bot_id.clone(),
-            bin_start: self.bin.bin_start,
-            bin_interval: self.bin.bin_interval,
+            bot_id: self.bot_id().map(str::to_owned),
+            bin_start: self.bin_start(),
+            bin_interval: self.bin_interval(),
             groups: self
                 .groups()
                 .map(|(field, value)| GroupKey {
@@ -245,38 +333,33 @@ impl<'a, G: Copy + PartialEq, M: Copy + PartialEq> BinView<'a, G, M> {
     }
 }
 
-/// A bin's bot and shown groups, compared without copying them: bins of one
-/// answer share a bot, so the answer's index stands for it when hashing.
-struct Identity<'a, G, M> {
-    answer: u32,
-    view: BinView<'a, G, M>,
-}
-
-impl<G: Copy + Hash + PartialEq, M: Copy + PartialEq> Hash for Identity<'_, G, M> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.answer.hash(state);
-        for (field, value) in self.view.groups() {
-            field.hash(state);
-            value.hash(state);
+fn shown_groups<'a, G: Copy + PartialEq, M>(
+    key: &'a BinKey<G>,
+    shape: &'a Shape<G, M>,
+) -> impl Iterator<Item = (G, &'a str)> + 'a {
+    shape.group_by.iter().filter_map(move |&field| {
+        if field == shape.bot_field {
+            Some((field, key.bot_id.as_deref().unwrap_or_default()))
+        } else {
+            key.groups
+                .iter()
+                .find(|g| g.field == field)
+                .map(|g| (field, g.value.as_str()))
         }
-    }
+    })
 }
 
-impl<G: Copy + PartialEq, M: Copy + PartialEq> PartialEq for Identity<'_, G, M> {
-    fn eq(&self, other: &Self) -> bool {
-        self.answer == other.answer && self.view.groups().eq(other.view.groups())
-    }
+/// A key as a bin with it shows it: bot id, then the asked groups.
+struct Shown<'a, G, M> {
+    key: &'a BinKey<G>,
+    shape: &'a Shape<G, M>,
 }
 
-impl<G: Copy + PartialEq, M: Copy + PartialEq> Eq for Identity<'_, G, M> {}
-
-impl<G: Copy + Ord, M: Copy + PartialEq> Identity<'_, G, M> {
-    /// Bot id, then groups: the order bins of one start time are shown in.
+impl<G: Copy + Ord, M> Shown<'_, G, M> {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.view
-            .bot_id()
-            .cmp(&other.view.bot_id())
-            .then_with(|| self.view.groups().cmp(other.view.groups()))
+        self.key.bot_id.cmp(&other.key.bot_id).then_with(|| {
+            shown_groups(self.key, self.shape).cmp(shown_groups(other.key, other.shape))
+        })
     }
 }
 
@@ -335,6 +418,10 @@ mod tests {
         bins
     }
 
+    fn ordered(bins: Vec<Bin<G, M>>) -> Arc<PackedBins<G, M>> {
+        Arc::new(PackedBins::ordered(bins))
+    }
+
     /// The copied and re-arranged bins (`finish_bins`, which merged texts
     /// and rankings still use), sorted the plain way: by start, bot, groups.
     fn reference(
@@ -342,7 +429,11 @@ mod tests {
         group_by: &[G],
         specs: &[(M, Statistic)],
     ) -> Vec<Bin<G, M>> {
-        let mut bins = crate::engine::finish_bins(answers.concat(), group_by, G::Bot, specs, false);
+        let packed: Vec<Bin<G, M>> = answers
+            .iter()
+            .flat_map(|a| PackedBins::ordered(a.clone()).to_bins())
+            .collect();
+        let mut bins = crate::engine::finish_bins(packed, group_by, G::Bot, specs, false);
         bins.sort_by(|a, b| {
             (a.bin_start, &a.bot_id, &a.groups).cmp(&(b.bin_start, &b.bot_id, &b.groups))
         });
@@ -365,7 +456,7 @@ mod tests {
             vec![G::Locale],
             vec![],
         ] {
-            let shared: Vec<_> = answers.iter().cloned().map(Arc::new).collect();
+            let shared: Vec<_> = answers.iter().cloned().map(ordered).collect();
             let in_place = BinSet::sorted(shared, &group_by, G::Bot, &specs);
             let copied = reference(&answers, &group_by, &specs);
             assert_eq!(in_place.len(), copied.len());
@@ -383,10 +474,43 @@ mod tests {
         let answers = [far, answer("billing", 4)];
         let specs = [(M::Count, Statistic::Sum)];
         let group_by = [G::Bot, G::EndState];
-        let shared: Vec<_> = answers.iter().cloned().map(Arc::new).collect();
+        let shared: Vec<_> = answers.iter().cloned().map(ordered).collect();
         let in_place = BinSet::sorted(shared, &group_by, G::Bot, &specs).into_bins();
         let copied = reference(&answers, &group_by, &specs);
         assert_eq!(in_place[0].bin_start.year(), 1);
         assert_eq!(in_place, copied);
+    }
+
+    /// Where the asked groups keep the answers' key order the answers are
+    /// merged; the merge and the sort agree, and the groupings of the test
+    /// above take both ways.
+    #[test]
+    fn merging_ordered_answers_equals_sorting_them() {
+        let answers: Vec<_> = [answer("sales", 1), answer("billing", 4), answer("sales", 2)]
+            .into_iter()
+            .map(ordered)
+            .collect();
+        let specs = [(M::Count, Statistic::Sum)];
+        let mut merged = 0;
+        for group_by in [
+            vec![G::Bot, G::Locale, G::EndState],
+            vec![G::Locale],
+            vec![],
+            vec![G::EndState, G::Locale],
+        ] {
+            let set = BinSet::sorted(answers.clone(), &group_by, G::Bot, &specs);
+            let ranks = set.key_ranks();
+            let sorted = set.sort_order_by_keys(&ranks);
+            assert_eq!(set.order, sorted, "{group_by:?}");
+            let monotonic = set.answers.iter().enumerate().all(|(a, answer)| {
+                let r = &ranks[set.key_offsets[a] as usize..][..answer.keys().len()];
+                r.windows(2).all(|w| w[0] <= w[1])
+            });
+            if monotonic {
+                assert_eq!(set.merge_order(&ranks), sorted, "{group_by:?}");
+                merged += 1;
+            }
+        }
+        assert_eq!(merged, 3, "all but the last grouping keep the key order");
     }
 }

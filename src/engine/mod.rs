@@ -21,9 +21,9 @@ use serde::Serialize;
 
 use crate::domain::{
     Bin, BinInterval, Family, GroupKey, IntentMetrics, IntentStageMetrics, MetricSpec,
-    MetricsQuery, PageSize, Session, SessionFilter, SessionMetrics, SessionOrder, SessionQuery,
-    Statistic, TimeRange, UtteranceFilter, UtteranceKey, UtteranceMetrics, UtteranceQuery,
-    UtteranceRecord, text_key, utterance_order,
+    MetricsQuery, PackedBins, PageSize, Session, SessionFilter, SessionMetrics, SessionOrder,
+    SessionQuery, Statistic, TimeRange, UtteranceFilter, UtteranceKey, UtteranceMetrics,
+    UtteranceQuery, UtteranceRecord, text_key, utterance_order,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::sources::{AnalyticsSource, BotInfo};
@@ -488,7 +488,7 @@ impl Engine {
             // These re-make bins (sums across bots, merged texts, a cut):
             // they work on copies.
             let mut all: Vec<Bin<F::Group, F::Metric>> =
-                answers.into_iter().flat_map(Arc::unwrap_or_clone).collect();
+                answers.iter().flat_map(|a| a.to_bins()).collect();
             if merges_text {
                 all = merge_texts::<F>(all, &asked);
             }
@@ -500,7 +500,12 @@ impl Engine {
                     BinSet::finished(bins, &req.group_by, F::BOT, &specs)
                 }
                 None if req.rollup => BinSet::finished(bins, &req.group_by, F::BOT, &specs),
-                None => BinSet::sorted(vec![Arc::new(bins)], &req.group_by, F::BOT, &specs),
+                None => BinSet::sorted(
+                    vec![Arc::new(PackedBins::ordered(bins))],
+                    &req.group_by,
+                    F::BOT,
+                    &specs,
+                ),
             }
         } else {
             BinSet::sorted(answers, &req.group_by, F::BOT, &specs)

@@ -53,16 +53,21 @@ impl<F: GqlFamily> OutputType for Bins<F> {
         if let Some(plan) = Plan::of(&ctx.item.node) {
             let engine = ctx.data_unchecked::<Arc<Engine>>();
             if let Some(splices) = ctx.data_opt::<Arc<Splices>>() {
-                // ~250 bytes a bin for the common selections: one allocation.
-                let mut out = Vec::with_capacity(self.0.len() * 256 + 2);
+                let mut out = Vec::with_capacity(1024);
                 out.push(b'[');
                 let mut times = TimeText::default();
-                let mut bots = BotText::default();
+                let mut floats = FloatText::default();
+                let mut keys = KeyText::new(self.0.key_count());
                 for (i, b) in self.0.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    plan.write_bin::<F>(engine, b, &mut times, &mut bots, &mut out);
+                    plan.write_bin::<F>(engine, b, &mut times, &mut floats, &mut keys, &mut out);
+                    if i == 0 {
+                        // Bins of one selection are about the same size:
+                        // one allocation for the rest, with some room.
+                        out.reserve(out.len() * self.0.len() / 8 * 9);
+                    }
                 }
                 out.push(b']');
                 return Ok(Value::String(splices.add(out)));
@@ -299,50 +304,114 @@ impl Splices {
     }
 }
 
-/// The last bin start written, as text: bins of one time bin (every bot and
-/// group) come together, so most starts are formatted once.
+/// The last bin start written, as JSON text: bins of one time bin (every
+/// bot and group) come together, so most starts are formatted once.
 #[derive(Default)]
 struct TimeText {
     at: Option<chrono::DateTime<chrono::Utc>>,
-    text: String,
+    json: Vec<u8>,
 }
 
-/// The `Bot` objects of an answer, each written once: bins of a few bots
-/// repeat them thousands of times.
-#[derive(Default)]
-struct BotText {
-    written: Vec<(BotSelection, Vec<u8>)>,
+/// The JSON text of values written lately, in a small table indexed by a
+/// hash of their bits: values repeat (counts, and averages over small counts
+/// such as 0.5 or 0.3333333333333333), and finding the shortest text of a
+/// float was the costliest part of writing a bin.
+struct FloatText {
+    slots: Vec<FloatSlot>,
 }
 
-/// Which `bot` selection (by address: `a: bot { id } b: bot { name }`), of
-/// which bot.
-type BotSelection = (usize, Option<String>);
+#[derive(Clone, Copy, Default)]
+struct FloatSlot {
+    bits: u64,
+    len: u8,
+    text: [u8; 24],
+}
 
-impl BotText {
-    fn of(&mut self, engine: &Engine, id: Option<&str>, fields: &[(Key, BotField)]) -> &[u8] {
-        let selection = fields.as_ptr() as usize;
-        let seen = |(s, b): &BotSelection| *s == selection && b.as_deref() == id;
-        let at = match self.written.iter().position(|(key, _)| seen(key)) {
+impl Default for FloatText {
+    fn default() -> Self {
+        FloatText {
+            slots: vec![FloatSlot::default(); 1 << FloatText::BITS],
+        }
+    }
+}
+
+impl FloatText {
+    const BITS: u32 = 9;
+
+    /// A finite float as serde_json writes it (at most 24 bytes).
+    fn write(&mut self, out: &mut Vec<u8>, v: f64) {
+        let bits = v.to_bits();
+        let slot = &mut self.slots
+            [(bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - Self::BITS)) as usize];
+        if slot.len == 0 || slot.bits != bits {
+            let mut text = Vec::with_capacity(24);
+            write_f64(&mut text, v);
+            if text.len() > slot.text.len() {
+                out.extend_from_slice(&text);
+                return;
+            }
+            slot.text[..text.len()].copy_from_slice(&text);
+            slot.len = text.len() as u8;
+            slot.bits = bits;
+        }
+        out.extend_from_slice(&slot.text[..slot.len as usize]);
+    }
+}
+
+/// What bins show of their key — their `bot` object, their `groups` list —
+/// written once per key and selection: an answer's bins have a few keys
+/// (`BinView::key_id`) and repeat them thousands of times.
+struct KeyText {
+    keys: usize,
+    /// Per selection (by address: `a: bot { id } b: bot { name }` are two),
+    /// per key, where in `bytes` its text is.
+    selections: Vec<(usize, Vec<Option<Span>>)>,
+    bytes: Vec<u8>,
+}
+
+/// Where in [`KeyText::bytes`] a text is.
+type Span = (u32, u32);
+
+impl KeyText {
+    fn new(keys: usize) -> Self {
+        KeyText {
+            keys,
+            selections: Vec::new(),
+            bytes: Vec::new(),
+        }
+    }
+
+    fn of<T>(&mut self, selection: &[T], key: u32, write: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
+        let selection = selection.as_ptr() as usize;
+        let at = match self.selections.iter().position(|(s, _)| *s == selection) {
             Some(at) => at,
             None => {
-                let mut json = Vec::new();
-                write_bot(engine, id, fields, &mut json);
-                self.written
-                    .push(((selection, id.map(str::to_owned)), json));
-                self.written.len() - 1
+                self.selections.push((selection, vec![None; self.keys]));
+                self.selections.len() - 1
             }
         };
-        &self.written[at].1
+        let span = match self.selections[at].1[key as usize] {
+            Some(span) => span,
+            None => {
+                let from = self.bytes.len() as u32;
+                write(&mut self.bytes);
+                let span = (from, self.bytes.len() as u32);
+                self.selections[at].1[key as usize] = Some(span);
+                span
+            }
+        };
+        &self.bytes[span.0 as usize..span.1 as usize]
     }
 }
 
 impl TimeText {
-    fn of(&mut self, at: chrono::DateTime<chrono::Utc>) -> &str {
+    fn of(&mut self, at: chrono::DateTime<chrono::Utc>) -> &[u8] {
         if self.at != Some(at) {
             self.at = Some(at);
-            self.text = DateTimeScalar(at).to_text();
+            self.json.clear();
+            write_str(&mut self.json, &DateTimeScalar(at).to_text());
         }
-        &self.text
+        &self.json
     }
 }
 
@@ -445,8 +514,10 @@ fn write_bot(engine: &Engine, id: Option<&str>, fields: &[(Key, BotField)], out:
 /// numbers: those are written as integers with `.0`, which is several times
 /// cheaper than the shortest-float algorithm and gives the same bytes.
 fn write_f64(out: &mut Vec<u8>, v: f64) {
-    if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
-        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+    // (`as` saturates and drops the fraction: a cheap whole-number test.)
+    let whole = v as i64;
+    if whole as f64 == v && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
         out.extend_from_slice(b".0");
     } else {
         // Writing a number into a Vec cannot fail.
@@ -579,7 +650,8 @@ impl Plan {
         engine: &Engine,
         b: BinView<'_, F::Group, F::Metric>,
         times: &mut TimeText,
-        bots: &mut BotText,
+        floats: &mut FloatText,
+        keys: &mut KeyText,
         out: &mut Vec<u8>,
     ) {
         out.push(b'{');
@@ -588,20 +660,26 @@ impl Plan {
             write_key(out, &mut first, key);
             match field {
                 BinField::Typename => write_str(out, F::BIN),
-                BinField::BinStart => write_str(out, times.of(b.bin_start())),
+                BinField::BinStart => out.extend_from_slice(times.of(b.bin_start())),
                 BinField::BinInterval => match b.bin_interval() {
                     Some(i) => write_name(out, enum_name(i)),
                     None => out.extend_from_slice(b"null"),
                 },
                 BinField::Bot(fields) => {
-                    out.extend_from_slice(bots.of(engine, b.bot_id(), fields));
+                    let bot = keys.of(fields, b.key_id(), |out| {
+                        write_bot(engine, b.bot_id(), fields, out)
+                    });
+                    out.extend_from_slice(bot);
                 }
                 BinField::Groups(fields) => {
-                    write_objects(out, b.groups(), fields, |out, (field, value), f| match f {
-                        GroupField::Typename => write_str(out, F::GROUP),
-                        GroupField::Field => write_name(out, enum_name(*field)),
-                        GroupField::Value => write_str(out, value),
-                    })
+                    let groups = keys.of(fields, b.key_id(), |out| {
+                        write_objects(out, b.groups(), fields, |out, (field, value), f| match f {
+                            GroupField::Typename => write_str(out, F::GROUP),
+                            GroupField::Field => write_name(out, enum_name(*field)),
+                            GroupField::Value => write_str(out, value),
+                        })
+                    });
+                    out.extend_from_slice(groups);
                 }
                 BinField::Values(fields) => {
                     write_objects(out, b.values(), fields, |out, m, f| match f {
@@ -609,7 +687,7 @@ impl Plan {
                         ValueField::Metric => write_name(out, enum_name(m.metric)),
                         ValueField::Statistic => write_name(out, enum_name(m.statistic)),
                         ValueField::Value => match m.value.filter(|v| v.is_finite()) {
-                            Some(v) => write_f64(out, v),
+                            Some(v) => floats.write(out, v),
                             None => out.extend_from_slice(b"null"),
                         },
                     })
@@ -622,6 +700,26 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn remembered_floats_are_written_as_serde_json_writes_them() {
+        // Thousands of values into a table of 512: slots are taken over
+        // again and again, and every value is written twice.
+        let mut floats = super::FloatText::default();
+        let values: Vec<f64> = (1..60u32)
+            .flat_map(|n| (0..=n).map(move |k| f64::from(k) / f64::from(n)))
+            .chain([-0.0, 1e16, f64::MIN_POSITIVE, 45.333333333333336])
+            .collect();
+        for v in values.iter().chain(values.iter().rev()) {
+            let mut ours = Vec::new();
+            floats.write(&mut ours, *v);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(v).unwrap(),
+                "{v}"
+            );
+        }
+    }
+
     #[test]
     fn floats_are_written_as_serde_json_writes_them() {
         for v in [

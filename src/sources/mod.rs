@@ -13,8 +13,6 @@ pub mod kore;
 pub mod lex;
 pub mod memory;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde::Serialize;
 
@@ -166,7 +164,7 @@ pub trait MetricsOf: AnalyticsSource {
     ) -> impl std::future::Future<Output = Result<Vec<Bin<F::Group, F::Metric>>>> + Send {
         async move {
             let answer = self.metrics(&F::query(q.clone())).await?;
-            F::bins(answer).map(Arc::unwrap_or_clone).ok_or_else(|| {
+            F::bins(answer).map(|b| b.to_bins()).ok_or_else(|| {
                 crate::error::Error::internal(format!(
                     "a source answered a {} metrics query with bins of another family",
                     F::NAME

@@ -141,11 +141,7 @@ impl<G: Copy + Ord + Hash, M: Copy> PackedBins<G, M> {
         (keys, rows)
     }
 
-    fn laid_out(
-        keys: Vec<BinKey<G>>,
-        rows: Vec<Unlaid<M>>,
-        ordered: bool,
-    ) -> Self {
+    fn laid_out(keys: Vec<BinKey<G>>, rows: Vec<Unlaid<M>>, ordered: bool) -> Self {
         let mut values = Vec::with_capacity(rows.iter().map(|(_, v)| v.len()).sum());
         let rows = rows
             .into_iter()

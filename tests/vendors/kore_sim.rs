@@ -148,6 +148,45 @@ async fn a_server_page_cap_below_the_limit_still_returns_everything() {
     );
 }
 
+/// `total` is unreliable (kore.md §1.4): understated (the docs' sample says
+/// 1) or overstated, paging still ends with every session once, by
+/// `moreAvailable`; an overstated one costs at most one round of pages
+/// past the end.
+#[tokio::test]
+async fn a_wrong_total_still_pages_to_the_end() {
+    let t0 = kore::t0();
+    let data = kore::data(200, t0, t0 + Duration::days(1));
+    let range = TimeRange::parse(t0, t0 + Duration::days(1), 92).unwrap();
+    let want: Vec<Session> = customer_sessions(&data, &range);
+    assert!(want.len() > 100);
+    let mut calls = Vec::new();
+    for total in [None, Some(1), Some(100_000)] {
+        let mut config = kore::sim_config();
+        config.max_page_size = 7;
+        config.reported_total = total;
+        let sim = kore::Sim::start(config, data.clone()).await;
+        let source = sim.source(sim.adapter_config());
+        let got = conformance::all_sessions(
+            &source,
+            range,
+            &SessionFilter::default(),
+            SessionOrder::default(),
+            1000,
+        )
+        .await;
+        assert_each_once(&got, &want);
+        calls.push(sim.totals().await.calls);
+    }
+    let (exact, understated, overstated) = (calls[0], calls[1], calls[2]);
+    // One page after another costs the same calls as pages asked at once.
+    assert_eq!(understated, exact, "{calls:?}");
+    assert!(
+        overstated > exact,
+        "pages past the end were asked: {calls:?}"
+    );
+    assert!(overstated <= exact + 3 * 16, "{calls:?}");
+}
+
 #[tokio::test]
 async fn a_wrong_secret_gives_the_clear_error() {
     let t0 = kore::t0();

@@ -89,6 +89,11 @@ pub struct KoreSimConfig {
     pub max_page_size: usize,
     /// Reject exactly 7 days too (kore.md: "less than 7 days").
     pub strict_seven_days: bool,
+    /// The `total` every getSessions page reports instead of the real count:
+    /// the docs call it unreliable, their sample shows `total: 1` with
+    /// `moreAvailable: true` (kore.md §1.4). Off by default: then `total`
+    /// is exact.
+    pub reported_total: Option<u64>,
     pub calls_per_minute: u32,
     pub calls_per_hour: u32,
     /// The budget's windows; 60 s and 1 h at Kore, shrunk in tests.
@@ -108,6 +113,7 @@ impl KoreSimConfig {
             error_rate: 0.0,
             max_page_size: 500,
             strict_seven_days: false,
+            reported_total: None,
             calls_per_minute: 60,
             calls_per_hour: 1800,
             minute: Duration::from_secs(60),
@@ -155,6 +161,10 @@ struct BotState {
     data: Arc<BotData>,
     /// Each session's getSessions JSON, in `data.sessions` order.
     rendered: Vec<Box<str>>,
+    /// Each session's end and containment type in lower case, in
+    /// `data.sessions` order: what every getSessions call filters on, kept
+    /// apart from the sessions so that a call scans two small arrays.
+    ends: Vec<(chrono::DateTime<chrono::Utc>, Option<Box<str>>)>,
     tasks: Vec<KoreSimTask>,
     budget: SlidingBudget,
 }
@@ -434,6 +444,15 @@ pub fn router(config: KoreSimConfig, bots: Vec<KoreSimBot>) -> Router {
                 b.bot_id,
                 BotState {
                     rendered,
+                    ends: b
+                        .data
+                        .sessions
+                        .iter()
+                        .map(|s| {
+                            let ctype = s.vendor_end_state.as_deref();
+                            (s.end_time, ctype.map(|c| c.to_ascii_lowercase().into()))
+                        })
+                        .collect(),
                     data: b.data,
                     tasks,
                     budget,

@@ -208,19 +208,15 @@ pub async fn get_sessions(
         let lo = bot.data.sessions.partition_point(|s| s.start_time < from);
         let hi = bot.data.sessions.partition_point(|s| s.start_time < to);
         matched = (lo..hi)
-            .map(|i| (i, &bot.data.sessions[i]))
-            .filter(|(_, s)| {
+            .filter(|&i| {
                 // **Guess** (NOT DOCUMENTED): an open session has no
                 // containment type yet and is listed whatever type is asked —
                 // the least forgiving reading for a client that makes one call
                 // per type.
-                s.end_time > now
-                    || containment.as_deref().is_none_or(|c| {
-                        s.vendor_end_state
-                            .as_deref()
-                            .is_some_and(|v| v.eq_ignore_ascii_case(c))
-                    })
+                let (end, ctype) = &bot.ends[i];
+                *end > now || containment.is_none() || ctype.as_deref() == containment.as_deref()
             })
+            .map(|i| (i, &bot.data.sessions[i]))
             .filter(|(_, s)| {
                 body.user_id
                     .as_deref()
@@ -276,7 +272,8 @@ pub async fn get_sessions(
     }
     out.push_str(&format!("\"moreAvailable\":{more},\"sessions\":["));
     out.push_str(&page.join(","));
-    out.push_str(&format!("],\"total\":{total}}}"));
+    let reported = sim.config.reported_total.unwrap_or(total as u64);
+    out.push_str(&format!("],\"total\":{reported}}}"));
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         out,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -99,6 +100,17 @@ impl KoreClient {
         query: &[(&str, &str)],
         body: &B,
     ) -> Result<R> {
+        let bytes = self.call_raw(operation, query, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| bad_body(operation, e))
+    }
+
+    /// [`call`](Self::call) without the parse: the body of Kore's 200.
+    async fn call_raw<B: Serialize>(
+        &self,
+        operation: &str,
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<Bytes> {
         use backon::Retryable;
         let url = format!("{}/{operation}", self.base);
         let attempt = std::sync::atomic::AtomicU32::new(0);
@@ -134,14 +146,14 @@ impl KoreClient {
     }
 
     /// One attempt: the answer, or the error with Kore's `Retry-After`.
-    async fn attempt<B: Serialize, R: DeserializeOwned>(
+    async fn attempt<B: Serialize>(
         &self,
         operation: &str,
         url: &str,
         query: &[(&str, &str)],
         body: &B,
         attempt: u32,
-    ) -> std::result::Result<R, Failed> {
+    ) -> std::result::Result<Bytes, Failed> {
         let failed = |error| Failed {
             error,
             retry_after: None,
@@ -181,7 +193,7 @@ impl KoreClient {
             .await
             .map_err(|e| failed(transport(operation, e)))?;
         if status == StatusCode::OK {
-            return serde_json::from_slice(&bytes).map_err(|e| failed(bad_body(operation, e)));
+            return Ok(bytes);
         }
         let error = classify_status(status, &String::from_utf8_lossy(&bytes), operation);
         span.in_scope(|| tracing::debug!(error = %error, "Kore call failed"));
@@ -191,86 +203,133 @@ impl KoreClient {
     /// Every session of one getSessions query: pages with `skip += sessions
     /// received` until `moreAvailable` is false (`total` is unreliable,
     /// kore.md §1.4).
-    pub async fn all_sessions(
+    ///
+    /// Each page is read by `read` on the task that fetched it, so that
+    /// turning thousands of sessions into the caller's values is spread over
+    /// every core as pages arrive rather than done after the last one.
+    pub async fn all_sessions<T, R>(
         &self,
         containment: Option<&'static str>,
         mut request: KoreSessionsRequest,
-    ) -> Result<Vec<KoreSession>> {
+        read: R,
+    ) -> Result<Vec<T>>
+    where
+        T: Send + 'static,
+        R: Fn(Vec<KoreSession>) -> Vec<T> + Clone + Send + Sync + 'static,
+    {
         let query: Vec<(&'static str, &'static str)> = containment
             .map(|c| vec![("containmentType", c)])
             .unwrap_or_default();
         request.limit = self.page_size;
         request.skip = 0;
-        let first = self.sessions_page_task(&query, &request).await?;
-        let mut received = first.sessions.len() as u64;
-        let mut more = first.more_available;
-        let mut out = first.sessions;
-        // The first page tells the server's real page size (it may cap `limit`
-        // silently) and `total`: the remaining pages are fetched at once, paced
-        // by the budget, instead of one round trip after another.
-        if more
-            && received > 0
-            && let Some(total) = first.total
-        {
-            let skips: Vec<u64> = (1..)
-                .map(|k| k * received)
+        // The first page's head tells the server's real page size (it may
+        // cap `limit` silently) and `total`: the remaining pages are asked at
+        // once, paced by the budget, and while they are on the wire the first
+        // page is read in full on a task of its own. Only the head is read
+        // before the second round of calls goes out, and not in this task,
+        // which pages the other windows and types too.
+        let (head, first) = self.first_page_task(&query, &request).await?;
+        let skips: Vec<u64> = match head.total {
+            Some(total) if head.more_available && head.sessions.0 > 0 => (1..)
+                .map(|k| k * head.sessions.0)
                 .take_while(|skip| *skip < total)
                 .take(MAX_PARALLEL_PAGES)
-                .collect();
-            let pages = futures::future::try_join_all(skips.iter().map(|skip| {
-                let mut r = request.clone();
-                r.skip = *skip;
-                let query = &query;
-                async move { self.sessions_page_task(query, &r).await }
-            }))
-            .await?;
-            if let Some(last) = pages.last() {
-                more = last.more_available;
-            }
-            for page in pages {
-                received += page.sessions.len() as u64;
-                out.extend(page.sessions);
-            }
+                .collect(),
+            _ => Vec::new(),
+        };
+        let rest = futures::future::try_join_all(skips.iter().map(|skip| {
+            let mut r = request.clone();
+            r.skip = *skip;
+            let (query, read) = (&query, read.clone());
+            async move { self.sessions_page_task(query, &r, read).await }
+        }));
+        // `rest` first: joined, it is polled first and its calls go out
+        // before the first page is read.
+        let first = {
+            let read = read.clone();
+            self.on_task(async move { ReadPage::of(&first, read) })
+        };
+        let (pages, first) = tokio::join!(rest, first);
+        let (pages, first) = (pages?, first?);
+        let mut received = first.received;
+        let mut more = first.more_available;
+        let mut out = first.items;
+        if let Some(last) = pages.last() {
+            more = last.more_available;
+        }
+        for page in pages {
+            received += page.received;
+            out.extend(page.items);
         }
         // Whatever remains (no `total`, or data that grew meanwhile): one page
         // after another with `skip += sessions received`.
-        let mut skip = received;
         while more {
-            request.skip = skip;
-            let page = self.sessions_page_task(&query, &request).await?;
-            if page.sessions.is_empty() {
+            request.skip = received;
+            let page = self
+                .sessions_page_task(&query, &request, read.clone())
+                .await?;
+            if page.received == 0 {
                 return Err(Error::new(
                     ErrorKind::UpstreamBadResponse,
                     "Kore's getSessions said moreAvailable but sent no sessions",
                 ));
             }
-            skip += page.sessions.len() as u64;
+            received += page.received;
             more = page.more_available;
-            out.extend(page.sessions);
+            out.extend(page.items);
         }
         Ok(out)
     }
 
-    /// One getSessions page, checked for closed sessions that end before they
-    /// start (open ones have no end yet and are left out later).
-    /// [`sessions_page`](Self::sessions_page) on a task of its own. A cold
-    /// 30-day query is dozens of pages, and parsing them was most of its CPU:
-    /// polled together in the caller's task they were parsed one after
-    /// another on one core; as tasks they are parsed on every core while the
+    /// One getSessions page, fetched and read on a task of its own. A cold
+    /// 30-day query is dozens of pages, and reading them was most of its
+    /// CPU: polled together in the caller's task they were read one after
+    /// another on one core; as tasks they are read on every core while the
     /// others are still on the wire.
-    async fn sessions_page_task(
+    async fn sessions_page_task<T, R>(
         &self,
         query: &[(&'static str, &'static str)],
         request: &KoreSessionsRequest,
-    ) -> Result<KoreSessionsResponse> {
+        read: R,
+    ) -> Result<ReadPage<T>>
+    where
+        T: Send + 'static,
+        R: Fn(Vec<KoreSession>) -> Vec<T> + Send + 'static,
+    {
         let (client, query, request) = (self.clone(), query.to_vec(), request.clone());
-        let page = async move { client.sessions_page(&query, &request).await };
+        self.on_task(async move {
+            let bytes = client.call_raw("getSessions", &query, &request).await?;
+            ReadPage::of(&bytes, read)
+        })
+        .await
+    }
+
+    /// One getSessions page's body and its head, fetched and the head read
+    /// on a task of its own.
+    async fn first_page_task(
+        &self,
+        query: &[(&'static str, &'static str)],
+        request: &KoreSessionsRequest,
+    ) -> Result<(PageHead, Bytes)> {
+        let (client, query, request) = (self.clone(), query.to_vec(), request.clone());
+        self.on_task(async move {
+            let bytes = client.call_raw("getSessions", &query, &request).await?;
+            let head = serde_json::from_slice(&bytes).map_err(|e| bad_body("getSessions", e))?;
+            Ok((head, bytes))
+        })
+        .await
+    }
+
+    async fn on_task<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
         // A JoinSet aborts its tasks when dropped: when the caller gives up (a
         // bot's deadline, an open breaker's caller gone), a detached task
         // would go on calling Kore, retries included, on a budget nobody is
         // waiting for.
         let mut task = tokio::task::JoinSet::new();
-        task.spawn(page.instrument(tracing::Span::current()));
+        task.spawn(work.instrument(tracing::Span::current()));
         match task.join_next().await {
             Some(Ok(page)) => page,
             Some(Err(e)) => Err(Error::internal(format!(
@@ -278,28 +337,6 @@ impl KoreClient {
             ))),
             None => Err(Error::internal("a Kore getSessions page task was lost")),
         }
-    }
-
-    async fn sessions_page(
-        &self,
-        query: &[(&str, &str)],
-        request: &KoreSessionsRequest,
-    ) -> Result<KoreSessionsResponse> {
-        let page: KoreSessionsResponse = self.call("getSessions", query, request).await?;
-        if let Some(bad) = page
-            .sessions
-            .iter()
-            .find(|s| s.closed_end().is_some_and(|end| end < s.start_time))
-        {
-            return Err(Error::new(
-                ErrorKind::UpstreamBadResponse,
-                format!(
-                    "Kore getSessions returned session {} ending before it starts",
-                    bad.session_id
-                ),
-            ));
-        }
-        Ok(page)
     }
 
     /// Every getAnalytics record of `kind` in `window` on `channels`, with
@@ -338,5 +375,80 @@ impl KoreClient {
             }
             request.skip += received;
         }
+    }
+}
+
+/// A getSessions page read in full: whether more follow, how many sessions
+/// it held, and what the caller's reader made of them.
+struct ReadPage<T> {
+    more_available: bool,
+    received: u64,
+    items: Vec<T>,
+}
+
+impl<T> ReadPage<T> {
+    /// The page, checked for closed sessions that end before they start
+    /// (open ones have no end yet and are the reader's to leave out).
+    fn of(bytes: &[u8], read: impl Fn(Vec<KoreSession>) -> Vec<T>) -> Result<Self> {
+        let page: KoreSessionsResponse =
+            serde_json::from_slice(bytes).map_err(|e| bad_body("getSessions", e))?;
+        if let Some(bad) = page
+            .sessions
+            .iter()
+            .find(|s| s.closed_end().is_some_and(|end| end < s.start_time))
+        {
+            return Err(Error::new(
+                ErrorKind::UpstreamBadResponse,
+                format!(
+                    "Kore getSessions returned session {} ending before it starts",
+                    bad.session_id
+                ),
+            ));
+        }
+        Ok(ReadPage {
+            more_available: page.more_available,
+            received: page.sessions.len() as u64,
+            items: read(page.sessions),
+        })
+    }
+}
+
+/// What paging needs of a getSessions page, read without building its
+/// sessions: `moreAvailable`, `total`, and how many sessions it holds.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageHead {
+    #[serde(default)]
+    more_available: bool,
+    #[serde(default)]
+    total: Option<u64>,
+    #[serde(default)]
+    sessions: Counted,
+}
+
+/// The length of a JSON array, its elements skipped.
+#[derive(Default)]
+struct Counted(u64);
+
+impl<'de> serde::Deserialize<'de> for Counted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Counted;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Counted, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Counted(n))
+            }
+        }
+        d.deserialize_seq(Visitor)
     }
 }

@@ -212,29 +212,32 @@ impl KoreSource {
         e.with_bot(self.bot.id.clone(), Vendor::Kore)
     }
 
-    /// The unified sessions of a getSessions answer. Sessions still open
+    /// A reader of getSessions pages into unified sessions. Sessions still open
     /// (`sessionStatus: "active"`, no `end_time`) are in no range yet and are
     /// left out; a window holding them is recent, so it is fetched again
     /// after `recent_ttl` and they appear once closed.
     fn closed_sessions(
         &self,
-        raw: Vec<mapping::KoreSession>,
-        asked: Option<&str>,
-    ) -> Vec<Arc<Session>> {
-        let received = raw.len();
-        let out: Vec<Arc<Session>> = raw
-            .into_iter()
-            .filter_map(|k| k.into_session(&self.bot.id, asked, self.agent))
-            .map(Arc::new)
-            .collect();
-        if out.len() < received {
-            tracing::debug!(
-                bot = %self.bot.id,
-                open = received - out.len(),
-                "Kore sessions still open, left out"
-            );
+        asked: Option<&'static str>,
+    ) -> impl Fn(Vec<mapping::KoreSession>) -> Vec<Arc<Session>> + Clone + Send + Sync + 'static
+    {
+        let (bot, agent) = (self.bot.id.clone(), self.agent);
+        move |raw| {
+            let received = raw.len();
+            let out: Vec<Arc<Session>> = raw
+                .into_iter()
+                .filter_map(|k| k.into_session(&bot, asked, agent))
+                .map(Arc::new)
+                .collect();
+            if out.len() < received {
+                tracing::debug!(
+                    bot = %bot,
+                    open = received - out.len(),
+                    "Kore sessions still open, left out"
+                );
+            }
+            out
         }
-        out
     }
 
     /// The containment types whose end state the filter accepts.
@@ -286,8 +289,9 @@ impl KoreSource {
                 user_id: user.clone(),
                 ..Default::default()
             };
-            let raw = self.client.all_sessions(Some(ctype), request).await?;
-            Ok::<_, Error>(Arc::new(self.closed_sessions(raw, Some(ctype))))
+            let read = self.closed_sessions(Some(ctype));
+            let sessions = self.client.all_sessions(Some(ctype), request, read).await?;
+            Ok::<_, Error>(Arc::new(sessions))
         };
         let Some(cache) = &self.windows else {
             return fetch.await;
@@ -365,10 +369,8 @@ impl KoreSource {
                 session_id: Some(chunk.to_vec()),
                 ..Default::default()
             };
-            async move {
-                let raw = self.client.all_sessions(None, request).await?;
-                Ok::<_, Error>(self.closed_sessions(raw, None))
-            }
+            self.client
+                .all_sessions(None, request, self.closed_sessions(None))
         });
         Ok(try_join_all(calls).await?.into_iter().flatten().collect())
     }

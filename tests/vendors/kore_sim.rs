@@ -45,6 +45,18 @@ fn customer_sessions(data: &BotData, range: &TimeRange) -> Vec<Session> {
         .collect()
 }
 
+/// Every session of `range` through the source, in pages of 1000.
+async fn every_session(source: &dyn AnalyticsSource, range: TimeRange) -> Vec<Session> {
+    conformance::all_sessions(
+        source,
+        range,
+        &SessionFilter::default(),
+        SessionOrder::default(),
+        1000,
+    )
+    .await
+}
+
 fn assert_each_once<S: std::borrow::Borrow<Session>>(got: &[S], want: &[Session]) {
     let got_ids = ids(got);
     let unique: HashSet<&String> = got_ids.iter().collect();
@@ -70,14 +82,7 @@ async fn thirty_days_become_windows_times_containment_types_each_session_once() 
     .unwrap();
     let windows = KoreWindowPlan::new(&range, 6).windows.len() as u64;
     assert!(windows >= 5, "{windows} windows");
-    let got = conformance::all_sessions(
-        &source,
-        range,
-        &SessionFilter::default(),
-        SessionOrder::default(),
-        1000,
-    )
-    .await;
+    let got = every_session(&source, range).await;
     let want: Vec<Session> = customer_sessions(&data, &range);
     assert!(want.len() > 500);
     assert_each_once(&got, &want);
@@ -166,14 +171,7 @@ async fn a_wrong_total_still_pages_to_the_end() {
         config.reported_total = total;
         let sim = kore::Sim::start(config, data.clone()).await;
         let source = sim.source(sim.adapter_config());
-        let got = conformance::all_sessions(
-            &source,
-            range,
-            &SessionFilter::default(),
-            SessionOrder::default(),
-            1000,
-        )
-        .await;
+        let got = every_session(&source, range).await;
         assert_each_once(&got, &want);
         calls.push(sim.totals().await.calls);
     }
@@ -540,14 +538,7 @@ async fn injected_throttles_and_server_errors_are_retried() {
     adapter.retry_base_delay = StdDuration::from_millis(2);
     let source = sim.source(adapter);
     let range = TimeRange::parse(t0, t0 + Duration::days(3), 92).unwrap();
-    let got = conformance::all_sessions(
-        &source,
-        range,
-        &SessionFilter::default(),
-        SessionOrder::default(),
-        1000,
-    )
-    .await;
+    let got = every_session(&source, range).await;
     let want: Vec<Session> = customer_sessions(&data, &range);
     assert_each_once(&got, &want);
     let totals = sim.totals().await;

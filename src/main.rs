@@ -20,8 +20,8 @@ async fn main() -> ExitCode {
 /// the process, whichever thread sets it). mimalloc asks for huge pages on
 /// its arenas, so each first touch of a fresh 2 MiB region zeroed all of
 /// it: that was 41 % of the CPU of a cold 30-day Kore query (pages of
-/// sessions parsed into fresh memory), and kept RSS high (BENCHMARKS.md, session 6). Redis documents
-/// the same advice for the same reason.
+/// sessions parsed into fresh memory), and kept RSS high (BENCHMARKS.md,
+/// session 6). Redis documents the same advice for the same reason.
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes four integer arguments and only sets

@@ -130,15 +130,20 @@ impl<G: Copy + Ord + std::hash::Hash, M: Copy + PartialEq> BinSet<G, M> {
     /// are; otherwise the bins are sorted by one packed integer each.
     fn sort_order(&self) -> Vec<(u32, u32)> {
         let ranks = self.key_ranks();
-        let merges = self.answers.iter().enumerate().all(|(a, answer)| {
-            let ranks = &ranks[self.key_offsets[a] as usize..][..answer.keys().len()];
-            answer.is_ordered() && ranks.windows(2).all(|w| w[0] <= w[1])
-        });
-        if merges {
+        if self.merges(&ranks) {
             self.merge_order(&ranks)
         } else {
             self.sort_order_by_keys(&ranks)
         }
+    }
+
+    /// Whether every answer is ordered and ranking keeps its key order, so
+    /// that the answers can be merged as they are.
+    fn merges(&self, ranks: &[u32]) -> bool {
+        self.answers.iter().enumerate().all(|(a, answer)| {
+            let ranks = &ranks[self.key_offsets[a] as usize..][..answer.keys().len()];
+            answer.is_ordered() && ranks.windows(2).all(|w| w[0] <= w[1])
+        })
     }
 
     /// Each key's rank by what it shows (bot, then the asked groups in the
@@ -502,11 +507,7 @@ mod tests {
             let ranks = set.key_ranks();
             let sorted = set.sort_order_by_keys(&ranks);
             assert_eq!(set.order, sorted, "{group_by:?}");
-            let monotonic = set.answers.iter().enumerate().all(|(a, answer)| {
-                let r = &ranks[set.key_offsets[a] as usize..][..answer.keys().len()];
-                r.windows(2).all(|w| w[0] <= w[1])
-            });
-            if monotonic {
+            if set.merges(&ranks) {
                 assert_eq!(set.merge_order(&ranks), sorted, "{group_by:?}");
                 merged += 1;
             }

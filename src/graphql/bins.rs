@@ -343,18 +343,18 @@ impl FloatText {
         let bits = v.to_bits();
         let slot = &mut self.slots
             [(bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - Self::BITS)) as usize];
-        if slot.len == 0 || slot.bits != bits {
-            let mut text = Vec::with_capacity(24);
-            write_f64(&mut text, v);
-            if text.len() > slot.text.len() {
-                out.extend_from_slice(&text);
-                return;
-            }
-            slot.text[..text.len()].copy_from_slice(&text);
+        if slot.len != 0 && slot.bits == bits {
+            out.extend_from_slice(&slot.text[..slot.len as usize]);
+            return;
+        }
+        let from = out.len();
+        write_f64(out, v);
+        let text = &out[from..];
+        if text.len() <= slot.text.len() {
+            slot.text[..text.len()].copy_from_slice(text);
             slot.len = text.len() as u8;
             slot.bits = bits;
         }
-        out.extend_from_slice(&slot.text[..slot.len as usize]);
     }
 }
 

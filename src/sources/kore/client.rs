@@ -229,9 +229,10 @@ impl KoreClient {
         // before the second round of calls goes out, and not in this task,
         // which pages the other windows and types too.
         let (head, first) = self.first_page_task(&query, &request).await?;
+        let size = head.sessions.len() as u64;
         let skips: Vec<u64> = match head.total {
-            Some(total) if head.more_available && head.sessions.0 > 0 => (1..)
-                .map(|k| k * head.sessions.0)
+            Some(total) if head.more_available && size > 0 => (1..)
+                .map(|k| k * size)
                 .take_while(|skip| *skip < total)
                 .take(MAX_PARALLEL_PAGES)
                 .collect(),
@@ -296,12 +297,9 @@ impl KoreClient {
         T: Send + 'static,
         R: Fn(Vec<KoreSession>) -> Vec<T> + Send + 'static,
     {
-        let (client, query, request) = (self.clone(), query.to_vec(), request.clone());
-        self.on_task(async move {
-            let bytes = client.call_raw("getSessions", &query, &request).await?;
-            ReadPage::of(&bytes, read)
-        })
-        .await
+        let page = self.sessions_page(query, request);
+        self.on_task(async move { ReadPage::of(&page.await?, read) })
+            .await
     }
 
     /// One getSessions page's body and its head, fetched and the head read
@@ -311,13 +309,24 @@ impl KoreClient {
         query: &[(&'static str, &'static str)],
         request: &KoreSessionsRequest,
     ) -> Result<(PageHead, Bytes)> {
-        let (client, query, request) = (self.clone(), query.to_vec(), request.clone());
+        let page = self.sessions_page(query, request);
         self.on_task(async move {
-            let bytes = client.call_raw("getSessions", &query, &request).await?;
+            let bytes = page.await?;
             let head = serde_json::from_slice(&bytes).map_err(|e| bad_body("getSessions", e))?;
             Ok((head, bytes))
         })
         .await
+    }
+
+    /// The body of one getSessions call, as a future that owns what it
+    /// needs (to run on a task of its own).
+    fn sessions_page(
+        &self,
+        query: &[(&'static str, &'static str)],
+        request: &KoreSessionsRequest,
+    ) -> impl std::future::Future<Output = Result<Bytes>> + Send + 'static {
+        let (client, query, request) = (self.clone(), query.to_vec(), request.clone());
+        async move { client.call_raw("getSessions", &query, &request).await }
     }
 
     async fn on_task<T: Send + 'static>(
@@ -414,7 +423,8 @@ impl<T> ReadPage<T> {
 }
 
 /// What paging needs of a getSessions page, read without building its
-/// sessions: `moreAvailable`, `total`, and how many sessions it holds.
+/// sessions: `moreAvailable`, `total`, and how many sessions it holds (a
+/// `Vec` of `IgnoredAny`, a zero-sized type, allocates nothing).
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PageHead {
@@ -423,32 +433,5 @@ struct PageHead {
     #[serde(default)]
     total: Option<u64>,
     #[serde(default)]
-    sessions: Counted,
-}
-
-/// The length of a JSON array, its elements skipped.
-#[derive(Default)]
-struct Counted(u64);
-
-impl<'de> serde::Deserialize<'de> for Counted {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Counted;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<Counted, A::Error> {
-                let mut n = 0;
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
-                    n += 1;
-                }
-                Ok(Counted(n))
-            }
-        }
-        d.deserialize_seq(Visitor)
-    }
+    sessions: Vec<serde::de::IgnoredAny>,
 }

@@ -165,6 +165,9 @@ struct BotState {
     /// `data.sessions` order: what every getSessions call filters on, kept
     /// apart from the sessions so that a call scans two small arrays.
     ends: Vec<(chrono::DateTime<chrono::Utc>, Option<Box<str>>)>,
+    /// Indexes into `data.sessions` in getSessions' order (latest first):
+    /// a call takes a run of it instead of sorting what it matched.
+    latest_first: Vec<usize>,
     tasks: Vec<KoreSimTask>,
     budget: SlidingBudget,
 }
@@ -440,10 +443,14 @@ pub fn router(config: KoreSimConfig, bots: Vec<KoreSimBot>) -> Router {
                 .iter()
                 .map(|s| sessions::session_json(&b.bot_id, s).to_string().into())
                 .collect();
+            let mut latest_first: Vec<usize> = (0..b.data.sessions.len()).collect();
+            latest_first
+                .sort_by(|&i, &j| sessions::latest_first(&b.data.sessions[i], &b.data.sessions[j]));
             (
                 b.bot_id,
                 BotState {
                     rendered,
+                    latest_first,
                     ends: b
                         .data
                         .sessions

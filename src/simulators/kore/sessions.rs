@@ -65,6 +65,14 @@ fn iso(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// getSessions' order: latest start first (kore.md §1.3), ties by id so that
+/// pages are stable.
+pub(super) fn latest_first(a: &Session, b: &Session) -> std::cmp::Ordering {
+    b.start_time
+        .cmp(&a.start_time)
+        .then_with(|| b.session_id.cmp(&a.session_id))
+}
+
 /// A session as Kore writes it: mixed snake_case and camelCase (kore.md §1.4).
 pub(super) fn session_json(bot_id: &str, s: &Session) -> Value {
     let tags = |scope: &str| -> Vec<Value> {
@@ -205,9 +213,18 @@ pub async fn get_sessions(
         }
         // Sessions that have not started yet do not exist.
         let to = to.min(now);
-        let lo = bot.data.sessions.partition_point(|s| s.start_time < from);
-        let hi = bot.data.sessions.partition_point(|s| s.start_time < to);
-        matched = (lo..hi)
+        // `latest_first` is the answer's order: the sessions started in
+        // [from, to) are one run of it.
+        let sessions = &bot.data.sessions;
+        let lo = bot
+            .latest_first
+            .partition_point(|&i| sessions[i].start_time >= to);
+        let hi = bot
+            .latest_first
+            .partition_point(|&i| sessions[i].start_time >= from);
+        matched = bot.latest_first[lo..hi.max(lo)]
+            .iter()
+            .copied()
             .filter(|&i| {
                 // **Guess** (NOT DOCUMENTED): an open session has no
                 // containment type yet and is listed whatever type is asked —
@@ -216,7 +233,7 @@ pub async fn get_sessions(
                 let (end, ctype) = &bot.ends[i];
                 *end > now || containment.is_none() || ctype.as_deref() == containment.as_deref()
             })
-            .map(|i| (i, &bot.data.sessions[i]))
+            .map(|i| (i, &sessions[i]))
             .filter(|(_, s)| {
                 body.user_id
                     .as_deref()
@@ -232,14 +249,11 @@ pub async fn get_sessions(
             .map(|(i, _)| i)
             .collect();
     }
-    // Latest first (kore.md §1.3); ties by id so pages are stable.
     let sessions = &bot.data.sessions;
-    matched.sort_by(|&a, &b| {
-        let (a, b) = (&sessions[a], &sessions[b]);
-        b.start_time
-            .cmp(&a.start_time)
-            .then_with(|| b.session_id.cmp(&a.session_id))
-    });
+    if body.session_id.is_some() {
+        // Latest first (kore.md §1.3), as `latest_first` orders them.
+        matched.sort_by(|&a, &b| latest_first(&sessions[a], &sessions[b]));
+    }
     let total = matched.len();
     // Sessions open at the moment of the call are rendered in their open form.
     let open: Vec<(usize, String)> = matched
@@ -263,17 +277,28 @@ pub async fn get_sessions(
     // rendering per call cost the simulator more CPU than the gateway spent
     // on the same answer, which distorted cold-query measurements on a small
     // machine. The bytes are what `session_json` writes.
-    let mut out = String::with_capacity(64 + page.iter().map(|p| p.len() + 1).sum::<usize>());
+    let mut out = String::with_capacity(128 + page.iter().map(|p| p.len() + 1).sum::<usize>());
     out.push('{');
     if body.session_id.is_some() {
         out.push_str("\"invalidSessions\":");
         out.push_str(&json!(invalid).to_string());
         out.push(',');
     }
-    out.push_str(&format!("\"moreAvailable\":{more},\"sessions\":["));
-    out.push_str(&page.join(","));
+    out.push_str(if more {
+        "\"moreAvailable\":true,\"sessions\":["
+    } else {
+        "\"moreAvailable\":false,\"sessions\":["
+    });
+    for (k, json) in page.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        out.push_str(json);
+    }
     let reported = sim.config.reported_total.unwrap_or(total as u64);
-    out.push_str(&format!("],\"total\":{reported}}}"));
+    out.push_str("],\"total\":");
+    out.push_str(&reported.to_string());
+    out.push('}');
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         out,

@@ -20,6 +20,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::timestamp;
 use crate::domain::{ConversationEndState, Modality, Session, Tag, Vendor};
 
 /// Kore's containment types, in the spelling of the request (kore.md §1.2).
@@ -133,10 +134,11 @@ pub struct KoreSession {
     pub channel: Option<String>,
     #[serde(rename = "userId")]
     pub user_id: Option<String>,
+    #[serde(deserialize_with = "timestamp::required")]
     pub start_time: DateTime<Utc>,
     /// Absent or null while the session is open (kore.md §8: NOT DOCUMENTED
     /// which; both are accepted).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "timestamp::optional")]
     pub end_time: Option<DateTime<Utc>>,
     /// `active` or `closed` (kore.md §8).
     #[serde(rename = "sessionStatus")]
@@ -283,6 +285,7 @@ pub struct KoreAnalyticsRecord {
     pub utterance: Option<String>,
     pub task_name: Option<String>,
     pub intent: Option<String>,
+    #[serde(default, deserialize_with = "timestamp::optional")]
     pub timestamp: Option<DateTime<Utc>>,
     pub channel: Option<String>,
     pub language: Option<String>,

@@ -29,6 +29,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod mapping;
+pub mod timestamp;
 pub mod window;
 
 use std::collections::HashSet;

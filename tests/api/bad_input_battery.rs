@@ -475,6 +475,10 @@ async fn vendor_responses() {
         ("numeric timestamp", 200, json!({ "sessions": [kore_session(json!(1.5e300), json!(end), json!({}))] }).to_string(), "UPSTREAM_BAD_RESPONSE"),
         ("messages wrong type", 200, json!({ "sessions": [kore_session(json!(start), json!(end), json!({ "noOfMessagesExchanged": "lots" }))] }).to_string(), "UPSTREAM_BAD_RESPONSE"),
         ("ends before it starts", 200, json!({ "sessions": [kore_session(json!(end), json!(start), json!({}))] }).to_string(), "UPSTREAM_BAD_RESPONSE"),
+        ("total wrong type", 200, json!({ "moreAvailable": false, "total": "many", "sessions": [] }).to_string(), "UPSTREAM_BAD_RESPONSE"),
+        ("sessions twice", 200, r#"{"moreAvailable": false, "sessions": [], "sessions": []}"#.into(), "UPSTREAM_BAD_RESPONSE"),
+        ("trailing bytes", 200, format!("{} x", json!({ "moreAvailable": false, "sessions": [] })), "UPSTREAM_BAD_RESPONSE"),
+        ("unknown keys", 200, json!({ "moreAvailable": false, "requestId": { "a": [1, 2] }, "sessions": [ok_session], "total": 1 }).to_string(), "OK"),
         ("endless paging", 200, json!({ "moreAvailable": true, "sessions": [] }).to_string(), "UPSTREAM_BAD_RESPONSE"),
         ("huge page", 200, json!({ "moreAvailable": false, "sessions": many }).to_string(), "OK"),
         ("500 with no envelope", 500, "boom".into(), "UPSTREAM_UNAVAILABLE"),
@@ -516,5 +520,5 @@ async fn vendor_responses() {
         expect(case, &resp, code);
         app.still_serves("support-lex").await;
     }
-    assert_eq!(kore_cases.len() + lex_cases.len(), 20);
+    assert_eq!(kore_cases.len() + lex_cases.len(), 24);
 }

@@ -7,7 +7,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess,
+    Visitor,
+};
 use tracing::Instrument;
 
 use super::auth::KoreAuth;
@@ -16,7 +19,7 @@ use super::config::KoreConfig;
 use super::error::{bad_body, classify_status, transport};
 use super::mapping::{
     KoreAnalyticsFilters, KoreAnalyticsRecord, KoreAnalyticsRequest, KoreAnalyticsResponse,
-    KoreSession, KoreSessionsRequest, KoreSessionsResponse, kore_time,
+    KoreSession, KoreSessionsRequest, kore_time,
 };
 use crate::domain::TimeRange;
 use crate::error::{Error, ErrorKind, Result};
@@ -204,9 +207,11 @@ impl KoreClient {
     /// received` until `moreAvailable` is false (`total` is unreliable,
     /// kore.md §1.4).
     ///
-    /// Each page is read by `read` on the task that fetched it, so that
-    /// turning thousands of sessions into the caller's values is spread over
-    /// every core as pages arrive rather than done after the last one.
+    /// Each session is turned into the caller's value by `read` (`None`
+    /// leaves it out) as its page is parsed, on the task that fetched the
+    /// page: thousands of sessions are spread over every core as pages
+    /// arrive rather than read after the last one, and no page is held as
+    /// Kore's sessions first.
     pub async fn all_sessions<T, R>(
         &self,
         containment: Option<&'static str>,
@@ -215,7 +220,7 @@ impl KoreClient {
     ) -> Result<Vec<T>>
     where
         T: Send + 'static,
-        R: Fn(Vec<KoreSession>) -> Vec<T> + Clone + Send + Sync + 'static,
+        R: Fn(KoreSession) -> Option<T> + Clone + Send + Sync + 'static,
     {
         let query: Vec<(&'static str, &'static str)> = containment
             .map(|c| vec![("containmentType", c)])
@@ -242,13 +247,16 @@ impl KoreClient {
             let mut r = request.clone();
             r.skip = *skip;
             let (query, read) = (&query, read.clone());
-            async move { self.sessions_page_task(query, &r, read).await }
+            async move {
+                self.sessions_page_task(query, &r, size as usize, read)
+                    .await
+            }
         }));
         // `rest` first: joined, it is polled first and its calls go out
         // before the first page is read.
         let first = {
             let read = read.clone();
-            self.on_task(async move { ReadPage::of(&first, read) })
+            self.on_task(async move { ReadPage::of(&first, size as usize, read) })
         };
         let (pages, first) = tokio::join!(rest, first);
         let (pages, first) = (pages?, first?);
@@ -258,6 +266,7 @@ impl KoreClient {
         if let Some(last) = pages.last() {
             more = last.more_available;
         }
+        out.reserve(pages.iter().map(|p| p.items.len()).sum());
         for page in pages {
             received += page.received;
             out.extend(page.items);
@@ -267,7 +276,7 @@ impl KoreClient {
         while more {
             request.skip = received;
             let page = self
-                .sessions_page_task(&query, &request, read.clone())
+                .sessions_page_task(&query, &request, size as usize, read.clone())
                 .await?;
             if page.received == 0 {
                 return Err(Error::new(
@@ -278,6 +287,13 @@ impl KoreClient {
             received += page.received;
             more = page.more_available;
             out.extend(page.items);
+        }
+        if (out.len() as u64) < received {
+            tracing::debug!(
+                bot = %self.bot,
+                left_out = received - out.len() as u64,
+                "Kore sessions left out by the reader (still open)"
+            );
         }
         Ok(out)
     }
@@ -291,14 +307,15 @@ impl KoreClient {
         &self,
         query: &[(&'static str, &'static str)],
         request: &KoreSessionsRequest,
+        expected: usize,
         read: R,
     ) -> Result<ReadPage<T>>
     where
         T: Send + 'static,
-        R: Fn(Vec<KoreSession>) -> Vec<T> + Send + 'static,
+        R: Fn(KoreSession) -> Option<T> + Send + 'static,
     {
         let page = self.sessions_page(query, request);
-        self.on_task(async move { ReadPage::of(&page.await?, read) })
+        self.on_task(async move { ReadPage::of(&page.await?, expected, read) })
             .await
     }
 
@@ -396,29 +413,139 @@ struct ReadPage<T> {
 }
 
 impl<T> ReadPage<T> {
-    /// The page, checked for closed sessions that end before they start
-    /// (open ones have no end yet and are the reader's to leave out).
-    fn of(bytes: &[u8], read: impl Fn(Vec<KoreSession>) -> Vec<T>) -> Result<Self> {
-        let page: KoreSessionsResponse =
-            serde_json::from_slice(bytes).map_err(|e| bad_body("getSessions", e))?;
-        if let Some(bad) = page
-            .sessions
-            .iter()
-            .find(|s| s.closed_end().is_some_and(|end| end < s.start_time))
-        {
+    /// The page, each session read by `read` as it is parsed (room for
+    /// `expected` of them is made at once). A closed session that ends
+    /// before it starts fails the page (open ones have no end yet and are
+    /// the reader's to leave out).
+    fn of(bytes: &[u8], expected: usize, read: impl Fn(KoreSession) -> Option<T>) -> Result<Self> {
+        let mut ends_before_start = None;
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let page = PageSeed {
+            read: &read,
+            expected,
+            ends_before_start: &mut ends_before_start,
+        }
+        .deserialize(&mut de)
+        .and_then(|page| de.end().map(|()| page));
+        if let Some(id) = ends_before_start {
             return Err(Error::new(
                 ErrorKind::UpstreamBadResponse,
-                format!(
-                    "Kore getSessions returned session {} ending before it starts",
-                    bad.session_id
-                ),
+                format!("Kore getSessions returned session {id} ending before it starts"),
             ));
         }
-        Ok(ReadPage {
-            more_available: page.more_available,
-            received: page.sessions.len() as u64,
-            items: read(page.sessions),
-        })
+        page.map_err(|e| bad_body("getSessions", e))
+    }
+}
+
+/// A getSessions body (`moreAvailable`, `total`, `sessions`; other keys
+/// ignored, kore.md §1.4) read into a [`ReadPage`] without first building
+/// Kore's sessions: each is handed to `read` as soon as it is parsed.
+struct PageSeed<'a, R> {
+    read: &'a R,
+    expected: usize,
+    ends_before_start: &'a mut Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum PageField {
+    MoreAvailable,
+    Total,
+    Sessions,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de, T, R: Fn(KoreSession) -> Option<T>> DeserializeSeed<'de> for PageSeed<'_, R> {
+    type Value = ReadPage<T>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T, R: Fn(KoreSession) -> Option<T>> Visitor<'de> for PageSeed<'_, R> {
+    type Value = ReadPage<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a getSessions answer")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut page = ReadPage {
+            more_available: false,
+            received: 0,
+            items: Vec::new(),
+        };
+        let mut sessions_seen = false;
+        while let Some(field) = map.next_key::<PageField>()? {
+            match field {
+                PageField::MoreAvailable => page.more_available = map.next_value()?,
+                PageField::Total => {
+                    map.next_value::<Option<u64>>()?;
+                }
+                PageField::Sessions if sessions_seen => {
+                    return Err(A::Error::duplicate_field("sessions"));
+                }
+                PageField::Sessions => {
+                    sessions_seen = true;
+                    map.next_value_seed(SessionsSeed {
+                        read: self.read,
+                        page: &mut page,
+                        expected: self.expected,
+                        ends_before_start: &mut *self.ends_before_start,
+                    })?;
+                }
+                PageField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// The `sessions` array, each element read by `read` into `page` as it is
+/// parsed.
+struct SessionsSeed<'a, R, T> {
+    read: &'a R,
+    page: &'a mut ReadPage<T>,
+    expected: usize,
+    ends_before_start: &'a mut Option<String>,
+}
+
+impl<'de, T, R: Fn(KoreSession) -> Option<T>> DeserializeSeed<'de> for SessionsSeed<'_, R, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, T, R: Fn(KoreSession) -> Option<T>> Visitor<'de> for SessionsSeed<'_, R, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of sessions")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        self.page.items.reserve(self.expected);
+        while let Some(session) = seq.next_element::<KoreSession>()? {
+            self.page.received += 1;
+            if session
+                .closed_end()
+                .is_some_and(|end| end < session.start_time)
+            {
+                *self.ends_before_start = Some(session.session_id);
+                return Err(A::Error::custom("a session ends before it starts"));
+            }
+            self.page.items.extend((self.read)(session));
+        }
+        Ok(())
     }
 }
 
@@ -433,5 +560,5 @@ struct PageHead {
     #[serde(default)]
     total: Option<u64>,
     #[serde(default)]
-    sessions: Vec<serde::de::IgnoredAny>,
+    sessions: Vec<IgnoredAny>,
 }

@@ -114,18 +114,6 @@ pub fn kore_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KoreSessionsResponse {
-    #[serde(default)]
-    pub more_available: bool,
-    /// Sessions matching the request in all pages, when the server says.
-    #[serde(default)]
-    pub total: Option<u64>,
-    #[serde(default)]
-    pub sessions: Vec<KoreSession>,
-}
-
 /// One session; field names mix snake_case and camelCase (kore.md §1.4).
 #[derive(Debug, Deserialize)]
 pub struct KoreSession {

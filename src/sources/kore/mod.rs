@@ -220,25 +220,9 @@ impl KoreSource {
     fn closed_sessions(
         &self,
         asked: Option<&'static str>,
-    ) -> impl Fn(Vec<mapping::KoreSession>) -> Vec<Arc<Session>> + Clone + Send + Sync + 'static
-    {
+    ) -> impl Fn(mapping::KoreSession) -> Option<Arc<Session>> + Clone + Send + Sync + 'static {
         let (bot, agent) = (self.bot.id.clone(), self.agent);
-        move |raw| {
-            let received = raw.len();
-            let out: Vec<Arc<Session>> = raw
-                .into_iter()
-                .filter_map(|k| k.into_session(&bot, asked, agent))
-                .map(Arc::new)
-                .collect();
-            if out.len() < received {
-                tracing::debug!(
-                    bot = %bot,
-                    open = received - out.len(),
-                    "Kore sessions still open, left out"
-                );
-            }
-            out
-        }
+        move |k| k.into_session(&bot, asked, agent).map(Arc::new)
     }
 
     /// The containment types whose end state the filter accepts.

@@ -548,6 +548,49 @@ async fn injected_throttles_and_server_errors_are_retried() {
     );
 }
 
+/// Kore's own budget refuses the second half of a query's calls. A client
+/// that retries on its short backoff exhausts its retries inside Kore's
+/// window; told `Retry-After` (NOT DOCUMENTED whether Kore sends one,
+/// kore.md §5.2), it waits that long instead and the query is answered.
+#[tokio::test]
+async fn a_retry_after_from_kore_replaces_the_backoff() {
+    let t0 = kore::t0();
+    let data = kore::data(30, t0 - Duration::days(1), t0 + Duration::days(1));
+    // Two aligned windows × three containment types: six calls, three admitted.
+    let range = TimeRange::parse(t0 - Duration::days(1), t0 + Duration::days(1), 92).unwrap();
+    let mut answered = Vec::new();
+    for retry_after in [None, Some(1)] {
+        let mut config = kore::sim_config();
+        config.calls_per_minute = 3;
+        config.minute = StdDuration::from_millis(1500);
+        config.retry_after_secs = retry_after;
+        let sim = kore::Sim::start(config, data.clone()).await;
+        let mut adapter = sim.adapter_config();
+        adapter.max_retries = 3;
+        adapter.retry_base_delay = StdDuration::from_millis(5);
+        adapter.retry_max_delay = StdDuration::from_secs(5);
+        let source = sim.source(adapter);
+        let started = Instant::now();
+        let got = source.sessions(&query(range)).await;
+        answered.push((
+            retry_after,
+            got.map(|p| p.sessions.len()),
+            started.elapsed(),
+        ));
+    }
+    let (_, without, _) = &answered[0];
+    let err = without
+        .as_ref()
+        .expect_err("retries inside Kore's window all fail");
+    assert_eq!(err.kind, ErrorKind::UpstreamThrottled, "{err:?}");
+    let (_, with, waited) = &answered[1];
+    assert_eq!(
+        *with.as_ref().expect("answered after waiting"),
+        customer_sessions(&data, &range).len()
+    );
+    assert!(*waited >= StdDuration::from_millis(900), "{waited:?}");
+}
+
 #[tokio::test]
 async fn session_id_and_user_filters_are_pushed_down_and_still_exact() {
     let t0 = kore::t0();

@@ -26,7 +26,9 @@
 //!   windows shared by both operations; past it → 429 with the per-minute or
 //!   hourly message of [S14]. Rejected calls do not use the budget (a guess).
 //!   `/_sim/stats` reports, per bot, the most calls that arrived in one rolling
-//!   minute (`budgets[].peakMinute`), admitted or not.
+//!   minute (`budgets[].peakMinute`), admitted or not. No `Retry-After`
+//!   header by default (whether Kore sends one is NOT DOCUMENTED); the
+//!   `retry_after_secs` knob adds one to every 429, for the client's test.
 //! - Sessions still open at the moment of the call (their end lies after
 //!   "now") come with `sessionStatus: "active"` and no end: `end_time: null`
 //!   or no `end_time` key at all (kore.md §8: which one is NOT DOCUMENTED, so
@@ -94,6 +96,10 @@ pub struct KoreSimConfig {
     /// `moreAvailable: true` (kore.md §1.4). Off by default: then `total`
     /// is exact.
     pub reported_total: Option<u64>,
+    /// A `Retry-After` (seconds) on every 429. Whether Kore sends one is NOT
+    /// DOCUMENTED (kore.md §5.2): off by default, the least a client can
+    /// count on.
+    pub retry_after_secs: Option<u64>,
     pub calls_per_minute: u32,
     pub calls_per_hour: u32,
     /// The budget's windows; 60 s and 1 h at Kore, shrunk in tests.
@@ -114,6 +120,7 @@ impl KoreSimConfig {
             max_page_size: 500,
             strict_seven_days: false,
             reported_total: None,
+            retry_after_secs: None,
             calls_per_minute: 60,
             calls_per_hour: 1800,
             minute: Duration::from_secs(60),
@@ -189,15 +196,22 @@ pub struct Rejection {
     status: StatusCode,
     code: u16,
     msg: String,
+    /// `Retry-After` in seconds, on a 429 when the config asks for it.
+    retry_after: Option<u64>,
 }
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "errors": [{ "msg": self.msg, "code": self.code }] })),
-        )
-            .into_response()
+        let body = Json(json!({ "errors": [{ "msg": self.msg, "code": self.code }] }));
+        match self.retry_after {
+            Some(secs) => (
+                self.status,
+                [(axum::http::header::RETRY_AFTER, secs.to_string())],
+                body,
+            )
+                .into_response(),
+            None => (self.status, body).into_response(),
+        }
     }
 }
 
@@ -206,6 +220,7 @@ fn envelope(status: StatusCode, code: u16, msg: &str) -> Rejection {
         status,
         code,
         msg: msg.to_owned(),
+        retry_after: None,
     }
 }
 
@@ -343,7 +358,10 @@ impl Sim {
             };
             return Err((
                 Counter::Budget,
-                envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg),
+                Rejection {
+                    retry_after: self.config.retry_after_secs,
+                    ..envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg)
+                },
             ));
         }
         let (throttle, error) = {
@@ -358,7 +376,10 @@ impl Sim {
             let msg = "Rate limit for this API has been reached. Please try again after some time.";
             return Err((
                 Counter::Throttle,
-                envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg),
+                Rejection {
+                    retry_after: self.config.retry_after_secs,
+                    ..envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg)
+                },
             ));
         }
         if error {

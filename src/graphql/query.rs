@@ -52,7 +52,7 @@ fn parsed_range(ctx: &Context<'_>, range: &TimeRangeInput) -> async_graphql::Res
 /// Reports per-bot errors next to the data.
 fn report<T>(ctx: &Context<'_>, partial: Partial<T>) -> T {
     for e in &partial.errors {
-        ctx.add_error(to_graphql(e).into_server_error(ctx.item.pos));
+        ctx.add_error(ctx.set_error_path(to_graphql(e).into_server_error(ctx.item.pos)));
     }
     partial.data
 }

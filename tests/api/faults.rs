@@ -287,6 +287,11 @@ async fn a_vendor_down_gives_partial_data_opens_the_breaker_and_recovers() {
             .map(|e| {
                 assert_eq!(e["extensions"]["code"], "UPSTREAM_UNAVAILABLE", "{e}");
                 assert_eq!(e["extensions"]["retryable"], true, "{e}");
+                assert_eq!(
+                    e["path"],
+                    json!(["sessionMetrics"]),
+                    "the field it concerns: {e}"
+                );
                 e["extensions"]["botId"].as_str().unwrap()
             })
             .collect();

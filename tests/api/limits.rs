@@ -139,6 +139,11 @@ async fn a_slow_bot_is_cut_at_its_deadline_and_the_others_answer() {
     assert_eq!(status, 200);
     assert_eq!(codes(&body), ["UPSTREAM_UNAVAILABLE"], "{body}");
     assert_eq!(body["errors"][0]["extensions"]["botId"], slow_id.as_str());
+    assert_eq!(
+        body["errors"][0]["path"],
+        json!(["sessionMetrics"]),
+        "{body}"
+    );
     let bots: Vec<&str> = body["data"]["sessionMetrics"]
         .as_array()
         .unwrap()

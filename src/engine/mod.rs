@@ -315,7 +315,9 @@ impl Engine {
                     let Some(limit) = deadline else {
                         return (bot, fut.await);
                     };
-                    match tokio::time::timeout(limit, fut).await {
+                    let due = tokio::time::Instant::now() + limit;
+                    let fut = crate::sources::deadline::scope(due, fut);
+                    match tokio::time::timeout_at(due, fut).await {
                         Ok(r) => (bot, r),
                         Err(_) => {
                             let e = Error::new(

@@ -9,6 +9,7 @@
 //! `ErrorKind::Unsupported`, never empty data, and [`Capabilities`] says so up
 //! front so callers need not guess.
 
+pub mod deadline;
 pub mod kore;
 pub mod lex;
 pub mod memory;

@@ -591,6 +591,54 @@ async fn a_retry_after_from_kore_replaces_the_backoff() {
     assert!(*waited >= StdDuration::from_millis(900), "{waited:?}");
 }
 
+/// Our side of Kore's budget is used up for the next minute, and the bot's
+/// answer is due in 3 s: the calls that cannot fit fail at once, naming the
+/// budget, instead of waiting out the deadline (and then spending the bot's
+/// calls on an answer nobody would receive).
+#[tokio::test]
+async fn a_budget_used_up_past_the_bots_deadline_fails_at_once() {
+    use botscope::engine::{BotScope, CursorKey, Engine, Limits, SessionsRequest};
+    let t0 = kore::t0();
+    let data = kore::data(30, t0 - Duration::days(1), t0 + Duration::days(1));
+    let sim = kore::Sim::start(kore::sim_config(), data).await;
+    let mut adapter = sim.adapter_config();
+    adapter.calls_per_minute = 3;
+    let source: Arc<dyn AnalyticsSource> = Arc::new(sim.source(adapter));
+    let limits = Limits {
+        bot_deadline: Some(StdDuration::from_secs(3)),
+        ..Limits::default()
+    };
+    let engine = Engine::new(vec![source], limits, CursorKey::new(&[7; 32]));
+    // Two aligned windows × three containment types: six calls, three in budget.
+    let range = TimeRange::parse(t0 - Duration::days(1), t0 + Duration::days(1), 92).unwrap();
+    let started = Instant::now();
+    let answer = engine
+        .sessions(
+            &BotScope::All,
+            SessionsRequest {
+                bot_ids: None,
+                range,
+                filter: SessionFilter::default(),
+                order: SessionOrder::default(),
+                first: 100,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let [e] = answer.errors.as_slice() else {
+        panic!("one bot, one error: {:?}", answer.errors);
+    };
+    assert_eq!(e.kind, ErrorKind::UpstreamThrottled, "{e:?}");
+    assert!(e.message.contains("next call is possible in"), "{e:?}");
+    assert!(
+        took < StdDuration::from_secs(3),
+        "before the deadline: {took:?}"
+    );
+    assert_eq!(sim.totals().await.calls, 3, "no call past the budget");
+}
+
 #[tokio::test]
 async fn session_id_and_user_filters_are_pushed_down_and_still_exact() {
     let t0 = kore::t0();

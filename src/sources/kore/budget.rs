@@ -122,9 +122,14 @@ impl KoreBudget {
             if Instant::now() + wait > deadline {
                 return Err(Error::new(
                     ErrorKind::UpstreamThrottled,
-                    "the Kore call budget for this bot (calls_per_minute / calls_per_hour) \
-                     is used up for longer than the query may wait; retry later",
-                ));
+                    format!(
+                        "the Kore call budget for this bot (calls_per_minute / calls_per_hour) \
+                         is used up for longer than the query may wait; the next call is \
+                         possible in {}s",
+                        wait.as_secs_f64().ceil()
+                    ),
+                )
+                .with_retryable(true));
             }
             tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
         }

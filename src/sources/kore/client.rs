@@ -43,10 +43,12 @@ pub struct KoreClient {
     bot: String,
 }
 
-/// A failed attempt: the error, and how long Kore asked us to wait.
+/// A failed attempt: the error, how long Kore asked us to wait, and whether
+/// another attempt could succeed.
 struct Failed {
     error: Error,
     retry_after: Option<Duration>,
+    again: bool,
 }
 
 /// Pages of one window fetched at once after the first (the budget paces them).
@@ -130,7 +132,7 @@ impl KoreClient {
         let attempts = once
             .retry(backoff)
             .sleep(tokio::time::sleep)
-            .when(|f: &Failed| f.error.retryable)
+            .when(|f: &Failed| f.again)
             .adjust(move |f: &Failed, wait| f.retry_after.map(|ra| ra.min(max)).or(wait))
             .notify(|f: &Failed, wait| {
                 tracing::debug!(error = %f.error, ?wait, operation, bot = %self.bot, "retrying Kore call");
@@ -157,14 +159,24 @@ impl KoreClient {
         body: &B,
         attempt: u32,
     ) -> std::result::Result<Bytes, Failed> {
-        let failed = |error| Failed {
+        let failed = |error: Error| Failed {
+            again: error.retryable,
             error,
             retry_after: None,
         };
+        // No longer than the bot's answer is due: calls made past it would
+        // spend the bot's budget on an answer nobody receives. A budget used
+        // up past that wait is final for this call: retrying on the backoff
+        // would only wait again (the caller may retry later).
+        let max_wait = crate::sources::deadline::remaining()
+            .map_or(self.max_budget_wait, |due| due.min(self.max_budget_wait));
         self.budget
-            .acquire(self.max_budget_wait)
+            .acquire(max_wait)
             .await
-            .map_err(failed)?;
+            .map_err(|error| Failed {
+                again: false,
+                ..failed(error)
+            })?;
         let token = self.auth.token().map_err(failed)?;
         let span = tracing::info_span!(
             "upstream",
@@ -200,7 +212,11 @@ impl KoreClient {
         }
         let error = classify_status(status, &String::from_utf8_lossy(&bytes), operation);
         span.in_scope(|| tracing::debug!(error = %error, "Kore call failed"));
-        Err(Failed { error, retry_after })
+        Err(Failed {
+            again: error.retryable,
+            error,
+            retry_after,
+        })
     }
 
     /// Every session of one getSessions query: pages with `skip += sessions
@@ -355,7 +371,7 @@ impl KoreClient {
         // would go on calling Kore, retries included, on a budget nobody is
         // waiting for.
         let mut task = tokio::task::JoinSet::new();
-        task.spawn(work.instrument(tracing::Span::current()));
+        task.spawn(crate::sources::deadline::carry(work).instrument(tracing::Span::current()));
         match task.join_next().await {
             Some(Ok(page)) => page,
             Some(Err(e)) => Err(Error::internal(format!(

@@ -356,13 +356,7 @@ impl Sim {
             } else {
                 "You've exceeded the per-minute rate limit. Please wait for sometime before retrying."
             };
-            return Err((
-                Counter::Budget,
-                Rejection {
-                    retry_after: self.config.retry_after_secs,
-                    ..envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg)
-                },
-            ));
+            return Err((Counter::Budget, self.too_many_requests(msg)));
         }
         let (throttle, error) = {
             let rates = self.faults.get();
@@ -374,13 +368,7 @@ impl Sim {
         };
         if throttle {
             let msg = "Rate limit for this API has been reached. Please try again after some time.";
-            return Err((
-                Counter::Throttle,
-                Rejection {
-                    retry_after: self.config.retry_after_secs,
-                    ..envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg)
-                },
-            ));
+            return Err((Counter::Throttle, self.too_many_requests(msg)));
         }
         if error {
             // Invented text: kore.md documents no 5xx body.
@@ -391,6 +379,14 @@ impl Sim {
             ));
         }
         Ok(bot)
+    }
+
+    /// A 429 in Kore's envelope, with `Retry-After` when the config asks.
+    fn too_many_requests(&self, msg: &str) -> Rejection {
+        Rejection {
+            retry_after: self.config.retry_after_secs,
+            ..envelope(StatusCode::TOO_MANY_REQUESTS, 429, msg)
+        }
     }
 
     fn bad_request(&self, op: &str, bot_id: &str, seven_days: bool, msg: &str) -> Response {

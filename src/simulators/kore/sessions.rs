@@ -284,11 +284,9 @@ pub async fn get_sessions(
         out.push_str(&json!(invalid).to_string());
         out.push(',');
     }
-    out.push_str(if more {
-        "\"moreAvailable\":true,\"sessions\":["
-    } else {
-        "\"moreAvailable\":false,\"sessions\":["
-    });
+    out.push_str("\"moreAvailable\":");
+    out.push_str(if more { "true" } else { "false" });
+    out.push_str(",\"sessions\":[");
     for (k, json) in page.iter().enumerate() {
         if k > 0 {
             out.push(',');

@@ -128,8 +128,7 @@ impl KoreBudget {
                          possible in {}s",
                         wait.as_secs_f64().ceil()
                     ),
-                )
-                .with_retryable(true));
+                ));
             }
             tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
         }

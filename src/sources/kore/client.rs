@@ -304,13 +304,6 @@ impl KoreClient {
             more = page.more_available;
             out.extend(page.items);
         }
-        if (out.len() as u64) < received {
-            tracing::debug!(
-                bot = %self.bot,
-                left_out = received - out.len() as u64,
-                "Kore sessions left out by the reader (still open)"
-            );
-        }
         Ok(out)
     }
 

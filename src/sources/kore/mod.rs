@@ -213,7 +213,7 @@ impl KoreSource {
         e.with_bot(self.bot.id.clone(), Vendor::Kore)
     }
 
-    /// A reader of getSessions pages into unified sessions. Sessions still open
+    /// A reader of getSessions' sessions into unified ones. Sessions still open
     /// (`sessionStatus: "active"`, no `end_time`) are in no range yet and are
     /// left out; a window holding them is recent, so it is fetched again
     /// after `recent_ttl` and they appear once closed.
@@ -222,7 +222,13 @@ impl KoreSource {
         asked: Option<&'static str>,
     ) -> impl Fn(mapping::KoreSession) -> Option<Arc<Session>> + Clone + Send + Sync + 'static {
         let (bot, agent) = (self.bot.id.clone(), self.agent);
-        move |k| k.into_session(&bot, asked, agent).map(Arc::new)
+        move |k| {
+            let session = k.into_session(&bot, asked, agent);
+            if session.is_none() {
+                tracing::debug!(bot = %bot, "Kore session still open, left out");
+            }
+            session.map(Arc::new)
+        }
     }
 
     /// The containment types whose end state the filter accepts.
